@@ -1,0 +1,264 @@
+"""Policy declarations: one TOML file per service in ``policies/``.
+
+    name = "X"
+    [documents."Privacy Policy"]
+    url = "https://x.com/en/privacy"
+    select = ["main"]            # CSS selectors kept (optional)
+    remove = [".cookie-banner"]  # CSS selectors dropped (optional)
+    interval = "12h"             # how often the daemon checks it (optional, default 24h)
+
+Every file is validated on load; the first problem found is reported as one line naming the file and
+the key (``DeclarationError``), because a silently ignored typo means a policy nobody watches.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tracker.errors import DeclarationError
+from tracker.models import Document
+
+DEFAULT_INTERVAL = 24 * 3600
+SERVICE_KEYS = {"name", "documents", "lang", "url"}
+DOCUMENT_KEYS = {"url", "select", "remove", "interval", "lang"}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+MIN_INTERVAL = 1
+MAX_INTERVAL = 365 * 86400
+
+
+def parse_interval(value: object) -> int:
+    """'12h' -> 43200. Bare numbers are seconds. Raises ValueError with a readable message."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30m, 12h or 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        m = _INTERVAL_RE.match(value.lower())
+        if not m:
+            raise ValueError(f"{value!r} is not a duration such as 30m, 12h or 1d")
+        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    else:
+        raise ValueError("expected a duration such as 30m, 12h or 1d")
+    if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
+        raise ValueError(f"{value!r} is out of range (1s to 365d)")
+    return int(seconds)
+
+
+def format_interval(seconds: int) -> str:
+    for unit in ("w", "d", "h", "m"):
+        if seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def check_url(url: object) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("expected an http(s) URL")
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    if any(c.isspace() for c in url):
+        raise ValueError(f"{url!r} contains white space")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as e:
+        raise ValueError(f"{url!r} has a bad port") from e
+    return url
+
+
+def check_selectors(value: object) -> tuple[str, ...]:
+    """A selector or list of selectors, each parsed by soupsieve (bs4's CSS engine) now, not at fetch time."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(s, str) and s.strip() for s in value):
+        raise ValueError("expected a CSS selector or a list of CSS selectors")
+    import soupsieve
+
+    for sel in value:
+        try:
+            soupsieve.compile(sel)
+        except Exception as e:  # soupsieve raises SelectorSyntaxError, sometimes others
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ValueError(f"bad CSS selector {sel!r}: {first}") from e
+    return tuple(s.strip() for s in value)
+
+
+def slugify(name: str) -> str:
+    """A file-system and URL safe slug; never empty, never a path."""
+    s = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    s = re.sub(r"[^a-zA-Z0-9]+", "-", s).strip("-").lower()
+    return s or "service"
+
+
+def check_service_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("expected a non-empty service name")
+    name = name.strip()
+    if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name or len(name) > 120:
+        raise ValueError(f"{name!r} is not a usable service name (no path separators, at most 120 characters)")
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise ValueError(f"{name!r} contains control characters")
+    return name
+
+
+def _document_type(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 120 or any(unicodedata.category(c).startswith("C") for c in name):
+        raise ValueError(f"{name!r} is not a usable document type")
+    if "/" in name or "\\" in name:
+        raise ValueError(f"{name!r} is not a usable document type (no path separators)")
+    return name
+
+
+def parse_declaration(data: dict, source: str) -> list[Document]:
+    """Validate one parsed TOML file and return its documents."""
+
+    def fail(key: str, msg: str) -> DeclarationError:
+        return DeclarationError(f"{source}: {key}: {msg}")
+
+    for key in data:
+        if key not in SERVICE_KEYS:
+            raise fail(key, f"unknown key (expected one of: {', '.join(sorted(SERVICE_KEYS))})")
+    if "name" not in data:
+        raise fail("name", "missing")
+    try:
+        service = check_service_name(data["name"])
+    except ValueError as e:
+        raise fail("name", str(e)) from None
+    lang = data.get("lang")
+    if lang is not None and not (isinstance(lang, str) and re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]+)*", lang)):
+        raise fail("lang", "expected a language code such as en or fr")
+    docs = data.get("documents")
+    if not isinstance(docs, dict) or not docs:
+        raise fail("documents", 'missing or empty (add a [documents."Privacy Policy"] table)')
+    out: list[Document] = []
+    for dtype, spec in docs.items():
+        where = f'documents."{dtype}"'
+        try:
+            dtype = _document_type(dtype)
+        except ValueError as e:
+            raise fail(where, str(e)) from None
+        if not isinstance(spec, dict):
+            raise fail(where, "expected a table with at least url")
+        for key in spec:
+            if key not in DOCUMENT_KEYS:
+                raise fail(f"{where}.{key}", f"unknown key (expected one of: {', '.join(sorted(DOCUMENT_KEYS))})")
+        if "url" not in spec:
+            raise fail(f"{where}.url", "missing")
+        values: dict = {}
+        for key, check in (("url", check_url), ("select", check_selectors), ("remove", check_selectors),
+                           ("interval", parse_interval)):
+            if key in spec:
+                try:
+                    values[key] = check(spec[key])
+                except ValueError as e:
+                    raise fail(f"{where}.{key}", str(e)) from None
+        dlang = spec.get("lang", lang)
+        if dlang is not None and not (isinstance(dlang, str) and re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]+)*", dlang)):
+            raise fail(f"{where}.lang", "expected a language code such as en or fr")
+        out.append(Document(service=service, type=dtype, url=values["url"], select=values.get("select", ()),
+                            remove=values.get("remove", ()), interval=values.get("interval", DEFAULT_INTERVAL),
+                            lang=dlang.lower() if dlang else None, source=source))
+    return out
+
+
+def load_file(path: Path) -> list[Document]:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise DeclarationError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DeclarationError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise DeclarationError(f"{path}: invalid TOML: {e}") from None
+    return parse_declaration(data, str(path))
+
+
+def load_policies(folder: Path) -> list[Document]:
+    """All documents declared in ``folder``; duplicate service names are an error."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise DeclarationError(f"{folder}: no such policies folder (use --policies DIR or `policy-tracker add`)")
+    if not folder.is_dir():
+        raise DeclarationError(f"{folder}: not a folder")
+    docs: list[Document] = []
+    seen: dict[str, str] = {}
+    for path in sorted(folder.glob("*.toml")):
+        file_docs = load_file(path)
+        name = file_docs[0].service
+        folded = name.casefold()
+        if folded in seen:
+            raise DeclarationError(f"{path}: name: service {name!r} is already declared in {seen[folded]}")
+        seen[folded] = str(path)
+        docs.extend(file_docs)
+    return docs
+
+
+def select_documents(docs: list[Document], services: tuple[str, ...] | list[str]) -> list[Document]:
+    """Filter by service names (case-insensitive, slugs accepted); an unknown name is an error."""
+    if not services:
+        return docs
+    out: list[Document] = []
+    for want in services:
+        hits = [d for d in docs if d.service.casefold() == want.casefold() or slugify(d.service) == slugify(want)]
+        if not hits:
+            known = ", ".join(sorted({d.service for d in docs})) or "none declared"
+            raise DeclarationError(f"unknown service {want!r} (declared: {known})")
+        out.extend(h for h in hits if h not in out)
+    return out
+
+
+def find_document(docs: list[Document], service: str, type_: str | None) -> Document:
+    hits = select_documents(docs, [service])
+    if type_:
+        typed = [d for d in hits if d.type.casefold() == type_.casefold()]
+        if not typed:
+            raise DeclarationError(f"{hits[0].service} has no document {type_!r} "
+                                   f"(declared: {', '.join(d.type for d in hits)})")
+        return typed[0]
+    if len(hits) > 1:
+        raise DeclarationError(f"{hits[0].service} has several documents; choose one with --type "
+                               f"({', '.join(d.type for d in hits)})")
+    return hits[0]
+
+
+def _toml_str(s: str) -> str:
+    import json
+
+    return json.dumps(s, ensure_ascii=False)
+
+
+def render_declaration(service: str, docs: list[Document]) -> str:
+    """TOML text for a service (used by ``add`` and the OTA importer)."""
+    lines = [f"name = {_toml_str(service)}"]
+    langs = {d.lang for d in docs}
+    if len(langs) == 1 and (lang := next(iter(langs))):
+        lines.append(f"lang = {_toml_str(lang)}")
+    for d in docs:
+        lines += ["", f"[documents.{_toml_str(d.type)}]", f"url = {_toml_str(d.url)}"]
+        if d.select:
+            lines.append("select = [" + ", ".join(_toml_str(s) for s in d.select) + "]")
+        if d.remove:
+            lines.append("remove = [" + ", ".join(_toml_str(s) for s in d.remove) + "]")
+        if d.interval != DEFAULT_INTERVAL:
+            lines.append(f'interval = "{format_interval(d.interval)}"')
+        if d.lang and len(langs) > 1:
+            lines.append(f"lang = {_toml_str(d.lang)}")
+    return "\n".join(lines) + "\n"
+
+
+def declaration_path(folder: Path, service: str) -> Path:
+    """The file for a service, refusing anything that would land outside ``folder``."""
+    check_service_name(service)
+    path = (Path(folder) / f"{slugify(service)}.toml").resolve()
+    if path.parent != Path(folder).resolve():
+        raise DeclarationError(f"service name {service!r} would be written outside {folder}")
+    return path

@@ -1,0 +1,268 @@
+"""The records that flow through the pipeline.
+
+declarations -> Document -> fetch -> FetchResult -> extract -> Extracted (clauses)
+-> store (Version) -> diff -> DiffResult (Change...) -> tag -> TagResult per change -> feeds
+
+They are plain dataclasses so that every stage can be tested with values built by hand, and
+so that the JSON forms printed by the CLI are just ``to_dict()`` of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+# --------------------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True)
+class Document:
+    """One declared document of one service (a row of a ``policies/*.toml`` file)."""
+
+    service: str
+    type: str
+    url: str
+    select: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    interval: int = 86400  # seconds
+    lang: str | None = None
+    source: str = ""  # declaration file the document came from
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.service, self.type)
+
+    @property
+    def label(self) -> str:
+        return f"{self.service} / {self.type}"
+
+
+# --------------------------------------------------------------------------- fetching
+
+FailureReason = Literal[
+    "timeout",
+    "connection",
+    "http-status",
+    "too-large",
+    "not-html",
+    "blocked",
+    "selector-matched-nothing",
+    "empty",
+    "too-short",
+    "redirect-loop",
+    "decode",
+    "robots",
+]
+
+
+@dataclass
+class FetchResult:
+    """What one HTTP attempt gave. ``ok`` False means ``reason`` says why (never raised)."""
+
+    url: str
+    ok: bool
+    status: int | None = None
+    body: bytes = b""
+    content_type: str = ""
+    encoding: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False  # a 304 answer to a conditional GET
+    reason: str | None = None  # one of FailureReason when not ok
+    error: str | None = None  # human-readable detail
+    duration: float = 0.0
+    final_url: str | None = None
+    retry_after: float | None = None
+
+
+# --------------------------------------------------------------------------- extraction
+
+ClauseKind = Literal["heading", "paragraph", "list-item", "table-row", "definition", "quote"]
+
+
+@dataclass
+class Clause:
+    """One unit of a policy: a paragraph, list item, table row... with its place in the document.
+
+    ``text`` is faithful to the page (used for display); ``norm`` is the normalised form used only
+    for comparison; ``id`` is a hash of ``norm`` so the same clause keeps its id across versions.
+    """
+
+    id: str
+    text: str
+    norm: str
+    section: tuple[str, ...] = ()
+    kind: str = "paragraph"
+    metadata: bool = False  # "Last updated: ..." and the like: never a significant change
+    context: str = ""  # lead-in sentence of a list, for list items
+
+    @property
+    def section_path(self) -> str:
+        return " > ".join(self.section)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["section"] = list(self.section)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Clause:
+        d = dict(d)
+        d["section"] = tuple(d.get("section") or ())
+        return cls(**d)
+
+
+@dataclass
+class Extracted:
+    """A document as clauses. ``text`` is the readable plain-text rendition stored per version."""
+
+    clauses: list[Clause]
+    title: str | None = None
+    lang: str | None = None
+
+    @property
+    def text(self) -> str:
+        out: list[str] = []
+        for c in self.clauses:
+            if c.kind == "heading":
+                out.append(("#" * min(len(c.section), 6) or "#") + " " + c.text)
+            elif c.kind == "list-item":
+                out.append("- " + c.text)
+            else:
+                out.append(c.text)
+        return "\n\n".join(out)
+
+
+# --------------------------------------------------------------------------- tags
+
+
+@dataclass
+class Evidence:
+    """Why a tag was given: the rule and the matched span of the clause text."""
+
+    rule: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+Polarity = Literal["affirmed", "negated", "restricted", "conditional"]
+
+
+@dataclass
+class TagResult:
+    tags: list[str] = field(default_factory=list)
+    possible: list[str] = field(default_factory=list)
+    polarity: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, list[Evidence]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "tags": list(self.tags),
+            "possible": list(self.possible),
+            "polarity": dict(self.polarity),
+            "evidence": {t: [e.to_dict() for e in ev] for t, ev in self.evidence.items()},
+        }
+
+
+# --------------------------------------------------------------------------- diff
+
+ChangeKind = Literal["added", "removed", "modified", "moved"]
+
+
+@dataclass
+class WordEdit:
+    """One run of a word diff: op is equal | insert | delete | replace."""
+
+    op: str
+    old: str = ""
+    new: str = ""
+
+
+@dataclass
+class Change:
+    kind: str  # ChangeKind
+    section: str
+    old: str | None
+    new: str | None
+    similarity: float = 0.0
+    edits: list[WordEdit] = field(default_factory=list)
+    significant: bool = True
+    old_index: int | None = None
+    new_index: int | None = None
+    clause_kind: str = "paragraph"
+    reason: str = ""  # why not significant, when it is not
+    # filled by the tagger
+    tags: list[str] = field(default_factory=list)
+    possible: list[str] = field(default_factory=list)
+    polarity: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, list[Evidence]] = field(default_factory=dict)
+    directions: dict[str, str] = field(default_factory=dict)  # tag -> added|removed|flipped|changed
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["evidence"] = {t: [asdict(e) for e in ev] for t, ev in self.evidence.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Change:
+        d = dict(d)
+        d["edits"] = [WordEdit(**e) for e in d.get("edits") or []]
+        d["evidence"] = {t: [Evidence(**e) for e in ev] for t, ev in (d.get("evidence") or {}).items()}
+        return cls(**d)
+
+
+@dataclass
+class Substitution:
+    """A rename applied across the document ("Twitter" -> "X"), reported once."""
+
+    old: str
+    new: str
+    count: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DiffResult:
+    changes: list[Change] = field(default_factory=list)
+    substitutions: list[Substitution] = field(default_factory=list)
+
+    @property
+    def significant(self) -> list[Change]:
+        return [c for c in self.changes if c.significant]
+
+    @property
+    def stats(self) -> dict:
+        s = {"added": 0, "removed": 0, "modified": 0, "moved": 0}
+        for c in self.changes:
+            if c.significant:
+                s[c.kind] = s.get(c.kind, 0) + 1
+        s["significant"] = len(self.significant)
+        s["insignificant"] = len(self.changes) - s["significant"]
+        return s
+
+    def tags(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for c in self.significant:
+            for t in c.tags:
+                seen.setdefault(t, None)
+        return list(seen)
+
+    def to_dict(self) -> dict:
+        return {
+            "changes": [c.to_dict() for c in self.changes],
+            "substitutions": [s.to_dict() for s in self.substitutions],
+            "stats": self.stats,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DiffResult:
+        return cls(
+            changes=[Change.from_dict(c) for c in d.get("changes") or []],
+            substitutions=[Substitution(**s) for s in d.get("substitutions") or []],
+        )
