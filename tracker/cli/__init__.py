@@ -1,10 +1,10 @@
 """The ``policy-tracker`` command.
 
 ``main.py`` holds the click group and the shared options; each stage registers its commands
-from its own module so that the CLI grows with the pipeline without one giant file.
+from its own module (imported here for that side effect) so the CLI grows with the pipeline.
 """
 
-from tracker.cli.main import cli, main  # noqa: F401
+from tracker.cli import core  # noqa: F401  (registers commands)
+from tracker.cli.main import cli, main
 
-# Each import registers its commands on ``cli``.
-from tracker.cli import core  # noqa: F401,E402
+__all__ = ["cli", "main"]
