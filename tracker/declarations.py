@@ -6,6 +6,11 @@
     select = ["main"]            # CSS selectors kept (optional)
     remove = [".cookie-banner"]  # CSS selectors dropped (optional)
     interval = "12h"             # how often the daemon checks it (optional, default 24h)
+    # a range selector (Open Terms Archive's form): everything from one element to another
+    select = [{ startBefore = "h1", endBefore = "#feedback" }]
+    [[documents."Privacy Policy".history]]   # selectors in force until a date (optional, oldest first)
+    until = 2022-01-13T00:34:25Z
+    select = [".document"]
 
 Every file is validated on load; the first problem found is reported as one line naming the file and
 the key (``DeclarationError``), because a silently ignored typo means a policy nobody watches.
@@ -20,11 +25,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tracker.errors import DeclarationError
-from tracker.models import Document
+from tracker.models import Document, PastSelectors
 
 DEFAULT_INTERVAL = 24 * 3600
 SERVICE_KEYS = {"name", "documents", "lang", "url"}
-DOCUMENT_KEYS = {"url", "select", "remove", "interval", "lang"}
+DOCUMENT_KEYS = {"url", "select", "remove", "interval", "lang", "history"}
+HISTORY_KEYS = {"until", "url", "select", "remove"}
+RANGE_STARTS = ("startBefore", "startAfter")
+RANGE_ENDS = ("endBefore", "endAfter")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 MIN_INTERVAL = 1
@@ -72,21 +80,138 @@ def check_url(url: object) -> str:
     return url
 
 
-def check_selectors(value: object) -> tuple[str, ...]:
-    """A selector or list of selectors, each parsed by soupsieve (bs4's CSS engine) now, not at fetch time."""
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(s, str) and s.strip() for s in value):
-        raise ValueError("expected a CSS selector or a list of CSS selectors")
+class RangeSelector(dict):
+    """A range selector ``{startBefore|startAfter: css, endBefore|endAfter: css}``, frozen and hashable.
+
+    It stays a ``dict`` so the extractor can take it as is, and is hashable so ``Document`` (a frozen
+    dataclass) can hold it in ``select``/``remove``.
+    """
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def _frozen(self, *args, **kwargs):
+        raise TypeError("RangeSelector is immutable")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _frozen  # type: ignore[assignment]
+    __ior__ = _frozen  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RangeSelector({dict(self)!r})"
+
+
+def selector_spec(item: object) -> str | dict:
+    """The plain form of one ``select``/``remove`` item for the extractor: a CSS string or a range dict."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict):
+        return dict(item)
+    if isinstance(item, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in item):
+        return dict(item)  # a frozen tuple of pairs, tolerated
+    raise TypeError(f"not a selector: {item!r}")
+
+
+def _compile_css(sel: str) -> str:
     import soupsieve
 
+    try:
+        soupsieve.compile(sel)
+    except Exception as e:  # soupsieve raises SelectorSyntaxError, sometimes others
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"bad CSS selector {sel!r}: {first}") from e
+    return sel.strip()
+
+
+def _check_range(value: dict) -> RangeSelector:
+    keys = set(value)
+    unknown = keys - set(RANGE_STARTS) - set(RANGE_ENDS)
+    starts = [k for k in RANGE_STARTS if k in keys]
+    ends = [k for k in RANGE_ENDS if k in keys]
+    if unknown or len(starts) != 1 or len(ends) != 1:
+        raise ValueError("a range selector needs exactly one of startBefore/startAfter and one of "
+                         f"endBefore/endAfter (got: {', '.join(map(str, value)) or 'nothing'})")
+    out = {}
+    for k in (starts[0], ends[0]):
+        if not isinstance(value[k], str) or not value[k].strip():
+            raise ValueError(f"range selector {k}: expected a CSS selector")
+        out[k] = _compile_css(value[k])
+    return RangeSelector(out)
+
+
+def check_selectors(value: object) -> tuple[str | RangeSelector, ...]:
+    """A selector or list of selectors, each parsed by soupsieve (bs4's CSS engine) now, not at fetch time.
+
+    Items are CSS strings or range selectors (inline tables, returned as ``RangeSelector``).
+    """
+    if isinstance(value, str | dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError("expected a CSS selector or a list of CSS selectors")
+    out: list[str | RangeSelector] = []
     for sel in value:
+        if isinstance(sel, dict):
+            out.append(_check_range(sel))
+        elif isinstance(sel, str) and sel.strip():
+            out.append(_compile_css(sel))
+        else:
+            raise ValueError("expected a CSS selector or a list of CSS selectors")
+    return tuple(out)
+
+
+def check_until(value: object) -> str:
+    """A TOML datetime or ISO 8601 text -> 'YYYY-MM-DDTHH:MM:SSZ' (UTC); a bare date means its midnight UTC."""
+    from datetime import UTC, date, datetime
+
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
         try:
-            soupsieve.compile(sel)
-        except Exception as e:  # soupsieve raises SelectorSyntaxError, sometimes others
-            first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ValueError(f"bad CSS selector {sel!r}: {first}") from e
-    return tuple(s.strip() for s in value)
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date such as 2022-01-13T00:34:25Z") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise ValueError("expected a date such as 2022-01-13T00:34:25Z")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_history(value: object, url: str) -> tuple[PastSelectors, ...]:
+    """``[[documents.X.history]]`` entries, sorted oldest first; url defaults to the document's."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError("expected [[...history]] tables with until, and url/select/remove")
+    out: list[PastSelectors] = []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise ValueError(f"entry {i + 1}: expected a table")
+        unknown = set(entry) - HISTORY_KEYS
+        if unknown:
+            raise ValueError(f"entry {i + 1}: unknown key {sorted(unknown)[0]!r} "
+                             f"(expected one of: {', '.join(sorted(HISTORY_KEYS))})")
+        if "until" not in entry:
+            raise ValueError(f"entry {i + 1}: until is missing")
+        try:
+            out.append(PastSelectors(
+                until=check_until(entry["until"]),
+                url=check_url(entry["url"]) if "url" in entry else url,
+                select=check_selectors(entry["select"]) if "select" in entry else (),
+                remove=check_selectors(entry["remove"]) if "remove" in entry else ()))
+        except ValueError as e:
+            raise ValueError(f"entry {i + 1}: {e}") from None
+    return tuple(sorted(out, key=lambda p: p.until))
+
+
+def document_at(doc: Document, when: str) -> Document:
+    """The document as declared at ``when`` (ISO 8601): the first history entry still valid then."""
+    moment = check_until(when)
+    for past in doc.history:
+        if moment < past.until:
+            return Document(service=doc.service, type=doc.type, url=past.url, select=past.select,
+                            remove=past.remove, interval=doc.interval, lang=doc.lang, source=doc.source)
+    return doc
 
 
 def slugify(name: str) -> str:
@@ -153,7 +278,8 @@ def parse_declaration(data: dict, source: str) -> list[Document]:
             raise fail(f"{where}.url", "missing")
         values: dict = {}
         for key, check in (("url", check_url), ("select", check_selectors), ("remove", check_selectors),
-                           ("interval", parse_interval)):
+                           ("interval", parse_interval),
+                           ("history", lambda v, got=values: check_history(v, got["url"]))):
             if key in spec:
                 try:
                     values[key] = check(spec[key])
@@ -164,7 +290,8 @@ def parse_declaration(data: dict, source: str) -> list[Document]:
             raise fail(f"{where}.lang", "expected a language code such as en or fr")
         out.append(Document(service=service, type=dtype, url=values["url"], select=values.get("select", ()),
                             remove=values.get("remove", ()), interval=values.get("interval", DEFAULT_INTERVAL),
-                            lang=dlang.lower() if dlang else None, source=source))
+                            lang=dlang.lower() if dlang else None, source=source,
+                            history=values.get("history", ())))
     return out
 
 
@@ -236,22 +363,55 @@ def _toml_str(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 
 
-def render_declaration(service: str, docs: list[Document]) -> str:
-    """TOML text for a service (used by ``add`` and the OTA importer)."""
-    lines = [f"name = {_toml_str(service)}"]
+def _toml_selectors(items: tuple) -> str:
+    parts = []
+    for item in items:
+        spec = selector_spec(item)
+        if isinstance(spec, str):
+            parts.append(_toml_str(spec))
+        else:
+            parts.append("{ " + ", ".join(f"{k} = {_toml_str(v)}" for k, v in spec.items()) + " }")
+    return "[" + ", ".join(parts) + "]"
+
+
+def _comment(text: str) -> list[str]:
+    return ["# " + line if line.strip() else "#" for line in text.splitlines()]
+
+
+def render_declaration(service: str, docs: list[Document], header: str = "",
+                       notes: dict[str, list[str]] | None = None) -> str:
+    """TOML text for a service (used by ``add`` and the OTA importer).
+
+    ``header`` becomes leading comment lines; ``notes[type]`` comment lines above that document's table
+    (the OTA importer records there what it could not carry over).
+    """
+    lines = _comment(header) if header else []
+    lines.append(f"name = {_toml_str(service)}")
     langs = {d.lang for d in docs}
     if len(langs) == 1 and (lang := next(iter(langs))):
         lines.append(f"lang = {_toml_str(lang)}")
     for d in docs:
-        lines += ["", f"[documents.{_toml_str(d.type)}]", f"url = {_toml_str(d.url)}"]
+        lines.append("")
+        for note in (notes or {}).get(d.type, []):
+            lines += _comment(note)
+        table = f"documents.{_toml_str(d.type)}"
+        lines += [f"[{table}]", f"url = {_toml_str(d.url)}"]
         if d.select:
-            lines.append("select = [" + ", ".join(_toml_str(s) for s in d.select) + "]")
+            lines.append("select = " + _toml_selectors(d.select))
         if d.remove:
-            lines.append("remove = [" + ", ".join(_toml_str(s) for s in d.remove) + "]")
+            lines.append("remove = " + _toml_selectors(d.remove))
         if d.interval != DEFAULT_INTERVAL:
             lines.append(f'interval = "{format_interval(d.interval)}"')
         if d.lang and len(langs) > 1:
             lines.append(f"lang = {_toml_str(d.lang)}")
+        for past in d.history:
+            lines += [f"[[{table}.history]]", f"until = {past.until}"]
+            if past.url != d.url:
+                lines.append(f"url = {_toml_str(past.url)}")
+            if past.select:
+                lines.append("select = " + _toml_selectors(past.select))
+            if past.remove:
+                lines.append("remove = " + _toml_selectors(past.remove))
     return "\n".join(lines) + "\n"
 
 

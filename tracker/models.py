@@ -16,6 +16,19 @@ from typing import Literal
 
 
 @dataclass(frozen=True)
+class PastSelectors:
+    """How a document was declared until ``until`` (ISO 8601, UTC), e.g. from an OTA ``.history.json``.
+
+    Old snapshots must be read with the selectors in force when they were fetched, not today's.
+    """
+
+    until: str
+    url: str
+    select: tuple = ()
+    remove: tuple = ()
+
+
+@dataclass(frozen=True)
 class Document:
     """One declared document of one service (a row of a ``policies/*.toml`` file)."""
 
@@ -27,6 +40,9 @@ class Document:
     interval: int = 86400  # seconds
     lang: str | None = None
     source: str = ""  # declaration file the document came from
+    # select/remove items are CSS selector strings or range selectors (a hashable dict, see
+    # tracker.declarations.RangeSelector / selector_spec); history is oldest first.
+    history: tuple[PastSelectors, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
