@@ -1,0 +1,288 @@
+"""HTTP fetching: one polite, bounded, classified GET per document.
+
+Every outcome is a ``FetchResult``; nothing here raises to the caller, because a tracker that runs for
+months must turn every network mishap into a recorded, classified failed check (and never into a
+new policy version).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import threading
+import time
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from tracker import __version__
+from tracker.models import FetchResult
+
+USER_AGENT = (
+    f"policy-tracker/{__version__} (+https://github.com/policy-tracker/policy-tracker; "
+    "watches public privacy policies for changes)"
+)
+MAX_BYTES = 10 * 1024 * 1024
+ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown", "text/x-markdown")
+CHUNK = 64 * 1024
+
+
+class Fetcher:
+    """A requests.Session set up once: pooled connections, retries on connection errors, timeouts.
+
+    Status retries (429/503 with Retry-After) are handled here rather than by urllib3, so that a
+    long Retry-After is recorded for the scheduler instead of blocking a worker for an hour.
+    """
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        total_timeout: float = 120.0,
+        max_bytes: int = MAX_BYTES,
+        max_redirects: int = 10,
+        retries: int = 2,
+        max_retry_after: float = 10.0,
+        backoff: float = 0.5,
+        user_agent: str = USER_AGENT,
+        pool_size: int = 16,
+    ) -> None:
+        self.timeout = (connect_timeout, read_timeout)
+        self.total_timeout = total_timeout
+        self.max_bytes = max_bytes
+        self.retries = retries
+        self.max_retry_after = max_retry_after
+        self.backoff = backoff
+        self.session = requests.Session()
+        self.session.max_redirects = max_redirects
+        self.session.headers.update({
+            "User-Agent": user_agent,
+            "Accept": "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5",
+            "Accept-Language": "en;q=0.9,*;q=0.5",
+            "Accept-Encoding": "gzip, deflate",
+        })
+        retry = Retry(total=retries, connect=retries, read=0, status=0, redirect=max_redirects,
+                      backoff_factor=backoff, allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False)
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ public
+
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """GET ``url`` (conditionally when validators are known); never raises."""
+        start = time.monotonic()
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        attempt = 0
+        while True:
+            result = self._attempt(url, headers, start)
+            retry_after = result.retry_after
+            if (not result.ok and result.status in (429, 503) and attempt < self.retries
+                    and (retry_after is None or retry_after <= self.max_retry_after)):
+                attempt += 1
+                delay = retry_after if retry_after is not None else self.backoff * (2 ** attempt)
+                if time.monotonic() - start + delay < self.total_timeout:
+                    time.sleep(max(0.0, delay))
+                    continue
+            result.duration = time.monotonic() - start
+            return result
+
+    # ------------------------------------------------------------------ internals
+
+    def _attempt(self, url: str, headers: dict[str, str], start: float) -> FetchResult:
+        try:
+            resp = self.session.get(url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=True)
+        except requests.exceptions.TooManyRedirects as e:
+            return _fail(url, "redirect-loop", f"too many redirects: {_short(e)}")
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as e:
+            return _fail(url, "timeout", _short(e))
+        except requests.exceptions.SSLError as e:
+            return _fail(url, "connection", f"TLS error: {_short(e)}")
+        except requests.exceptions.ConnectionError as e:
+            return _fail(url, "connection", _short(e))
+        except requests.exceptions.InvalidURL as e:
+            return _fail(url, "connection", f"invalid URL: {_short(e)}")
+        except requests.exceptions.RequestException as e:
+            return _fail(url, "connection", _short(e))
+        with resp:
+            return self._read(url, resp, start)
+
+    def _read(self, url: str, resp: requests.Response, start: float) -> FetchResult:
+        status = resp.status_code
+        ctype = resp.headers.get("Content-Type", "")
+        base = FetchResult(url=url, ok=False, status=status, content_type=ctype, final_url=resp.url,
+                           etag=resp.headers.get("ETag"), last_modified=resp.headers.get("Last-Modified"))
+        if status == 304:
+            base.ok = True
+            base.not_modified = True
+            return base
+        if status >= 400 or status < 200 or status in (204, 205):
+            base.retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            base.reason = "blocked" if status in (401, 403, 451) else ("empty" if status in (204, 205) else "http-status")
+            base.error = f"HTTP {status} {resp.reason or ''}".strip()
+            return base
+        mime = ctype.split(";", 1)[0].strip().lower()
+        if mime and not mime.startswith(ACCEPTED_TYPES):
+            base.reason = "not-html"
+            base.error = f"content type {mime!r} is not HTML or text"
+            return base
+        length = resp.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > self.max_bytes and "gzip" not in resp.headers.get(
+                "Content-Encoding", ""):
+            base.reason = "too-large"
+            base.error = f"body of {int(length)} bytes is over the {self.max_bytes} byte limit"
+            return base
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in resp.iter_content(CHUNK):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    base.reason = "too-large"
+                    base.error = f"body over the {self.max_bytes} byte limit (decoded)"
+                    return base
+                if time.monotonic() - start > self.total_timeout:
+                    base.reason = "timeout"
+                    base.error = f"body not complete after {self.total_timeout:.0f} s"
+                    return base
+                chunks.append(chunk)
+        except requests.exceptions.ConnectionError as e:  # reset or read timeout mid-body
+            text = _short(e)
+            base.reason = "timeout" if "timed out" in text.lower() else "connection"
+            base.error = f"transfer interrupted: {text}"
+            return base
+        except requests.exceptions.ContentDecodingError as e:
+            base.reason = "decode"
+            base.error = f"bad compressed body: {_short(e)}"
+            return base
+        except requests.exceptions.RequestException as e:  # ChunkedEncodingError: truncated transfer
+            base.reason = "connection"
+            base.error = f"transfer incomplete: {_short(e)}"
+            return base
+        base.body = b"".join(chunks)
+        if not base.body.strip():
+            base.reason = "empty"
+            base.error = "empty body"
+            return base
+        base.encoding = header_charset(ctype)
+        base.ok = True
+        return base
+
+
+def _fail(url: str, reason: str, error: str) -> FetchResult:
+    return FetchResult(url=url, ok=False, reason=reason, error=error)
+
+
+def _short(e: BaseException) -> str:
+    """A one-line summary of a requests/urllib3 exception (they nest reprs several levels deep)."""
+    text = str(e)
+    m = re.search(r"\(Caused by (\w+)\(.*?[:,] (.*?)\)+$", text)
+    if m:
+        text = f"{m.group(1)}: {m.group(2)}"
+    text = re.sub(r"<urllib3[^>]*>", "", text)
+    text = " ".join(text.split())
+    return text[:300] or type(e).__name__
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def header_charset(content_type: str) -> str | None:
+    m = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type or "", re.I)
+    if not m:
+        return None
+    try:
+        return codecs.lookup(m.group(1)).name
+    except LookupError:
+        return None
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+
+
+def decode_body(body: bytes, declared: str | None = None) -> str:
+    """Bytes -> text without mojibake.
+
+    Order: BOM, then a declared charset that actually decodes, then ``<meta charset>``, then UTF-8,
+    then charset detection. A header that says ISO-8859-1 while the bytes are valid multi-byte UTF-8
+    is the commonest lie on the web; UTF-8 wins then. Raises ValueError when nothing fits, so the
+    check fails instead of storing garbled text.
+    """
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if body.startswith(bom):
+            return body.decode(enc, errors="replace")
+    candidates: list[str] = []
+    meta = _META_CHARSET.search(body[:4096])
+    for name in (declared, meta.group(1).decode("ascii", "ignore") if meta else None):
+        if not name:
+            continue
+        try:
+            candidates.append(codecs.lookup(name).name)
+        except LookupError:
+            continue
+    utf8_ok = _is_utf8(body)
+    if utf8_ok and _is_multibyte(body):
+        # Valid multi-byte UTF-8 is almost never an accident, whatever the header claims.
+        return body.decode("utf-8")
+    for enc in candidates:
+        if enc in ("latin-1", "iso8859-1", "ascii"):
+            enc = "cp1252"  # browsers treat these labels as windows-1252
+        try:
+            return body.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    if utf8_ok:
+        return body.decode("utf-8")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body[:200_000]).best()
+    if best is None or best.encoding is None:
+        raise ValueError("cannot tell the character encoding of the page")
+    return body.decode(best.encoding, errors="replace")
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_multibyte(body: bytes) -> bool:
+    return any(b >= 0x80 for b in body[:500_000])
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()

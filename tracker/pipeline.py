@@ -1,0 +1,298 @@
+"""One check cycle: fetch -> extract -> guard -> diff -> tag -> store, for many documents at once.
+
+Fetching and extraction run in a thread pool (at most ``jobs`` at once, at most ``per_host`` per
+host); every decision that needs the database and every write happen in the calling thread, in
+batched transactions with one savepoint per document, so a result is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from tracker import guard
+from tracker.fetch import Fetcher, decode_body, host_of
+from tracker.models import DiffResult, Document, Extracted, FetchResult
+from tracker.store import DocumentRow, Store, iso, now_ts, sha256
+
+BATCH_SIZE = 100  # documents per transaction
+BATCH_SECONDS = 2.0  # ...or this long, whichever comes first
+
+
+@dataclass
+class CheckOutcome:
+    """What one document's check came to; printed by ``check`` and logged by the daemon."""
+
+    document: Document
+    state: str  # new | unchanged | changed | failed
+    reason: str | None = None
+    error: str | None = None
+    http_status: int | None = None
+    bytes: int = 0
+    duration: float = 0.0
+    version: int | None = None
+    significant: int = 0
+    tags: list[str] = field(default_factory=list)
+    directions: dict[str, str] = field(default_factory=dict)
+    change_id: int | None = None
+    note: str | None = None
+    at: float = 0.0
+    retry_after: float | None = None
+
+    def to_dict(self) -> dict:
+        d = {"service": self.document.service, "type": self.document.type, "url": self.document.url,
+             "state": self.state, "reason": self.reason, "error": self.error, "http_status": self.http_status,
+             "bytes": self.bytes, "duration": round(self.duration, 3), "version": self.version,
+             "checked_at": iso(self.at)}
+        if self.state == "changed":
+            d.update(significant_changes=self.significant, tags=self.tags, directions=self.directions,
+                     change_id=self.change_id)
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+@dataclass
+class Prepared:
+    """The result of the thread-pool part for one document: either a failure/short-cut or content."""
+
+    document: Document
+    row: DocumentRow
+    fetch: FetchResult
+    state: str | None = None  # failed | unchanged when decided early
+    reason: str | None = None
+    error: str | None = None
+    extracted: Extracted | None = None
+    raw_sha: str | None = None
+    note: str | None = None
+
+
+# --------------------------------------------------------------------------- thread-pool part
+
+
+def prepare(doc: Document, row: DocumentRow, fetch: FetchResult) -> Prepared:
+    """Everything that needs no database: classify the fetch, extract, and guard against bad pages."""
+    from tracker.extract import SelectorMatchedNothing, extract_html, extract_markdown, extract_text
+
+    p = Prepared(document=doc, row=row, fetch=fetch)
+    if not fetch.ok:
+        p.state, p.reason, p.error = "failed", fetch.reason or "connection", fetch.error
+        return p
+    if fetch.not_modified:
+        p.state, p.note = "unchanged", "304 not modified"
+        return p
+    p.raw_sha = sha256(fetch.body)
+    if row.raw_sha256 == p.raw_sha and row.versions:
+        p.state, p.note = "unchanged", "identical body"
+        return p
+    try:
+        text = decode_body(fetch.body, fetch.encoding)
+    except (ValueError, LookupError) as e:
+        p.state, p.reason, p.error = "failed", "decode", str(e)
+        return p
+    mime = fetch.content_type.split(";", 1)[0].strip().lower()
+    try:
+        if mime in ("text/markdown", "text/x-markdown") or fetch.url.lower().endswith(".md"):
+            extracted = extract_markdown(text)
+        elif mime == "text/plain":
+            extracted = extract_text(text)
+        else:
+            extracted = extract_html(text, select=doc.select, remove=doc.remove, base_url=fetch.final_url or doc.url,
+                                     lang=doc.lang)
+    except SelectorMatchedNothing as e:
+        p.state, p.reason, p.error = "failed", "selector-matched-nothing", str(e) or "selector matched nothing"
+        return p
+    except RecursionError:
+        p.state, p.reason, p.error = "failed", "decode", "markup nested too deeply to extract"
+        return p
+    body_text = extracted.text
+    if not extracted.clauses or not body_text.strip():
+        p.state, p.reason, p.error = "failed", "empty", "no text found on the page"
+        return p
+    why = guard.blocked_reason(body_text, extracted.title)
+    if why:
+        p.state, p.reason, p.error = "failed", "blocked", why
+        return p
+    why = guard.too_short(len(body_text), row.text_length)
+    if why:
+        p.state, p.reason, p.error = "failed", "too-short", why
+        return p
+    p.extracted = extracted
+    return p
+
+
+# --------------------------------------------------------------------------- database part
+
+
+def analyse(old: Extracted | list, new: Extracted, lang: str | None) -> DiffResult:
+    """Clause diff plus tags: the one place the two stages are joined."""
+    from tracker.diff import diff_clauses
+    from tracker.tag import tag_changes
+
+    old_clauses = old.clauses if isinstance(old, Extracted) else old
+    result = diff_clauses(old_clauses, new.clauses)
+    return tag_changes(result, lang=lang)
+
+
+def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
+    """Write one document's result (inside the caller's transaction and a savepoint)."""
+    doc, f = p.document, p.fetch
+    out = CheckOutcome(document=doc, state=p.state or "", reason=p.reason, error=p.error, http_status=f.status,
+                       bytes=len(f.body), duration=f.duration, note=p.note, at=at, retry_after=f.retry_after)
+    row = p.row
+    if p.state == "failed":
+        store.record_check(row.id, state="failed", at=at, reason=p.reason, http_status=f.status, nbytes=len(f.body),
+                           duration=f.duration, error=p.error)
+        return out
+    if p.state == "unchanged":
+        # A 304 or an identical body: keep the validators we have unless the server sent new ones.
+        store.record_check(row.id, state="unchanged", at=at, http_status=f.status, nbytes=len(f.body),
+                           duration=f.duration, etag=f.etag or row.etag,
+                           last_modified=f.last_modified or row.last_modified, raw_sha256=p.raw_sha)
+        latest = store.latest_version(row.id)
+        out.version = latest.number if latest else None
+        return out
+    assert p.extracted is not None
+    extracted = p.extracted
+    lang = doc.lang or extracted.lang
+    text = extracted.text
+    previous = store.latest_version(row.id)  # read under the write lock: no duplicate versions
+    if previous is not None and previous.sha256 == sha256(text):
+        store.record_check(row.id, state="unchanged", at=at, http_status=f.status, nbytes=len(f.body),
+                           duration=f.duration, etag=f.etag, last_modified=f.last_modified, raw_sha256=p.raw_sha)
+        out.state, out.version, out.note = "unchanged", previous.number, "same text"
+        return out
+    diff = None
+    if previous is not None:
+        diff = analyse(previous.clauses, extracted, lang)
+        if not diff.significant:
+            store.record_check(row.id, state="unchanged", at=at, http_status=f.status, nbytes=len(f.body),
+                               duration=f.duration, etag=f.etag, last_modified=f.last_modified,
+                               raw_sha256=p.raw_sha, reason="insignificant")
+            out.state, out.version = "unchanged", previous.number
+            out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
+            return out
+    snapshot = store.put_snapshot(f.body, f.content_type)
+    check_id = store.record_check(row.id, state="new" if previous is None else "changed", at=at,
+                                  http_status=f.status, nbytes=len(f.body), duration=f.duration, etag=f.etag,
+                                  last_modified=f.last_modified, raw_sha256=p.raw_sha)
+    version = store.add_version(row.id, text=text, clauses=extracted.clauses, recorded_at=at, check_id=check_id,
+                                snapshot_sha256=snapshot, lang=lang)
+    store.link_check_version(check_id, version.id)
+    out.version = version.number
+    if previous is None:
+        out.state = "new"
+        return out
+    assert diff is not None
+    out.state = "changed"
+    out.change_id = store.add_change(row.id, previous.number, version.number, diff, detected_at=at)
+    out.significant = len(diff.significant)
+    out.tags = diff.tags()
+    for c in diff.significant:
+        for tag, direction in c.directions.items():
+            out.directions.setdefault(tag, direction)
+    return out
+
+
+# --------------------------------------------------------------------------- the cycle
+
+
+class HostLimiter:
+    """At most ``per_host`` requests at once per host, and at least ``delay`` seconds between starts."""
+
+    def __init__(self, per_host: int = 1, delay: float = 0.0) -> None:
+        self.per_host = max(1, per_host)
+        self.delay = max(0.0, delay)
+        self._sems: dict[str, threading.BoundedSemaphore] = defaultdict(lambda: threading.BoundedSemaphore(self.per_host))
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def run(self, url: str, fn: Callable[[], FetchResult]) -> FetchResult:
+        host = host_of(url)
+        with self._lock:
+            sem = self._sems[host]
+        with sem:
+            if self.delay:
+                with self._lock:
+                    wait = self._last.get(host, 0.0) + self.delay - time.monotonic()
+                    self._last[host] = time.monotonic() + max(0.0, wait)
+                if wait > 0:
+                    time.sleep(wait)
+            return fn()
+
+
+def run_cycle(
+    store: Store,
+    docs: Iterable[Document],
+    *,
+    jobs: int = 8,
+    per_host: int = 1,
+    host_delay: float = 0.0,
+    fetcher: Fetcher | None = None,
+    limiter: HostLimiter | None = None,
+    on_outcome: Callable[[CheckOutcome], None] | None = None,
+    stop: threading.Event | None = None,
+) -> list[CheckOutcome]:
+    """Check every document once. Results are committed in batches as they arrive."""
+    docs = list(docs)
+    if not docs:
+        return []
+    rows = store.ensure_documents(docs)
+    own_fetcher = fetcher is None
+    fetcher = fetcher or Fetcher(pool_size=max(4, jobs))
+    limiter = limiter or HostLimiter(per_host, host_delay)
+    outcomes: list[CheckOutcome] = []
+    pending: list[Prepared] = []
+    last_commit = time.monotonic()
+
+    def work(doc: Document) -> Prepared:
+        row = rows[doc.key]
+        if stop is not None and stop.is_set():
+            return Prepared(document=doc, row=row, fetch=FetchResult(url=doc.url, ok=False), state="skipped")
+        result = limiter.run(doc.url, lambda: fetcher.fetch(doc.url, etag=row.etag, last_modified=row.last_modified))
+        try:
+            return prepare(doc, row, result)
+        except Exception as e:  # a bug in extraction must fail one check, not the cycle
+            return Prepared(document=doc, row=row, fetch=result, state="failed", reason="decode",
+                            error=f"extraction failed: {type(e).__name__}: {e}")
+
+    def flush() -> None:
+        nonlocal pending, last_commit
+        if not pending:
+            return
+        batch, pending = pending, []
+        done: list[CheckOutcome] = []
+        with store.transaction():
+            for p in batch:
+                if p.state == "skipped":
+                    continue
+                at = now_ts()
+                with store.savepoint():
+                    done.append(commit_prepared(store, p, at))
+        last_commit = time.monotonic()
+        for o in done:
+            outcomes.append(o)
+            if on_outcome:
+                on_outcome(o)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="fetch") as pool:
+            futures = [pool.submit(work, d) for d in docs]
+            try:
+                for fut in as_completed(futures):
+                    pending.append(fut.result())
+                    if len(pending) >= BATCH_SIZE or time.monotonic() - last_commit > BATCH_SECONDS:
+                        flush()
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+        flush()
+    finally:
+        if own_fetcher:
+            fetcher.close()
+    return outcomes

@@ -1,0 +1,504 @@
+"""The SQLite store: documents, every check, raw snapshots, versions (with clauses) and changes.
+
+Design choices, and why:
+- WAL and a 30 s busy timeout: the daemon writes while ``check``/``diff``/``history``/``feeds`` run.
+- Each document's result is written inside a savepoint, and a cycle's results are committed in
+  batches: an interrupted run leaves either a whole version (text, clauses, snapshot, change) or none.
+- Raw snapshots are content-addressed by sha256 and zlib-compressed: stored once, however many
+  versions or checks point at them. An unchanged check adds one small row to ``checks``.
+- Schema migrations are numbered (``PRAGMA user_version``) so later releases upgrade old files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from tracker.errors import TrackerError
+from tracker.models import Clause, DiffResult, Document
+
+# --------------------------------------------------------------------------- helpers
+
+
+def now_ts() -> float:
+    return time.time()
+
+
+def iso(ts: float | None) -> str | None:
+    """Unix time -> ISO 8601 UTC with a Z, second precision."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sha256(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def pack(obj: object) -> bytes:
+    return zlib.compress(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 6)
+
+
+def unpack(blob: bytes | None) -> object:
+    if blob is None:
+        return None
+    return json.loads(zlib.decompress(blob).decode("utf-8"))
+
+
+def declaration_hash(doc: Document) -> str:
+    spec = {"url": doc.url, "select": [str(s) for s in doc.select], "remove": [str(s) for s in doc.remove]}
+    return sha256(json.dumps(spec, sort_keys=True))[:16]
+
+
+# --------------------------------------------------------------------------- records read back
+
+
+@dataclass
+class DocumentRow:
+    id: int
+    service: str
+    type: str
+    url: str
+    declaration_hash: str | None
+    etag: str | None
+    last_modified: str | None
+    raw_sha256: str | None
+    last_check_at: float | None
+    last_state: str | None
+    last_reason: str | None
+    last_error: str | None
+    consecutive_failures: int
+    next_check_at: float | None
+    lang: str | None
+    versions: int = 0
+    last_version_at: float | None = None
+    text_length: int = 0
+
+
+@dataclass
+class Version:
+    id: int
+    document_id: int
+    number: int
+    recorded_at: str
+    sha256: str
+    text: str
+    clauses: list[Clause] = field(default_factory=list)
+    lang: str | None = None
+    snapshot_sha256: str | None = None
+    source: str = "check"
+
+    def to_dict(self, with_text: bool = False) -> dict:
+        d = {"version": self.number, "recorded_at": self.recorded_at, "sha256": self.sha256,
+             "snapshot_sha256": self.snapshot_sha256, "clauses": len(self.clauses),
+             "length": len(self.text), "source": self.source}
+        if with_text:
+            d["text"] = self.text
+        return d
+
+
+@dataclass
+class ChangeRecord:
+    """One published change: version ``to_version`` of a document against ``from_version``."""
+
+    id: int
+    document_id: int
+    service: str
+    type: str
+    url: str
+    from_version: int
+    to_version: int
+    detected_at: str
+    diff: DiffResult
+    tags: list[str]
+
+    @property
+    def slug(self) -> str:
+        from tracker.declarations import slugify
+
+        return f"{slugify(self.service)}-{slugify(self.type)}-v{self.to_version}"
+
+
+# --------------------------------------------------------------------------- schema
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        service TEXT NOT NULL,
+        type TEXT NOT NULL,
+        url TEXT NOT NULL,
+        declaration_hash TEXT,
+        lang TEXT,
+        created_at REAL NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        raw_sha256 TEXT,
+        last_check_at REAL,
+        last_state TEXT,
+        last_reason TEXT,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_check_at REAL,
+        UNIQUE (service, type)
+    );
+    CREATE TABLE checks (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        at REAL NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        http_status INTEGER,
+        bytes INTEGER,
+        duration_ms INTEGER,
+        error TEXT,
+        version_id INTEGER
+    );
+    CREATE INDEX checks_document_at ON checks (document_id, at);
+    CREATE TABLE snapshots (
+        sha256 TEXT PRIMARY KEY,
+        body BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        content_type TEXT,
+        first_seen REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE versions (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        number INTEGER NOT NULL,
+        recorded_at REAL NOT NULL,
+        check_id INTEGER,
+        snapshot_sha256 TEXT REFERENCES snapshots(sha256),
+        sha256 TEXT NOT NULL,
+        text TEXT NOT NULL,
+        clauses BLOB NOT NULL,
+        lang TEXT,
+        source TEXT NOT NULL DEFAULT 'check',
+        UNIQUE (document_id, number)
+    );
+    CREATE TABLE changes (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        from_version INTEGER NOT NULL,
+        to_version INTEGER NOT NULL,
+        detected_at REAL NOT NULL,
+        significant INTEGER NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        diff BLOB NOT NULL,
+        UNIQUE (document_id, to_version)
+    );
+    CREATE INDEX changes_detected ON changes (detected_at);
+    """,
+]
+
+
+class Store:
+    """All reads and writes of the database. One instance per process (per thread for readers)."""
+
+    def __init__(self, path: Path | str, *, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        if self.path.exists() and self.path.is_dir():
+            raise TrackerError(f"{self.path}: is a folder, not a database file")
+        if not self.path.parent.exists():
+            raise TrackerError(f"{self.path}: folder {self.path.parent} does not exist")
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as e:
+            raise TrackerError(f"{self.path}: not a usable SQLite database ({e})") from None
+        self.conn = conn
+        self.wal = mode == "wal"
+        self.db = Database(conn)
+        self._migrate()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT: takes the write lock up front so it never deadlocks on upgrade."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @contextmanager
+    def savepoint(self, name: str = "doc") -> Iterator[None]:
+        """All-or-nothing for one document's result inside a batch transaction."""
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            raise
+        self.conn.execute(f"RELEASE {name}")
+
+    def _migrate(self) -> None:
+        try:
+            current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise TrackerError(f"{self.path}: not a usable SQLite database ({e})") from None
+        if current > len(MIGRATIONS):
+            raise TrackerError(f"{self.path}: made by a newer policy-tracker (schema {current}); upgrade first")
+        if current == len(MIGRATIONS):
+            return
+        with self.transaction():
+            current = self.conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
+            for number in range(current, len(MIGRATIONS)):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {number + 1}")
+
+    # ------------------------------------------------------------------ documents
+
+    def ensure_document(self, doc: Document) -> DocumentRow:
+        """The row for a declared document, created or updated (URL or selectors may change)."""
+        h = declaration_hash(doc)
+        row = self.conn.execute("SELECT id, url, declaration_hash, lang FROM documents WHERE service=? AND type=?",
+                                (doc.service, doc.type)).fetchone()
+        if row is None:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO documents (service, type, url, declaration_hash, lang, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (doc.service, doc.type, doc.url, h, doc.lang, now_ts()))
+        elif row[1] != doc.url or row[2] != h or row[3] != doc.lang:
+            # A new URL or selector invalidates the conditional-GET validators and the raw short-cut.
+            self.conn.execute(
+                "UPDATE documents SET url=?, declaration_hash=?, lang=?, etag=NULL, last_modified=NULL, "
+                "raw_sha256=NULL WHERE id=?", (doc.url, h, doc.lang, row[0]))
+        found = self.document(doc.service, doc.type)
+        assert found is not None
+        return found
+
+    def ensure_documents(self, docs: list[Document]) -> dict[tuple[str, str], DocumentRow]:
+        with self.transaction():
+            return {d.key: self.ensure_document(d) for d in docs}
+
+    _DOC_SELECT = """
+        SELECT d.id, d.service, d.type, d.url, d.declaration_hash, d.etag, d.last_modified, d.raw_sha256,
+               d.last_check_at, d.last_state, d.last_reason, d.last_error, d.consecutive_failures,
+               d.next_check_at, d.lang,
+               (SELECT COUNT(*) FROM versions v WHERE v.document_id = d.id),
+               (SELECT MAX(recorded_at) FROM versions v WHERE v.document_id = d.id),
+               COALESCE((SELECT LENGTH(text) FROM versions v WHERE v.document_id = d.id
+                         ORDER BY number DESC LIMIT 1), 0)
+        FROM documents d
+    """
+
+    def document(self, service: str, type_: str) -> DocumentRow | None:
+        row = self.conn.execute(self._DOC_SELECT + " WHERE d.service=? AND d.type=?", (service, type_)).fetchone()
+        return DocumentRow(*row) if row else None
+
+    def documents(self) -> list[DocumentRow]:
+        rows = self.conn.execute(self._DOC_SELECT + " ORDER BY d.service COLLATE NOCASE, d.type").fetchall()
+        return [DocumentRow(*r) for r in rows]
+
+    def find_document(self, service: str, type_: str | None = None) -> DocumentRow:
+        """A stored document by service (case-insensitive or slug) and optional type; one-line error otherwise."""
+        from tracker.declarations import slugify
+
+        rows = [r for r in self.documents()
+                if r.service.casefold() == service.casefold() or slugify(r.service) == slugify(service)]
+        if not rows:
+            raise TrackerError(f"no stored document for service {service!r} (run `policy-tracker check` first)")
+        if type_:
+            typed = [r for r in rows if r.type.casefold() == type_.casefold()]
+            if not typed:
+                raise TrackerError(f"{rows[0].service} has no stored document {type_!r} "
+                                   f"(stored: {', '.join(r.type for r in rows)})")
+            return typed[0]
+        if len(rows) > 1:
+            raise TrackerError(f"{rows[0].service} has several documents; choose one with --type "
+                               f"({', '.join(r.type for r in rows)})")
+        return rows[0]
+
+    # ------------------------------------------------------------------ checks and versions
+
+    def record_check(self, document_id: int, *, state: str, at: float | None = None, reason: str | None = None,
+                     http_status: int | None = None, nbytes: int | None = None, duration: float | None = None,
+                     error: str | None = None, version_id: int | None = None, etag: str | None = None,
+                     last_modified: str | None = None, raw_sha256: str | None = None,
+                     keep_validators: bool = False) -> int:
+        """One row per attempt, and the document's running state (validators, failure streak)."""
+        at = now_ts() if at is None else at
+        cur = self.conn.execute(
+            "INSERT INTO checks (document_id, at, state, reason, http_status, bytes, duration_ms, error, version_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (document_id, at, state, reason, http_status, nbytes,
+             None if duration is None else int(duration * 1000), error, version_id))
+        if state == "failed":
+            self.conn.execute(
+                "UPDATE documents SET last_check_at=?, last_state=?, last_reason=?, last_error=?, "
+                "consecutive_failures = consecutive_failures + 1 WHERE id=?",
+                (at, state, reason, error, document_id))
+        else:
+            sets = "last_check_at=?, last_state=?, last_reason=NULL, last_error=NULL, consecutive_failures=0"
+            args: list = [at, state]
+            if not keep_validators:
+                sets += ", etag=?, last_modified=?"
+                args += [etag, last_modified]
+            if raw_sha256 is not None:
+                sets += ", raw_sha256=?"
+                args.append(raw_sha256)
+            self.conn.execute(f"UPDATE documents SET {sets} WHERE id=?", (*args, document_id))
+        return int(cur.lastrowid)
+
+    def set_next_check(self, document_id: int, when: float | None) -> None:
+        self.conn.execute("UPDATE documents SET next_check_at=? WHERE id=?", (when, document_id))
+
+    def put_snapshot(self, body: bytes, content_type: str | None = None) -> str:
+        digest = sha256(body)
+        self.conn.execute(
+            "INSERT OR IGNORE INTO snapshots (sha256, body, size, content_type, first_seen) VALUES (?, ?, ?, ?, ?)",
+            (digest, zlib.compress(body, 6), len(body), content_type, now_ts()))
+        return digest
+
+    def snapshot(self, digest: str) -> bytes | None:
+        row = self.conn.execute("SELECT body FROM snapshots WHERE sha256=?", (digest,)).fetchone()
+        return zlib.decompress(row[0]) if row else None
+
+    def add_version(self, document_id: int, *, text: str, clauses: list[Clause], recorded_at: float | None = None,
+                    check_id: int | None = None, snapshot_sha256: str | None = None, lang: str | None = None,
+                    source: str = "check") -> Version:
+        """Append a version (number = last + 1). Callers wrap it with the check row in one savepoint."""
+        recorded_at = now_ts() if recorded_at is None else recorded_at
+        number = self.conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE document_id=?",
+                                   (document_id,)).fetchone()[0]
+        digest = sha256(text)
+        cur = self.conn.execute(
+            "INSERT INTO versions (document_id, number, recorded_at, check_id, snapshot_sha256, sha256, text, "
+            "clauses, lang, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (document_id, number, recorded_at, check_id, snapshot_sha256, digest, text,
+             pack([c.to_dict() for c in clauses]), lang, source))
+        return Version(id=int(cur.lastrowid), document_id=document_id, number=number, recorded_at=iso(recorded_at) or "",
+                       sha256=digest, text=text, clauses=clauses, lang=lang, snapshot_sha256=snapshot_sha256,
+                       source=source)
+
+    def link_check_version(self, check_id: int, version_id: int) -> None:
+        self.conn.execute("UPDATE checks SET version_id=? WHERE id=?", (version_id, check_id))
+
+    def _version_from_row(self, row: tuple, with_clauses: bool = True) -> Version:
+        vid, doc_id, number, recorded_at, digest, text, clauses, lang, snap, source = row
+        cl = [Clause.from_dict(c) for c in unpack(clauses)] if with_clauses else []  # type: ignore[union-attr]
+        return Version(id=vid, document_id=doc_id, number=number, recorded_at=iso(recorded_at) or "", sha256=digest,
+                       text=text, clauses=cl, lang=lang, snapshot_sha256=snap, source=source)
+
+    _VERSION_COLS = "id, document_id, number, recorded_at, sha256, text, clauses, lang, snapshot_sha256, source"
+
+    def latest_version(self, document_id: int) -> Version | None:
+        row = self.conn.execute(f"SELECT {self._VERSION_COLS} FROM versions WHERE document_id=? "
+                                "ORDER BY number DESC LIMIT 1", (document_id,)).fetchone()
+        return self._version_from_row(row) if row else None
+
+    def version_by_number(self, document_id: int, number: int) -> Version | None:
+        row = self.conn.execute(f"SELECT {self._VERSION_COLS} FROM versions WHERE document_id=? AND number=?",
+                                (document_id, number)).fetchone()
+        return self._version_from_row(row) if row else None
+
+    def get_version(self, service: str, type_: str | None = None, number: int | None = None) -> Version | None:
+        """A version by service/type (resolved like ``find_document``); latest when number is None."""
+        doc = self.find_document(service, type_)
+        if number is None:
+            return self.latest_version(doc.id)
+        if number < 0:  # -1 = latest, -2 = the one before...
+            versions = self.versions(doc.service, doc.type)
+            return self.version_by_number(doc.id, versions[-number - 1].number) if len(versions) >= -number else None
+        return self.version_by_number(doc.id, number)
+
+    def versions(self, service: str, type_: str | None = None) -> list[Version]:
+        """Versions of a document, newest first, without clauses (cheap listing)."""
+        doc = self.find_document(service, type_)
+        rows = self.conn.execute(f"SELECT {self._VERSION_COLS} FROM versions WHERE document_id=? "
+                                 "ORDER BY number DESC", (doc.id,)).fetchall()
+        out = []
+        for r in rows:
+            v = self._version_from_row(r, with_clauses=False)
+            v.clauses = []
+            out.append(v)
+        return out
+
+    def version_clause_counts(self, document_id: int) -> dict[int, int]:
+        rows = self.conn.execute("SELECT number, clauses FROM versions WHERE document_id=?", (document_id,))
+        return {n: len(unpack(c)) for n, c in rows}  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ changes
+
+    def add_change(self, document_id: int, from_version: int, to_version: int, diff: DiffResult,
+                   detected_at: float | None = None) -> int:
+        detected_at = now_ts() if detected_at is None else detected_at
+        tags = diff.tags()
+        cur = self.conn.execute(
+            "INSERT OR REPLACE INTO changes (document_id, from_version, to_version, detected_at, significant, tags, diff) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (document_id, from_version, to_version, detected_at, len(diff.significant),
+             json.dumps(tags), pack(diff.to_dict())))
+        return int(cur.lastrowid)
+
+    def changes(self, *, service: str | None = None, tag: str | None = None, significant_only: bool = True,
+                limit: int | None = None, since: float | None = None) -> list[ChangeRecord]:
+        """Published changes, newest first."""
+        sql = ("SELECT c.id, c.document_id, d.service, d.type, d.url, c.from_version, c.to_version, c.detected_at, "
+               "c.diff, c.tags FROM changes c JOIN documents d ON d.id = c.document_id WHERE 1=1")
+        args: list = []
+        if significant_only:
+            sql += " AND c.significant > 0"
+        if service is not None:
+            sql += " AND d.service = ?"
+            args.append(service)
+        if tag is not None:
+            sql += " AND EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?)"
+            args.append(tag)
+        if since is not None:
+            sql += " AND c.detected_at >= ?"
+            args.append(since)
+        sql += " ORDER BY c.detected_at DESC, c.id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        out = []
+        for r in self.conn.execute(sql, args):
+            out.append(ChangeRecord(id=r[0], document_id=r[1], service=r[2], type=r[3], url=r[4], from_version=r[5],
+                                    to_version=r[6], detected_at=iso(r[7]) or "",
+                                    diff=DiffResult.from_dict(unpack(r[8])),  # type: ignore[arg-type]
+                                    tags=json.loads(r[9])))
+        return out
+
+    # ------------------------------------------------------------------ reporting
+
+    def checks(self, document_id: int, limit: int = 20) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT at, state, reason, http_status, bytes, duration_ms, error FROM checks WHERE document_id=? "
+            "ORDER BY at DESC, id DESC LIMIT ?", (document_id, limit)).fetchall()
+        return [{"at": iso(r[0]), "state": r[1], "reason": r[2], "http_status": r[3], "bytes": r[4],
+                 "duration_ms": r[5], "error": r[6]} for r in rows]
+
+    def integrity_ok(self) -> bool:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
