@@ -4,7 +4,10 @@
 from its own module (imported here for that side effect) so the CLI grows with the pipeline.
 """
 
-from tracker.cli import core  # noqa: F401  (registers commands)
+from tracker.cli import (
+    core,  # noqa: F401  (registers commands)
+    registry,  # noqa: F401
+)
 from tracker.cli.main import cli, main
 
 __all__ = ["cli", "main"]
