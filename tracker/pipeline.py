@@ -271,8 +271,16 @@ def run_cycle(
                 if p.state == "skipped":
                     continue
                 at = now_ts()
-                with store.savepoint():
-                    done.append(commit_prepared(store, p, at))
+                try:
+                    with store.savepoint():
+                        done.append(commit_prepared(store, p, at))
+                except Exception as e:  # a bug in diff/tag fails this document's check, not the cycle
+                    error = f"processing failed: {type(e).__name__}: {e}"
+                    store.record_check(p.row.id, state="failed", at=at, reason="internal", error=error[:500],
+                                       http_status=p.fetch.status, nbytes=len(p.fetch.body),
+                                       duration=p.fetch.duration)
+                    done.append(CheckOutcome(document=p.document, state="failed", reason="internal", error=error,
+                                             http_status=p.fetch.status, at=at))
         last_commit = time.monotonic()
         for o in done:
             outcomes.append(o)
