@@ -261,7 +261,7 @@ def render(page: Page) -> bytes:
             out.append(f'<table class="retention">{head}<tbody>{body}</tbody></table>')
         out.append("\n")
     out.append("</article></main>\n")
-    out.append(_noise_foot(rng, page.company, page.date.year))
+    out.append(_noise_foot(rng, page.company, 2025))
     return "".join(out).encode("utf-8")
 
 
