@@ -1,0 +1,213 @@
+"""`check` end to end against a real local HTTP server and a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+from pages import policy_html
+from werkzeug import Response
+
+
+class Site:
+    """A mutable page served by pytest-httpserver, with ETag support and a request log."""
+
+    def __init__(self, httpserver, path: str = "/privacy") -> None:
+        self.body: str | bytes = policy_html()
+        self.status = 200
+        self.headers: dict[str, str] = {}
+        self.etag: str | None = None
+        self.requests: list[dict] = []
+        self.delay = 0.0
+        self.active = 0
+        self.max_active = 0
+        self._lock = threading.Lock()
+        httpserver.expect_request(path).respond_with_handler(self.handle)
+        self.url = httpserver.url_for(path)
+
+    def handle(self, request) -> Response:
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            self.requests.append(dict(request.headers))
+            if self.delay:
+                time.sleep(self.delay)
+            if self.etag and request.headers.get("If-None-Match") == self.etag:
+                return Response(status=304, headers={"ETag": self.etag})
+            headers = {"Content-Type": "text/html; charset=utf-8", **self.headers}
+            if self.etag:
+                headers["ETag"] = self.etag
+            return Response(self.body, status=self.status, headers=headers)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+
+@pytest.fixture
+def site(httpserver) -> Site:
+    return Site(httpserver)
+
+
+def check(ws, *args: str) -> dict:
+    r = ws.run("check", "--json", *args)
+    assert r.code == 0, r.err
+    lines = r.json_lines()
+    assert len(lines) == 1, r.out
+    return lines[0]
+
+
+def versions(ws) -> int:
+    return sqlite3.connect(ws.db).execute("SELECT COUNT(*) FROM versions").fetchone()[0]
+
+
+def test_new_unchanged_changed(ws, site) -> None:
+    ws.declare("Example", site.url)
+    first = check(ws)
+    assert first["state"] == "new" and first["version"] == 1 and first["http_status"] == 200
+    assert check(ws)["state"] == "unchanged"
+    site.body = policy_html({"How we use information": [
+        "We may use your posts and publicly available information to train our artificial intelligence models."]})
+    changed = check(ws)
+    assert changed["state"] == "changed" and changed["version"] == 2
+    assert changed["significant_changes"] == 1
+    assert "ai-training" in changed["tags"]
+    assert versions(ws) == 2
+    assert check(ws)["state"] == "unchanged"
+
+
+def test_date_only_change_is_not_a_version(ws, site) -> None:
+    ws.declare("Example", site.url)
+    check(ws)
+    site.body = policy_html(date="February 9, 2026")
+    out = check(ws)
+    assert out["state"] == "unchanged" and "insignificant" in out.get("note", "")
+    assert versions(ws) == 1
+
+
+def test_conditional_get_304(ws, site) -> None:
+    site.etag = '"v1"'
+    ws.declare("Example", site.url)
+    check(ws)
+    out = check(ws)
+    assert out["state"] == "unchanged" and out["http_status"] == 304
+    assert site.requests[-1].get("If-None-Match") == '"v1"'
+    site.etag = '"v2"'
+    site.body = policy_html({"Your choices": ["You can ask us to stop processing your location data at any time."]})
+    assert check(ws)["state"] == "changed"
+
+
+@pytest.mark.parametrize("status,reason", [(500, "http-status"), (503, "http-status"), (404, "http-status"),
+                                           (403, "blocked")])
+def test_http_errors_fail_without_version(ws, site, status, reason) -> None:
+    ws.declare("Example", site.url)
+    check(ws)
+    site.status = status
+    site.body = "<html><body><h1>Error</h1></body></html>"
+    out = check(ws)
+    assert out["state"] == "failed" and out["reason"] == reason and out["http_status"] == status
+    assert versions(ws) == 1
+    site.status = 200
+    site.body = policy_html()
+    assert check(ws)["state"] == "unchanged"
+
+
+def test_twenty_percent_guard(ws, site) -> None:
+    ws.declare("Example", site.url)
+    check(ws)
+    site.body = policy_html().split("<h2>How we use")[0] + "</main></body></html>"  # well under 20% of the text
+    out = check(ws)
+    assert out["state"] == "failed" and out["reason"] in ("too-short", "blocked"), out
+    assert versions(ws) == 1
+
+
+def test_bot_wall_is_failed_check(ws, site) -> None:
+    ws.declare("Example", site.url)
+    check(ws)
+    site.body = ("<html><head><title>Just a moment...</title></head><body><main><h1>Checking your browser</h1>"
+                 "<p>Please verify you are a human to continue. Complete the CAPTCHA below.</p></main></body></html>")
+    out = check(ws)
+    assert out["state"] == "failed" and out["reason"] in ("blocked", "too-short")
+    assert versions(ws) == 1
+
+
+def test_empty_body_and_selector_mismatch(ws, site) -> None:
+    ws.declare("Example", site.url, select=["main"])
+    check(ws)
+    site.body = ""
+    assert check(ws)["reason"] == "empty"
+    site.body = "<html><body><div id='app'>Loading</div></body></html>"
+    assert check(ws)["reason"] == "selector-matched-nothing"
+    assert versions(ws) == 1
+
+
+def test_not_html_is_refused(ws, site) -> None:
+    ws.declare("Example", site.url)
+    site.headers = {"Content-Type": "application/pdf"}
+    site.body = b"%PDF-1.4 binary"
+    out = check(ws)
+    assert out["state"] == "failed" and out["reason"] == "not-html"
+    assert versions(ws) == 0
+
+
+def test_connection_refused(ws) -> None:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    ws.declare("Gone", f"http://127.0.0.1:{port}/privacy")
+    out = check(ws)
+    assert out["state"] == "failed" and out["reason"] == "connection"
+
+
+def test_concurrent_jobs_respect_per_host(ws, httpserver) -> None:
+    sites = []
+    for i in range(6):
+        s = Site(httpserver, f"/p{i}")
+        s.delay = 0.3
+        s.body = policy_html(title=f"Policy {i}")
+        sites.append(s)
+        ws.declare(f"Service {i}", s.url)
+    # all six are on one host (127.0.0.1): --per-host 2 caps the server-side concurrency at 2
+    t = time.monotonic()
+    r = ws.run("check", "--json", "--jobs", "6", "--per-host", "2")
+    elapsed = time.monotonic() - t
+    assert r.code == 0, r.err
+    assert sorted(o["state"] for o in r.json_lines()) == ["new"] * 6
+    peak = max(s.max_active for s in sites)
+    assert peak <= 1  # each path sees one request at a time...
+    assert elapsed >= 0.3 * 3 * 0.9  # ...and 6 requests at 2 at a time take at least 3 rounds
+
+
+def test_history_and_show(ws, site) -> None:
+    ws.declare("Example", site.url)
+    check(ws)
+    site.body = policy_html({"Children": ["We do not knowingly collect information from children under 13."]})
+    check(ws)
+    r = ws.run("history", "Example", "--json")
+    assert r.code == 0, r.err
+    items = r.json()
+    assert [i["version"] for i in items] == [2, 1]
+    assert all(i["recorded_at"].endswith("Z") and len(i["sha256"]) == 64 for i in items)
+    shown = ws.run("show", "Example")
+    assert "children under 13" in shown.out and "Log in" not in shown.out and "cookies" not in shown.out
+    old = ws.run("show", "Example", "--version", "1")
+    assert "children under 13" not in old.out and "Information we collect" in old.out
+    r = ws.run("show", "Example", "--version", "9")
+    assert r.code == 2 and "Traceback" not in r.err
+    r = ws.run("history", "Nobody")
+    assert r.code == 2 and "Nobody" in r.err
+
+
+def test_list_reports_state(ws, site) -> None:
+    ws.declare("Example", site.url)
+    check(ws)
+    site.status = 500
+    for _ in range(3):
+        check(ws)
+    items = ws.run("list", "--json").json()
+    assert items[0]["state"] == "broken" and items[0]["consecutive_failures"] == 3 and items[0]["versions"] == 1
