@@ -78,6 +78,8 @@ class Rule:
     veto: bool = False
     scope: str = "window"  # veto scope: window (near the hit) or sentence
     targets: tuple[str, ...] = ()  # a veto that applies only to these rule ids (all when empty)
+    unless: re.Pattern | None = None  # a veto is void when this matches in the hit's sentence
+    at_start: bool = False  # the first group must match at the start of the sentence
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,15 @@ def _compile(data: dict) -> RuleSet:
         if tag not in TAGS and not r.get("extra_tag"):
             raise ValueError(f"rule {r['id']}: unknown tag {tag!r}")
         lang = r.get("lang", "en")
-        groups = tuple(re.compile(_term_regex(g), _FLAGS) for g in r["all"])
+        conv = (lambda g: g) if r.get("regex") else _term_regex
+        groups = tuple(re.compile(conv(g), _FLAGS) for g in r["all"])
+        unless = r.get("unless")
         rule = Rule(
             id=r["id"], tag=tag, weight=float(r.get("weight", 1.0)), groups=groups,
             window=int(r.get("window", 12)), lang=lang, veto=bool(r.get("veto", False)),
             scope=r.get("scope", "window"), targets=tuple(r.get("targets", ())),
+            unless=re.compile("|".join(f"(?:{conv(u)})" for u in unless), _FLAGS) if unless else None,
+            at_start=bool(r.get("at_start", False)),
         )
         rules.append(rule)
         if not rule.veto:
@@ -212,8 +218,16 @@ class _Text:
 def _match_rule(rule: Rule, t: _Text) -> list[_Hit]:
     """All places where every group of the rule occurs in one sentence within the window."""
     per_group = []
-    for g in rule.groups:
-        ms = [(m.start(), m.end()) for m in g.finditer(t.norm)]
+    for i, g in enumerate(rule.groups):
+        if i == 0 and rule.at_start:
+            ms = []
+            for k in range(len(t.sents)):
+                s, e = t.sentence(k)
+                m = g.match(t.norm, s, e)
+                if m:
+                    ms.append((m.start(), m.end()))
+        else:
+            ms = [(m.start(), m.end()) for m in g.finditer(t.norm)]
         if not ms:
             return []
         per_group.append(ms)
@@ -239,9 +253,11 @@ def _match_rule(rule: Rule, t: _Text) -> list[_Hit]:
     return hits
 
 
-def _vetoed(hit: _Hit, vetoes: list[_Hit]) -> bool:
+def _vetoed(hit: _Hit, vetoes: list[_Hit], t: _Text) -> bool:
     for v in vetoes:
         if v.sent != hit.sent or (v.rule.targets and hit.rule.id not in v.rule.targets):
+            continue
+        if v.rule.unless is not None and v.rule.unless.search(t.norm, *t.sentence(v.sent)):
             continue
         if v.rule.scope == "sentence" or (v.start < hit.end + 80 and v.end > hit.start - 80):
             return True
@@ -302,7 +318,7 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
             (vetoes if rule.veto else by_tag).setdefault(rule.tag, []).extend(hits)
     result = TagResult()
     for tag in TAGS:
-        hits = [h for h in by_tag.get(tag, []) if not _vetoed(h, vetoes.get(tag, []))]
+        hits = [h for h in by_tag.get(tag, []) if not _vetoed(h, vetoes.get(tag, []), t)]
         if not hits:
             continue
         # score per sentence: the best rule of each id counts once
