@@ -30,9 +30,10 @@ _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
 _MD_REFLINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _MD_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
-_MD_EMPH = re.compile(r"(\*{1,3}|_{1,3}|~~)(?=\S)(.+?)(?<=\S)\1")
+_MD_EMPH = re.compile(r"(\*{1,3}|(?<!\w)_{1,3}|~~)(?=\S)(.+?)(?<=\S)(?:\1(?!\w)|(?<=\*)\1)")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 _MD_BULLET = re.compile(r"^\s*(?:[-*+>]\s+)+")
+_MD_STRAY = re.compile(r"\*{2,}|(?<!\w)_+(?=\s|\w)|(?<=\w)_+(?!\w)")  # unpaired "** x**", "_ x_"
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
 # Leading enumerators: "3.1 ", "12. ", "(a) ", "a) ", "iv. " - renumbering is noise.
 _ENUM = re.compile(r"^(?:\(?\d{1,3}(?:\.\d{1,3})+\.?\)?|\(?\d{1,3}[.)]|\(\d{1,3}\)|\(?[a-z][.)]|\([a-z]\)"
@@ -94,7 +95,7 @@ def strip_markdown(text: str) -> str:
         text = new
     text = _MD_HEADING.sub("", text)
     text = _MD_BULLET.sub("", text)
-    text = text.replace("`", "")
+    text = _MD_STRAY.sub("", text.replace("`", ""))
     return _MD_ESCAPE.sub(r"\1", text)
 
 
