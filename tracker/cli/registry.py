@@ -84,7 +84,8 @@ def validate(cfg, paths: tuple[Path, ...]) -> None:
         click.echo(line, err=True)
     services = len({d.service for d in docs})
     status = f"{len(problems)} problem{'s' * (len(problems) != 1)}" if problems else "all valid"
-    click.echo(f"{nfiles} file{'s' * (nfiles != 1)}, {services} services, {len(docs)} documents: {status}")
+    click.echo(f"{nfiles} file{'s' * (nfiles != 1)}, {services} service{'s' * (services != 1)}, "
+               f"{len(docs)} document{'s' * (len(docs) != 1)}: {status}")
     if problems:
         click.get_current_context().exit(2)
 
