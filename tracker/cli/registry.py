@@ -163,7 +163,7 @@ def import_ota(cfg, source: Path, types: str, force: bool, dry_run: bool) -> Non
         for line in conv.skipped:
             click.echo(f"  not converted: {line}")
         for line in conv.warnings:
-            click.echo(f"  not carried over: {line}")
+            click.echo(f"  warning: {line}")
     click.echo(f"{imported} service{'s' * (imported != 1)} imported, {ndocs} documents, "
                f"{nwarn} warnings, {failed + len(orphans)} files skipped")
     if imported == 0:
