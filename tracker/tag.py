@@ -127,18 +127,22 @@ def _compile(data: dict) -> RuleSet:
     gates = {k: re.compile(_term_regex("|".join(v)), _FLAGS) for k, v in first_groups.items()}
     cues = {}
     for lg, c in data.get("polarity", {}).items():
-        cues[lg] = Cues(
-            negation=re.compile(_term_regex("|".join(c["negation"])), _FLAGS),
-            negation_ignore=re.compile(_term_regex("|".join(c["negation_ignore"])), _FLAGS),
-            restriction=re.compile(_term_regex("|".join(c["restriction"])), _FLAGS),
-            conditional=re.compile(_term_regex("|".join(c["conditional"])), _FLAGS),
-        )
+        cues[lg] = Cues(**{k: _cue_regex(c[k]) for k in ("negation", "negation_ignore", "restriction",
+                                                          "conditional")})
     stop = {lg: frozenset(words) for lg, words in data.get("stopwords", {}).items()}
     s = data.get("settings", {})
     return RuleSet(
         rules=tuple(rules), gates=gates, confident=float(s.get("confident", 1.0)),
         possible=float(s.get("possible", 0.5)), cues=cues, stop=stop,
     )
+
+
+def _cue_regex(items: list[str]) -> re.Pattern:
+    """Cue terms in the rule syntax; an item starting with ``re:`` is a raw regular expression."""
+    terms = [i for i in items if not i.startswith("re:")]
+    raws = [i[3:] for i in items if i.startswith("re:")]
+    parts = ([_term_regex("|".join(terms))] if terms else []) + [f"(?:{r})" for r in raws]
+    return re.compile("|".join(parts) or r"(?!x)x", _FLAGS)
 
 
 def _default_rule_files() -> list[Path]:
@@ -267,9 +271,10 @@ def _vetoed(hit: _Hit, vetoes: list[_Hit], t: _Text) -> bool:
 def _polarity(t: _Text, hits: list[_Hit], cues: Cues | None) -> str:
     """Polarity of a tag from the sentences holding its evidence.
 
-    Negation wins when a negator governs the sentence ("we do not use ... to train"), but not a
-    negated control verb ("if you do not opt out" is a restriction). Then restriction (opt-out,
-    consent, limits), then condition (if/unless/where you choose), else affirmed."""
+    A negator ("we do not use ... to train") gives negated, but not a negated control verb ("if
+    you do not opt out"), and a negation tied to an opt-out or exception is a restriction. Then
+    restriction (opt-out, objection, de-identification, limits), then condition (only if you opt
+    in / enable), else affirmed. Consent-based processing stays affirmed (labelling rules)."""
     if cues is None:
         return "affirmed"
     sents = sorted({h.sent for h in hits})
@@ -286,7 +291,10 @@ def _polarity(t: _Text, hits: list[_Hit], cues: Cues | None) -> str:
             found["restricted"] = True
         if cues.conditional.search(seg):
             found["conditional"] = True
-    for p in ("negated", "restricted", "conditional"):
+    if found["negated"]:
+        # "will not be used ... following an opt-out" / "except where": a limit, not a plain no
+        return "restricted" if found["restricted"] else "negated"
+    for p in ("restricted", "conditional"):
         if found[p]:
             return p
     return "affirmed"
