@@ -96,8 +96,15 @@ def merge_edits(edits: list[WordEdit]) -> list[WordEdit]:
                 i += 2
             else:
                 break
+        tail = ""
+        while old and new and old[-1] == new[-1] and old[-1].isspace():  # shared trailing space is equal
+            tail, old, new = old[-1] + tail, old[:-1], new[:-1]
+        if not old and not new:
+            continue
         op = "replace" if old and new else ("delete" if old else "insert")
         out.append(WordEdit(op, old, new))
+        if tail:
+            out.append(WordEdit("equal", tail, tail))
     return out
 
 

@@ -7,6 +7,7 @@ from its own module (imported here for that side effect) so the CLI grows with t
 from tracker.cli import (
     core,  # noqa: F401  (registers commands)
     demo,  # noqa: F401
+    diff,  # noqa: F401
     registry,  # noqa: F401
 )
 from tracker.cli.main import cli, main
