@@ -1,0 +1,79 @@
+"""Stores filled with changes for the feed tests (data written for these tests, not from ../shared).
+
+Diffs are built by hand (with a small word diff) and tagged by the real tagger, so the tags,
+evidence and directions are what the pipeline would give.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tracker.models import Change, Clause, DiffResult, Document, Substitution, WordEdit
+from tracker.store import Store
+from tracker.tag import tag_changes
+
+AI_CLAUSE = ("We may use the information we collect, including your posts and interactions, to train "
+             "our machine learning and artificial intelligence models.")
+BIO_CLAUSE = ("With your consent, we may collect and use your biometric information, such as a faceprint "
+              "from the photos you upload, for safety, security and identification purposes.")
+RETENTION_OLD = "We keep your information for as long as your account is active."
+RETENTION_NEW = "We keep your information for as long as your account is active and for up to 5 years after."
+AI_NEGATED = "We do not use your content to train artificial intelligence models."
+AI_AFFIRMED = "We use your content to train artificial intelligence models."
+
+
+def word_edits(old: str, new: str) -> list[WordEdit]:
+    a, b = re.findall(r"\s+|\w+|[^\w\s]", old), re.findall(r"\s+|\w+|[^\w\s]", new)
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        out.append(WordEdit(op, "".join(a[i1:i2]), "".join(b[j1:j2])))
+    return out
+
+
+def added(text: str, section: str = "Information we collect") -> Change:
+    return Change(kind="added", section=section, old=None, new=text)
+
+
+def removed(text: str, section: str = "Information we collect") -> Change:
+    return Change(kind="removed", section=section, old=text, new=None)
+
+
+def modified(old: str, new: str, section: str = "How long we keep it") -> Change:
+    return Change(kind="modified", section=section, old=old, new=new, similarity=0.8, edits=word_edits(old, new))
+
+
+def ts(day: int, hour: int = 12) -> float:
+    return datetime(2026, 3, day, hour, 0, 0, tzinfo=UTC).timestamp()
+
+
+def add_change(store: Store, service: str, type_: str, changes: list[Change], at: float,
+               url: str = "https://example.test/privacy", substitutions: list | None = None) -> int:
+    """Store a document (if new), two versions and the tagged change between them."""
+    doc = Document(service=service, type=type_, url=url)
+    row = store.ensure_documents([doc])[doc.key]
+    result = tag_changes(DiffResult(changes=changes, substitutions=substitutions or []), lang="en")
+    with store.transaction():
+        n = store.latest_version(row.id)
+        if n is None:
+            store.add_version(row.id, text="v1", clauses=[Clause("a", "v1", "v1")], recorded_at=at - 86400)
+        v = store.add_version(row.id, text=f"text at {at}", clauses=[Clause("b", "x", "x")], recorded_at=at)
+        return store.add_change(row.id, v.number - 1, v.number, result, detected_at=at)
+
+
+def demo_store(path: Path) -> Store:
+    """The demo-like story: a fictional platform adds AI-training and biometric clauses."""
+    store = Store(path)
+    add_change(store, "Chirpline", "Privacy Policy",
+               [added(AI_CLAUSE), added(BIO_CLAUSE, "Information we collect > Photos"),
+                modified(RETENTION_OLD, RETENTION_NEW),
+                Change(kind="modified", section="", old="Last updated: 1 March 2026",
+                       new="Last updated: 9 March 2026", significant=False, reason="metadata")],
+               ts(9), substitutions=[Substitution("Chirp", "Chirpline", 4)])
+    add_change(store, "Chirpline", "Privacy Policy", [modified(AI_NEGATED, AI_AFFIRMED, "Your content")], ts(20))
+    add_change(store, "Acme Maps", "Terms of Service",
+               [removed("You may opt out of location tracking at any time in the settings.", "Location")],
+               ts(15), url="https://maps.example.test/terms")
+    return store

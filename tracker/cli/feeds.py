@@ -1,0 +1,42 @@
+"""``policy-tracker feeds``: rebuild the feeds, change pages and index from the store."""
+
+from __future__ import annotations
+
+import click
+
+from tracker.cli.main import Config, cli, pass_config
+from tracker.errors import TrackerError
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value < 1:
+        raise click.BadParameter("must be at least 1")
+    return value
+
+
+@cli.command()
+@click.option("--base-url", envvar="POLICY_TRACKER_BASE_URL", default=None, metavar="URL",
+              help="Public URL of the feeds folder, for absolute links (default: the folder's file:// URI).")
+@click.option("--max-entries", default=50, show_default=True, type=int, callback=_positive,
+              help="Entries per feed.")
+@click.option("--broken-after", default=3, show_default=True, type=int, callback=_positive,
+              help="Failures in a row before a document is listed in status.atom.")
+@pass_config
+def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int) -> None:
+    """Rebuild all.atom/.rss, per-service and per-tag feeds, status.atom, change pages and index.html."""
+    from tracker.feeds import build_feeds
+    from tracker.sanitise import safe_url
+
+    if base_url is not None and safe_url(base_url) != base_url.strip():
+        raise TrackerError(f"--base-url {base_url!r}: expected an absolute http(s) URL")
+    if not cfg.db.exists():
+        raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` first)")
+    with cfg.store() as store:
+        paths = build_feeds(store, cfg.feeds, base_url=base_url.strip() if base_url else None,
+                            max_entries=max_entries, broken_after=broken_after)
+        n_changes = len(store.changes())
+    feeds_n = sum(1 for p in paths if p.suffix in (".atom", ".rss"))
+    pages_n = sum(1 for p in paths if p.suffix == ".html")
+    click.echo(f"{feeds_n} feeds and {pages_n} pages in {cfg.feeds} ({n_changes} change(s))", err=True)
+    click.echo(str(cfg.feeds / "index.html"))
+    click.echo(str(cfg.feeds / "all.atom"))
