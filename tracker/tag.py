@@ -100,6 +100,8 @@ class RuleSet:
     possible: float
     cues: dict[str, Cues]
     stop: dict[str, frozenset[str]]
+    dilute_tags: frozenset[str] = frozenset()
+    dilute_commas: int = 6
 
 
 def _compile(data: dict) -> RuleSet:
@@ -134,6 +136,7 @@ def _compile(data: dict) -> RuleSet:
     return RuleSet(
         rules=tuple(rules), gates=gates, confident=float(s.get("confident", 1.0)),
         possible=float(s.get("possible", 0.5)), cues=cues, stop=stop,
+        dilute_tags=frozenset(s.get("dilute_tags", ())), dilute_commas=int(s.get("dilute_commas", 6)),
     )
 
 
@@ -268,6 +271,19 @@ def _vetoed(hit: _Hit, vetoes: list[_Hit], t: _Text) -> bool:
     return False
 
 
+def _dilute(t: _Text, hits: list[_Hit], per_sent: dict[int, dict[str, float]], commas: int) -> None:
+    """Halve a sentence's score when the tag rests only on one item of a long enumeration
+    ("we collect identifiers, ..., geolocation, ..."): the clause lists data, it does not
+    address the topic (labelling rule). Rules with context (several term groups) are kept."""
+    for i, d in per_sent.items():
+        s, e = t.sentence(i)
+        if t.norm.count(",", s, e) < commas:
+            continue
+        if all(len(h.rule.groups) == 1 for h in hits if h.sent == i):
+            for k in d:
+                d[k] *= 0.5
+
+
 def _polarity(t: _Text, hits: list[_Hit], cues: Cues | None) -> str:
     """Polarity of a tag from the sentences holding its evidence.
 
@@ -333,6 +349,8 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
         per_sent: dict[int, dict[str, float]] = {}
         for h in hits:
             per_sent.setdefault(h.sent, {})[h.rule.id] = h.rule.weight
+        if tag in rs.dilute_tags:
+            _dilute(t, hits, per_sent, rs.dilute_commas)
         score = max(sum(d.values()) for d in per_sent.values())
         if score < rs.possible:
             continue
