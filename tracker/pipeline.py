@@ -153,8 +153,7 @@ def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
         store.record_check(row.id, state="unchanged", at=at, http_status=f.status, nbytes=len(f.body),
                            duration=f.duration, etag=f.etag or row.etag,
                            last_modified=f.last_modified or row.last_modified, raw_sha256=p.raw_sha)
-        latest = store.latest_version(row.id)
-        out.version = latest.number if latest else None
+        out.version = store.latest_version_number(row.id)
         return out
     assert p.extracted is not None
     extracted = p.extracted

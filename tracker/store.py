@@ -418,6 +418,10 @@ class Store:
                                 "ORDER BY number DESC LIMIT 1", (document_id,)).fetchone()
         return self._version_from_row(row) if row else None
 
+    def latest_version_number(self, document_id: int) -> int | None:
+        """The latest version's number, without reading its text (the unchanged-check hot path)."""
+        return self.conn.execute("SELECT MAX(number) FROM versions WHERE document_id=?", (document_id,)).fetchone()[0]
+
     def version_by_number(self, document_id: int, number: int) -> Version | None:
         row = self.conn.execute(f"SELECT {self._VERSION_COLS} FROM versions WHERE document_id=? AND number=?",
                                 (document_id, number)).fetchone()
