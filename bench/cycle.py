@@ -157,26 +157,6 @@ def ensure_ota() -> Path:
     return wrapper
 
 
-def _ota_config(work: Path) -> dict:
-    """Development config with local git storage and no publishing, per OTA's config/default.json."""
-    return {
-        "@opentermsarchive/engine": {
-            "collectionPath": str(work),
-            "recorder": {
-                "versions": {"storage": {"type": "git", "git": {
-                    "path": str(work / "data" / "versions"), "publish": False, "snapshotIdentiferTemplate":
-                    "./snapshots/%SNAPSHOT_ID", "author": {"name": "bench", "email": "bench@example.org"}}}},
-                "snapshots": {"storage": {"type": "git", "git": {
-                    "path": str(work / "data" / "snapshots"), "publish": False,
-                    "author": {"name": "bench", "email": "bench@example.org"}}}},
-            },
-            "fetcher": {"waitForElementsTimeout": 10000, "navigationTimeout": 30000, "language": "en"},
-            "notifier": {},
-            "logger": {},
-        }
-    }
-
-
 def make_ota(work: Path, corpus: Corpus, base: str, wrapper: Path) -> Cycle:
     """One JSON declaration per service; `ota track` with a fresh collection per repetition."""
     if work.exists():
@@ -184,26 +164,24 @@ def make_ota(work: Path, corpus: Corpus, base: str, wrapper: Path) -> Cycle:
     decl = work / "declarations"
     decl.mkdir(parents=True)
     for i in range(corpus.n):
-        name = service_name(corpus, i)
-        (decl / f"{name}.json").write_text(json.dumps(
-            {"name": name, "terms": {"Privacy Policy": {"fetch": f"{base}{corpus.path(i)}", "select": "main"}}}))
-    (work / "metadata.yml").write_text("id: bench\nname: bench\n")
-    for sub in ("versions", "snapshots"):
-        repo = work / "data" / sub
-        repo.mkdir(parents=True)
-        subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    cfgdir = work / "config"
-    cfgdir.mkdir()
-    (cfgdir / "development.json").write_text(json.dumps(_ota_config(work), indent=2))
+        (decl / f"{ota_id(corpus, i)}.json").write_text(json.dumps(
+            {"name": service_name(corpus, i),
+             "terms": {"Privacy Policy": {"fetch": f"{base}{corpus.path(i)}", "select": "main"}}}))
+    # OTA's config/default.json already stores snapshots and versions in git under ./data (no publishing);
+    # an empty development.json keeps it that way (NODE_ENV=production would turn on git push).
+    (work / "config").mkdir()
+    (work / "config" / "development.json").write_text("{}\n")
     exe = OTA_DIR / "node_modules" / ".bin" / "ota"
-    env = {"PUPPETEER_EXECUTABLE_PATH": str(wrapper), "NODE_ENV": "development", "NODE_CONFIG_DIR":
-           f"{OTA_DIR / 'node_modules' / '@opentermsarchive' / 'engine' / 'config'}:{cfgdir}",
-           "PUPPETEER_SKIP_DOWNLOAD": "1"}
+    env = {"PUPPETEER_EXECUTABLE_PATH": str(wrapper), "NODE_ENV": "development", "PUPPETEER_SKIP_DOWNLOAD": "1"}
 
     def cycle(phase: str) -> Run:
         return run_measured([str(exe), "track"], cwd=work, env=env, log=work / phase, timeout=1800)
 
     return cycle
+
+
+def ota_id(corpus: Corpus, i: int) -> str:
+    return service_name(corpus, i).replace(" ", "-")
 
 
 def ota_versions(work: Path) -> dict[str, int]:
@@ -220,7 +198,7 @@ def ota_versions(work: Path) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- driver
 
-def bench(n: int, reps: int, tools: list[str], jobs: int | None, seed: int) -> dict:
+def bench(n: int, reps: int, tools: list[str], jobs: int | None, seed: int, ota_reps: int = 1) -> dict:
     corpus = Corpus(n, seed)
     root = OUT / "cycle"
     if root.exists():
@@ -237,6 +215,8 @@ def bench(n: int, reps: int, tools: list[str], jobs: int | None, seed: int) -> d
         wrapper = ensure_ota() if "ota" in tools else None
         for rep in range(reps):
             for tool in tools:
+                if tool == "ota" and rep >= ota_reps:
+                    continue
                 corpus.reset()
                 work = root / tool / f"rep{rep}"
                 if tool == "policy-tracker":
@@ -266,9 +246,8 @@ def bench(n: int, reps: int, tools: list[str], jobs: int | None, seed: int) -> d
                         extras[tool].append({"rep": rep, "phase": phase, "summary": m.group(0) if m else None})
                     if tool == "ota" and phase == "changed":
                         counts = ota_versions(work)
-                        from corpus import service_name as sn
-                        date_names = {sn(corpus, i) for i in mutation["date_only"]}
-                        changed_names = {sn(corpus, i) for i in mutation["changed"]}
+                        date_names = {ota_id(corpus, i) for i in mutation["date_only"]}
+                        changed_names = {ota_id(corpus, i) for i in mutation["changed"]}
                         extras[tool].append({
                             "date_only_versions": sum(1 for k, v in counts.items() if k in date_names and v >= 2),
                             "changed_versions": sum(1 for k, v in counts.items() if k in changed_names and v >= 2),
@@ -343,7 +322,8 @@ def render(out: dict) -> str:
         s = out["served"].get(phase, {})
         row.append(f"{s.get('200', 0)}/{s.get('304', 0)}")
         rows.append(row)
-    lines = [f"N={out['n']} pages, median of {out['reps']} reps, concurrency {out['jobs']} "
+    reps = {t: len(out["tools"][t]["seed"]["walls"]) for t in tools}
+    lines = [f"N={out['n']} pages, median of {reps} reps, concurrency {out['jobs']} "
              f"(changed cycle: {out['changed_fraction']:.0%} edited + {out['date_only_fraction']:.0%} date-only)",
              "", table(headers, rows), ""]
     for g in out["goals"]:
@@ -366,6 +346,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, help="concurrency for policy-tracker and the floor (default: tracker's)")
     ap.add_argument("--tools", default="policy-tracker,urlwatch,floor")
     ap.add_argument("--with-ota", action="store_true", help="add Open Terms Archive's engine (slow)")
+    ap.add_argument("--ota-reps", type=int, default=1, help="repetitions for OTA (default 1: ~4 min per rep at N=200)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = ap.parse_args()
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -374,7 +355,7 @@ def main() -> None:
         tools.remove("policy-tracker")
     if args.with_ota and "ota" not in tools:
         tools.append("ota")
-    out = bench(args.n, args.reps, tools, args.jobs, args.seed)
+    out = bench(args.n, args.reps, tools, args.jobs, args.seed, args.ota_reps)
     dump_json(out, OUT / f"cycle-n{args.n}.json")
     print(dump_json(out) if args.json else render(out))
 
