@@ -184,6 +184,7 @@ MIGRATIONS: list[str] = [
         snapshot_sha256 TEXT REFERENCES snapshots(sha256),
         sha256 TEXT NOT NULL,
         text TEXT NOT NULL,
+        length INTEGER NOT NULL DEFAULT 0,
         clauses BLOB NOT NULL,
         lang TEXT,
         source TEXT NOT NULL DEFAULT 'check',
@@ -308,7 +309,7 @@ class Store:
                d.next_check_at, d.lang,
                (SELECT COUNT(*) FROM versions v WHERE v.document_id = d.id),
                (SELECT MAX(recorded_at) FROM versions v WHERE v.document_id = d.id),
-               COALESCE((SELECT LENGTH(text) FROM versions v WHERE v.document_id = d.id
+               COALESCE((SELECT length FROM versions v WHERE v.document_id = d.id
                          ORDER BY number DESC LIMIT 1), 0)
         FROM documents d
     """
@@ -395,8 +396,8 @@ class Store:
         digest = sha256(text)
         cur = self.conn.execute(
             "INSERT INTO versions (document_id, number, recorded_at, check_id, snapshot_sha256, sha256, text, "
-            "clauses, lang, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (document_id, number, recorded_at, check_id, snapshot_sha256, digest, text,
+            "length, clauses, lang, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (document_id, number, recorded_at, check_id, snapshot_sha256, digest, text, len(text),
              pack([c.to_dict() for c in clauses]), lang, source))
         return Version(id=int(cur.lastrowid), document_id=document_id, number=number, recorded_at=iso(recorded_at) or "",
                        sha256=digest, text=text, clauses=clauses, lang=lang, snapshot_sha256=snapshot_sha256,
