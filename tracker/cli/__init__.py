@@ -10,6 +10,8 @@ from tracker.cli import (
     diff,  # noqa: F401
     feeds,  # noqa: F401
     registry,  # noqa: F401
+    run,  # noqa: F401
+    tagcmd,  # noqa: F401
 )
 from tracker.cli.main import cli, main
 
