@@ -217,6 +217,7 @@ class Change:
     polarity: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, list[Evidence]] = field(default_factory=dict)
     directions: dict[str, str] = field(default_factory=dict)  # tag -> added|removed|flipped|changed
+    old_polarity: dict[str, str] = field(default_factory=dict)  # tag -> polarity of the old text
 
     def to_dict(self) -> dict:
         d = asdict(self)
