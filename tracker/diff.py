@@ -43,22 +43,27 @@ def _opcodes(a: list[str], b: list[str]):
 
 
 def raw_edits(old: str, new: str) -> list[WordEdit]:
-    """Token-level edits (difflib, autojunk off), common prefix and suffix peeled off first."""
+    """Token-level edits (difflib, autojunk off), common prefix and suffix peeled off first.
+
+    Tokens keep their trailing space for display but are compared without it, so "Twitter." and
+    "Twitter and ..." share the word.
+    """
     a, b = _TOKEN.findall(old), _TOKEN.findall(new)
     if len(a) * len(b) > 4_000_000:  # a giant clause: sentence granularity keeps it bounded
         a = re.findall(r"[^.!?;]*[.!?;]*\s*", old)
         b = re.findall(r"[^.!?;]*[.!?;]*\s*", new)
+    ka, kb = [t.rstrip() for t in a], [t.rstrip() for t in b]
     p = 0
-    while p < len(a) and p < len(b) and a[p] == b[p]:
+    while p < len(a) and p < len(b) and ka[p] == kb[p]:
         p += 1
     q = 0
-    while q < len(a) - p and q < len(b) - p and a[-1 - q] == b[-1 - q]:
+    while q < len(a) - p and q < len(b) - p and ka[-1 - q] == kb[-1 - q]:
         q += 1
     out: list[WordEdit] = []
     if p:
         out.append(WordEdit("equal", "".join(a[:p]), "".join(b[:p])))
     ma, mb = a[p:len(a) - q], b[p:len(b) - q]
-    for op, i1, i2, j1, j2 in _opcodes(ma, mb):
+    for op, i1, i2, j1, j2 in _opcodes(ka[p:len(a) - q], kb[p:len(b) - q]):
         out.append(WordEdit(op, "".join(ma[i1:i2]), "".join(mb[j1:j2])))
     if q:
         out.append(WordEdit("equal", "".join(a[len(a) - q:]), "".join(b[len(b) - q:])))
@@ -245,7 +250,24 @@ def _is_rename(old: str, new: str) -> bool:
     words = set(re.findall(r"[\w']+", (old + " " + new).casefold()))
     if words & _NEGATION_OR_MODAL:
         return False
-    return any(c.isupper() for c in old) or "." in old
+    return any(c.isupper() for c in old) or re.search(r"\w\.\w", old) is not None
+
+
+def _consistent(subs: list[Substitution], old: list[Clause], new: list[Clause]) -> list[Substitution]:
+    """A rename is applied everywhere: the old name (nearly) vanishes from the new version."""
+    if not subs:
+        return subs
+    old_text = "\n".join(c.norm for c in old)
+    new_text = "\n".join(c.norm for c in new)
+    keep = []
+    for s in subs:
+        o, n = normalise(s.old), normalise(s.new)
+        rx_o = re.compile(r"(?<!\w)" + re.escape(o) + r"(?!\w)")
+        rx_n = re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)")
+        before, after = len(rx_o.findall(old_text)), len(rx_o.findall(new_text))
+        if after <= 0.25 * before and len(rx_n.findall(new_text)) > len(rx_n.findall(old_text)):
+            keep.append(s)
+    return keep
 
 
 def _substituter(subs: list[Substitution]):
@@ -267,7 +289,7 @@ def diff_clauses(old: list[Clause], new: list[Clause]) -> DiffResult:
     scores = _fuzzy(old, new, pairs)
 
     raw = {j: raw_edits(old[i].text, new[j].text) for j, i in pairs.items() if j not in exact}
-    subs = _sweep_candidates(list(raw.values()))
+    subs = _consistent(_sweep_candidates(list(raw.values())), old, new)
     sub = _substituter(subs)
 
     # Clauses the sweep alone explains, too short for the fuzzy matcher ("Tweet" -> "post").
@@ -288,11 +310,16 @@ def diff_clauses(old: list[Clause], new: list[Clause]) -> DiffResult:
     keep = _lis_keep([pairs[j] for j in order])
     stays = {order[p] for p in keep}
 
+    # Section headings that still exist: a clause now under another of them moved there.
+    new_sections = {sub(c.norm) for c in new if c.kind == "heading"}
     keyed: list[tuple[float, Change]] = []
     for j in order:
         i = pairs[j]
         o, n = old[i], new[j]
         moved = j not in stays
+        if not moved and o.kind != "heading" and o.section and n.section and o.section != n.section:
+            ko, kn = _section_key(o, sub), _section_key(n, sub)
+            moved = ko != kn and ko[-1] in new_sections and ko[-1] != kn[-1]
         if o.text == n.text and not moved:
             continue
         if o.id == n.id and not moved:  # only the faithful text differs

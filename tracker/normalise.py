@@ -131,6 +131,7 @@ _META_LEAD = re.compile(
     r"|date d'effet|dernière mise à jour|derniere mise a jour|mis à jour|en vigueur|entrée en vigueur"
     r"|stand|gültig ab|zuletzt aktualisiert|última actualización|ultima actualizacion|fecha de entrada"
     r"|ultimo aggiornamento|data di entrata|última atualização)\b", re.I)
+_GLUED = re.compile(rf"^((?:last )?(?:updated|modified|revised|effective))(?=\d|(?:{_MONTHS}))", re.I)
 _DATE_HINT = re.compile(rf"\d|\b(?:{_MONTHS})", re.I)
 
 
@@ -148,7 +149,7 @@ def is_metadata(norm: str) -> bool:
     """
     if len(norm) > 160 or not _DATE_HINT.search(norm):
         return False
-    body = norm.lstrip("*_#:-| ").strip()
+    body = _GLUED.sub(r"\1 ", norm.lstrip("*_#:-| ").strip())
     m = _META_LEAD.match(body)
     if not m:
         return False
