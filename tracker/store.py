@@ -203,6 +203,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX changes_detected ON changes (detected_at);
     """,
+    # 2: history import (tracker.history): the commit each imported version came from, and every
+    # commit already processed per document, so a re-run of ``import-versions`` skips them.
+    """
+    ALTER TABLE versions ADD COLUMN source_ref TEXT;
+    CREATE TABLE imported_commits (
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        commit_sha TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        PRIMARY KEY (document_id, commit_sha)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
