@@ -434,25 +434,42 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class CorpusServer:
-    """A ThreadingHTTPServer on 127.0.0.1 serving ``corpus``, in a daemon thread."""
+    """ThreadingHTTPServers serving ``corpus``, in daemon threads.
 
-    def __init__(self, corpus: Corpus, host: str = "127.0.0.1", port: int = 0) -> None:
+    With ``hosts`` > 1 the pages are spread over loopback addresses 127.0.0.1 .. 127.0.0.<hosts> (page i on
+    address i % hosts), because real policies live on many hosts and watchers limit requests per host:
+    a single-host corpus would measure a politeness setting, not the watcher.
+    """
+
+    def __init__(self, corpus: Corpus, host: str = "127.0.0.1", port: int = 0, hosts: int = 1) -> None:
+        if not 1 <= hosts <= 250:
+            raise ValueError("hosts must be 1..250")
         self.corpus = corpus
         self.stats: dict[str, int] = {}
         handler = type("Handler", (_Handler,), {"corpus": corpus, "stats": self.stats,
                                                 "stats_lock": threading.Lock()})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 256
-        self._thread: threading.Thread | None = None
+        prefix = host.rsplit(".", 1)[0]
+        first = int(host.rsplit(".", 1)[1])
+        self.servers: list[ThreadingHTTPServer] = []
+        for k in range(hosts):
+            httpd = ThreadingHTTPServer((f"{prefix}.{first + k}" if hosts > 1 else host, port), handler)
+            httpd.daemon_threads = True
+            httpd.request_queue_size = 256
+            self.servers.append(httpd)
+        self.httpd = self.servers[0]
+        self._threads: list[threading.Thread] = []
+
+    @staticmethod
+    def _base(httpd: ThreadingHTTPServer) -> str:
+        host, port = httpd.server_address[:2]
+        return f"http://{host}:{port}"
 
     @property
     def base(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._base(self.httpd)
 
     def url(self, i: int) -> str:
-        return self.base + self.corpus.path(i)
+        return self._base(self.servers[i % len(self.servers)]) + self.corpus.path(i)
 
     def urls(self) -> list[str]:
         return [self.url(i) for i in range(self.corpus.n)]
@@ -464,14 +481,16 @@ class CorpusServer:
         return out
 
     def start(self) -> CorpusServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        daemon=True)
-        self._thread.start()
+        for httpd in self.servers:
+            t = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+            t.start()
+            self._threads.append(t)
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        for httpd in self.servers:
+            httpd.shutdown()
+            httpd.server_close()
 
     def __enter__(self) -> CorpusServer:
         return self.start()
@@ -487,7 +506,7 @@ def service_name(corpus: Corpus, i: int) -> str:
     return f"{corpus.pages[i].company.split()[0]} {i:05d}"
 
 
-def write_policies(corpus: Corpus, base: str, folder: Path) -> Path:
+def write_policies(corpus: Corpus, urls: list[str], folder: Path) -> Path:
     """One policy-tracker TOML declaration per page, selecting ``main`` as users would."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.toml"):
@@ -495,7 +514,7 @@ def write_policies(corpus: Corpus, base: str, folder: Path) -> Path:
     for i in range(corpus.n):
         name = service_name(corpus, i)
         (folder / f"svc-{i:05d}.toml").write_text(
-            f'name = "{name}"\n\n[documents."Privacy Policy"]\nurl = "{base}{corpus.path(i)}"\nselect = ["main"]\n',
+            f'name = "{name}"\n\n[documents."Privacy Policy"]\nurl = "{urls[i]}"\nselect = ["main"]\n',
             encoding="utf-8")
     return folder
 
@@ -509,6 +528,7 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--n", type=int, default=200)
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--hosts", type=int, default=1, help="spread pages over 127.0.0.1..127.0.0.<hosts>")
     s.add_argument("--policies", type=Path, help="also write policy-tracker declarations here")
     w = sub.add_parser("write", help="write the pages as .html files")
     w.add_argument("--n", type=int, default=5)
@@ -523,9 +543,9 @@ def main(argv: list[str] | None = None) -> None:
         sizes = [len(p.body) for p in corpus.pages]
         print(f"wrote {len(sizes)} pages to {args.out}, {min(sizes)}-{max(sizes)} bytes")
         return
-    srv = CorpusServer(corpus, port=args.port).start()
+    srv = CorpusServer(corpus, port=args.port, hosts=args.hosts).start()
     if args.policies:
-        write_policies(corpus, srv.base, args.policies)
+        write_policies(corpus, srv.urls(), args.policies)
     print(f"serving {corpus.n} pages at {srv.url(0)} ... (Ctrl-C to stop)")
     try:
         while True:

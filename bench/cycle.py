@@ -90,12 +90,12 @@ def ensure_urlwatch() -> Path:
     return exe
 
 
-def write_urlwatch_jobs(corpus: Corpus, base: str, folder: Path) -> Path:
+def write_urlwatch_jobs(corpus: Corpus, urls: list[str], folder: Path) -> Path:
     """urls.yaml as urlwatch users write it for policy pages: keep <main>, convert to text."""
     folder.mkdir(parents=True, exist_ok=True)
     docs = []
     for i in range(corpus.n):
-        docs.append(f'name: "{service_name(corpus, i)} Privacy Policy"\nurl: "{base}{corpus.path(i)}"\n'
+        docs.append(f'name: "{service_name(corpus, i)} Privacy Policy"\nurl: "{urls[i]}"\n'
                     "filter:\n  - css: main\n  - html2text\n")
     path = folder / "urls.yaml"
     path.write_text("---\n".join(docs))
@@ -157,7 +157,7 @@ def ensure_ota() -> Path:
     return wrapper
 
 
-def make_ota(work: Path, corpus: Corpus, base: str, wrapper: Path) -> Cycle:
+def make_ota(work: Path, corpus: Corpus, urls: list[str], wrapper: Path) -> Cycle:
     """One JSON declaration per service; `ota track` with a fresh collection per repetition."""
     if work.exists():
         shutil.rmtree(work)
@@ -166,7 +166,7 @@ def make_ota(work: Path, corpus: Corpus, base: str, wrapper: Path) -> Cycle:
     for i in range(corpus.n):
         (decl / f"{ota_id(corpus, i)}.json").write_text(json.dumps(
             {"name": service_name(corpus, i),
-             "terms": {"Privacy Policy": {"fetch": f"{base}{corpus.path(i)}", "select": "main"}}}))
+             "terms": {"Privacy Policy": {"fetch": urls[i], "select": "main"}}}))
     # OTA's config/default.json already stores snapshots and versions in git under ./data (no publishing);
     # an empty development.json keeps it that way (NODE_ENV=production would turn on git push).
     (work / "config").mkdir()
@@ -198,7 +198,8 @@ def ota_versions(work: Path) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- driver
 
-def bench(n: int, reps: int, tools: list[str], jobs: int | None, seed: int, ota_reps: int = 1) -> dict:
+def bench(n: int, reps: int, tools: list[str], jobs: int | None, seed: int, ota_reps: int = 1,
+          hosts: int = 1) -> dict:
     corpus = Corpus(n, seed)
     root = OUT / "cycle"
     if root.exists():
@@ -207,11 +208,11 @@ def bench(n: int, reps: int, tools: list[str], jobs: int | None, seed: int, ota_
     results: dict = {t: {p: [] for p in PHASES} for t in tools}
     extras: dict = {t: [] for t in tools}
     served: dict = {}
-    with CorpusServer(corpus) as srv:
-        policies = write_policies(corpus, srv.base, root / "policies")
+    with CorpusServer(corpus, hosts=hosts) as srv:
+        policies = write_policies(corpus, srv.urls(), root / "policies")
         floor_jobs = jobs or (tracker_jobs_default() if "policy-tracker" in tools else DEFAULT_JOBS)
         uw_exe = ensure_urlwatch() if "urlwatch" in tools else None
-        urls_yaml = write_urlwatch_jobs(corpus, srv.base, root / "urlwatch") if uw_exe else None
+        urls_yaml = write_urlwatch_jobs(corpus, srv.urls(), root / "urlwatch") if uw_exe else None
         wrapper = ensure_ota() if "ota" in tools else None
         for rep in range(reps):
             for tool in tools:
@@ -226,7 +227,7 @@ def bench(n: int, reps: int, tools: list[str], jobs: int | None, seed: int, ota_
                 elif tool == "floor":
                     cycle = make_floor(work, srv.urls(), floor_jobs)
                 else:
-                    cycle = make_ota(work, corpus, srv.base, wrapper)
+                    cycle = make_ota(work, corpus, srv.urls(), wrapper)
                 for phase in PHASES:
                     if phase == "changed":
                         mutation = corpus.mutate(CHANGED, DATE_ONLY, seed=seed + 1)
@@ -252,7 +253,9 @@ def bench(n: int, reps: int, tools: list[str], jobs: int | None, seed: int, ota_
                             "date_only_versions": sum(1 for k, v in counts.items() if k in date_names and v >= 2),
                             "changed_versions": sum(1 for k, v in counts.items() if k in changed_names and v >= 2),
                             "date_only_pages": len(date_names), "changed_pages": len(changed_names)})
-    return summarise(n, reps, tools, floor_jobs, results, served, extras)
+    out = summarise(n, reps, tools, floor_jobs, results, served, extras)
+    out["hosts"] = hosts
+    return out
 
 
 def summarise(n: int, reps: int, tools: list[str], jobs: int, results: dict, served: dict, extras: dict) -> dict:
@@ -323,7 +326,7 @@ def render(out: dict) -> str:
         row.append(f"{s.get('200', 0)}/{s.get('304', 0)}")
         rows.append(row)
     reps = {t: len(out["tools"][t]["seed"]["walls"]) for t in tools}
-    lines = [f"N={out['n']} pages, median of {reps} reps, concurrency {out['jobs']} "
+    lines = [f"N={out['n']} pages on {out.get('hosts', 1)} host(s), median of {reps} reps, concurrency {out['jobs']} "
              f"(changed cycle: {out['changed_fraction']:.0%} edited + {out['date_only_fraction']:.0%} date-only)",
              "", table(headers, rows), ""]
     for g in out["goals"]:
@@ -344,6 +347,9 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, help="concurrency for policy-tracker and the floor (default: tracker's)")
+    ap.add_argument("--hosts", type=int, default=1,
+                    help="serve the pages from this many loopback addresses (127.0.0.1..): policy-tracker "
+                         "fetches one page per host at a time by default, as real pages are spread over hosts")
     ap.add_argument("--tools", default="policy-tracker,urlwatch,floor")
     ap.add_argument("--with-ota", action="store_true", help="add Open Terms Archive's engine (slow)")
     ap.add_argument("--ota-reps", type=int, default=1, help="repetitions for OTA (default 1: ~4 min per rep at N=200)")
@@ -355,7 +361,7 @@ def main() -> None:
         tools.remove("policy-tracker")
     if args.with_ota and "ota" not in tools:
         tools.append("ota")
-    out = bench(args.n, args.reps, tools, args.jobs, args.seed, args.ota_reps)
+    out = bench(args.n, args.reps, tools, args.jobs, args.seed, args.ota_reps, args.hosts)
     dump_json(out, OUT / f"cycle-n{args.n}.json")
     print(dump_json(out) if args.json else render(out))
 

@@ -36,15 +36,15 @@ def db_bytes(db: Path) -> tuple[int, int]:
     return disk, (pages - free) * page_size
 
 
-def measure(n: int, seed: int, jobs: int | None, floor: bool) -> dict:
+def measure(n: int, seed: int, jobs: int | None, floor: bool, hosts: int) -> dict:
     work = OUT / "scale" / f"n{n}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     note(f"N={n}: generating corpus ...")
     corpus = Corpus(n, seed)
-    row: dict = {"n": n}
-    with CorpusServer(corpus) as srv:
-        policies = write_policies(corpus, srv.base, work / "policies")
+    row: dict = {"n": n, "hosts": hosts}
+    with CorpusServer(corpus, hosts=hosts) as srv:
+        policies = write_policies(corpus, srv.urls(), work / "policies")
         db, feeds = work / "tracker.db", work / "feeds"
         feeds.mkdir()
         cmd = [str(TRACKER), "--db", str(db), "--policies", str(policies), "--feeds", str(feeds), "check"]
@@ -112,12 +112,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int)
     ap.add_argument("--no-floor", action="store_true")
+    ap.add_argument("--hosts", type=int, default=50, help="loopback addresses the pages are spread over")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if not tracker_available():
         sys.exit("policy-tracker check is not available (.venv/bin/policy-tracker check --help failed)")
     sizes = [int(s) for s in args.sizes.split(",")] + ([10_000] if args.big else [])
-    rows = [measure(n, args.seed, args.jobs, not args.no_floor) for n in sizes]
+    rows = [measure(n, args.seed, args.jobs, not args.no_floor, args.hosts) for n in sizes]
     dump_json(rows, OUT / "scale.json")
     print(dump_json(rows) if args.json else render(rows))
 

@@ -75,7 +75,9 @@ def test_server_answers_304_to_conditional_get(corpus: Corpus) -> None:
 
 def test_mutation_changes_exactly_the_chosen_pages(corpus: Corpus) -> None:
     before = [p.body for p in corpus.pages]
-    with CorpusServer(corpus) as srv:
+    with CorpusServer(corpus, hosts=3) as srv:  # pages spread over 127.0.0.1..3, as over real hosts
+        assert [u.split("/")[2].split(":")[0] for u in srv.urls()[:4]] == \
+            ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.1"]
         with urllib.request.urlopen(srv.url(0)) as r:
             etags = {i: corpus.pages[i].etag for i in range(5)}
             assert r.headers["ETag"] == etags[0]
