@@ -36,10 +36,10 @@ def clauses() -> list[str]:
 def rate(fn, texts: list[str], rounds: int) -> float:
     best = float("inf")
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU time: others share this machine
         for t in texts:
             fn(t)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     return len(texts) / best
 
 

@@ -1,11 +1,15 @@
-"""Topic tags for clauses and diff changes, from rules kept in ``tracker/rules/tags.toml``.
+"""Topic tags for clauses and diff changes, from rules kept in ``tracker/rules/*.toml``.
 
 Why rules and not a keyword list: a keyword regex gave 0.77 precision for AI training on real
 clauses. A rule here is a set of term groups that must all occur in one sentence within a word
-window (``train*`` near ``model*`` near ``AI``), with vetoes for the known false friends (staff
-training, users forbidden to scrape). Every tag comes with its evidence (rule id + span) so a
-reader can see the words, and a polarity (affirmed, negated, restricted, conditional) because
-"we do not train on your content" is on-topic but is the opposite alarm.
+window (``train*`` near ``model*``), with vetoes for the known false friends (staff training,
+users forbidden to scrape). Every tag comes with its evidence (rule id + span) so a reader can
+see the words, and a polarity (affirmed, negated, restricted, conditional) because "we do not
+train on your content" is on-topic but is the opposite alarm.
+
+Speed: terms are matched on word tokens through one dictionary lookup per token (and per
+prefix length for ``stem*`` terms), not by running every rule's regex over the text, so a
+clause costs one tokenisation plus the few rules whose words it contains.
 
 Public functions: :func:`tag_text`, :func:`tag_changes`, :func:`detect_lang`, :func:`load_rules`.
 """
@@ -15,12 +19,12 @@ from __future__ import annotations
 import re
 import tomllib
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from tracker.models import Change, DiffResult, Evidence, TagResult
+from tracker.models import DiffResult, Evidence, TagResult
 
 TAGS = (
     "ai-training",
@@ -35,36 +39,128 @@ TAGS = (
     "arbitration",
 )
 PRIORITY = ("ai-training", "biometrics")
+CUE_KINDS = ("negation", "negation_ignore", "restriction", "conditional")
 
 _FLAGS = re.IGNORECASE | re.UNICODE
-_WORD = re.compile(r"\w+", re.UNICODE)
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_TERM_TOKEN = re.compile(r"\w+\*?|\*", re.UNICODE)
 # sentence ends: . ! ? ; followed by space, or a line break (list items, table rows)
 _SENT_END = re.compile(r"(?<=[.!?;])[\s\"”)*_]+|\n+")
+_ANY = ("*", "")  # a term token matching any one word
 
 
-# --------------------------------------------------------------------------- rule compilation
+# --------------------------------------------------------------------------- lexicon
 
 
-def _term_regex(group: str) -> str:
-    """``"train*|fine-tun*|machine learning"`` -> one alternation with word boundaries.
+class _Bucket:
+    """Terms sharing a first token, split by their second token so most are never looked at."""
 
-    ``*`` stands for any word ending (a cheap lemma), spaces match any run of spaces or
-    hyphens, and an apostrophe matches both ' and ’ (texts are normalised to ')."""
-    alts = []
-    for alt in group.split("|"):
-        alt = alt.strip()
-        if not alt:
-            continue
-        parts = []
-        for ch in alt:
-            if ch == "*":
-                parts.append(r"[\w'-]*")
-            elif ch == " ":
-                parts.append(r"[\s\-]+")
+    __slots__ = ("single", "by_next", "other")
+
+    def __init__(self) -> None:
+        self.single: list[int] = []  # one-token terms
+        self.by_next: dict[str, list[tuple[tuple[tuple[str, str], ...], int]]] = {}  # exact 2nd word
+        self.other: list[tuple[tuple[tuple[str, str], ...], int]] = []  # 2nd token is stem* or *
+
+    def add(self, rest: tuple[tuple[str, str], ...], tid: int) -> None:
+        if not rest:
+            self.single.append(tid)
+        elif rest[0][0] == "w":
+            self.by_next.setdefault(rest[0][1], []).append((rest[1:], tid))
+        else:
+            self.other.append((rest, tid))
+
+
+class Lexicon:
+    """Every term of every rule, indexed by its first token, each with a numeric id.
+
+    A term is a sequence of tokens; a token ending in ``*`` matches any word starting with it
+    (a cheap lemma: ``train*`` = train, trains, trained, training), a lone ``*`` any one word.
+    Punctuation between words is ignored ("opt-out" = "opt out")."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.exact: dict[str, _Bucket] = {}
+        self.stems: dict[str, _Bucket] = {}
+        self.stem_lens: list[int] = []
+        self.stem_heads: set[str] = set()  # first 3 letters of every stem (>= 3 letters): quick reject
+        self.short_stems = False  # some stem shorter than 3 letters: no quick reject
+
+    def add(self, term: str) -> int:
+        key = term.strip().lower()
+        if key in self.ids:
+            return self.ids[key]
+        toks = [("*", "") if t == "*" else ("p", t[:-1]) if t.endswith("*") else ("w", t)
+                for t in _TERM_TOKEN.findall(key)]
+        if not toks or toks[0][0] == "*":
+            raise ValueError(f"term {term!r} must start with a word")
+        tid = len(self.ids)
+        self.ids[key] = tid
+        kind, first = toks[0]
+        if kind == "w":
+            self.exact.setdefault(first, _Bucket()).add(tuple(toks[1:]), tid)
+        else:
+            self.stems.setdefault(first, _Bucket()).add(tuple(toks[1:]), tid)
+            if len(first) >= 3:
+                self.stem_heads.add(first[:3])
             else:
-                parts.append(re.escape(ch))
-        alts.append("".join(parts))
-    return r"(?<![\w-])(?:" + "|".join(alts) + r")(?![\w])"
+                self.short_stems = True
+            if len(first) not in self.stem_lens:
+                self.stem_lens.append(len(first))
+                self.stem_lens.sort()
+        return tid
+
+    def group(self, alternatives: str) -> frozenset[int]:
+        return frozenset(self.add(a) for a in alternatives.split("|") if a.strip())
+
+    def scan(self, words: list[str]) -> dict[int, list[tuple[int, int]]]:
+        """Term id -> list of (first token index, last token index) where the term occurs."""
+        found: dict[int, list[tuple[int, int]]] = {}
+        n = len(words)
+        exact, stems, lens, heads = self.exact, self.stems, self.stem_lens, self.stem_heads
+        quick = not self.short_stems
+        for i, w in enumerate(words):
+            b = exact.get(w)
+            if b is not None:
+                _bucket(found, b, words, i, n)
+            if quick and w[:3] not in heads:
+                continue
+            for ln in lens:
+                if ln > len(w):
+                    break
+                b = stems.get(w[:ln])
+                if b is not None:
+                    _bucket(found, b, words, i, n)
+        return found
+
+
+def _bucket(found: dict, b: _Bucket, words: list[str], i: int, n: int) -> None:
+    for tid in b.single:
+        found.setdefault(tid, []).append((i, i))
+    if i + 1 < n:
+        cands = b.by_next.get(words[i + 1])
+        if cands:
+            _extend(found, cands, words, i, i + 1, n)
+    if b.other:
+        _extend(found, b.other, words, i, i, n)
+
+
+def _extend(found: dict, cands: list, words: list[str], i: int, j0: int, n: int) -> None:
+    """Check the remaining tokens of candidate terms, which start at token i (matched to j0)."""
+    for rest, tid in cands:
+        j = j0
+        for kind, val in rest:
+            j += 1
+            if j >= n:
+                break
+            w = words[j]
+            if kind == "w" and w != val or kind == "p" and not w.startswith(val):
+                break
+        else:
+            found.setdefault(tid, []).append((i, j))
+
+
+# --------------------------------------------------------------------------- rules
 
 
 @dataclass(frozen=True)
@@ -72,80 +168,77 @@ class Rule:
     id: str
     tag: str
     weight: float
-    groups: tuple[re.Pattern, ...]
+    groups: tuple[frozenset[int], ...]  # term ids (empty when ``regex``)
     window: int
     lang: str  # en | fr | any
     veto: bool = False
     scope: str = "window"  # veto scope: window (near the hit) or sentence
     targets: tuple[str, ...] = ()  # a veto that applies only to these rule ids (all when empty)
     unless: re.Pattern | None = None  # a veto is void when this matches in the hit's sentence
-    at_start: bool = False  # the first group must match at the start of the sentence
-
-
-@dataclass(frozen=True)
-class Cues:
-    """Polarity cue regexes for one language."""
-
-    negation: re.Pattern
-    negation_ignore: re.Pattern
-    restriction: re.Pattern
-    conditional: re.Pattern
+    regex: re.Pattern | None = None  # a veto given as one regular expression
+    at_start: bool = False  # the regex must match at the start of the sentence
 
 
 @dataclass(frozen=True)
 class RuleSet:
+    lexicon: Lexicon
     rules: tuple[Rule, ...]
-    gates: dict[tuple[str, str], re.Pattern]  # (tag, lang) -> any first-group term of its rules
+    gates: dict[tuple[str, str], frozenset[int]]  # (tag, lang) -> first-group term ids
     confident: float
     possible: float
-    cues: dict[str, Cues]
+    cues: dict[str, dict[str, frozenset[int]]]  # lang -> cue kind -> term ids
+    cue_regex: dict[str, dict[str, re.Pattern]]  # lang -> cue kind -> raw regex items
     stop: dict[str, frozenset[str]]
     dilute_tags: frozenset[str] = frozenset()
     dilute_commas: int = 6
+    by_tag: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
 
 
 def _compile(data: dict) -> RuleSet:
+    lex = Lexicon()
     rules: list[Rule] = []
-    first_groups: dict[tuple[str, str], list[str]] = {}
+    gates: dict[tuple[str, str], set[int]] = {}
     for r in data.get("rule", []):
         tag = r["tag"]
-        if tag not in TAGS and not r.get("extra_tag"):
+        if tag not in TAGS:
             raise ValueError(f"rule {r['id']}: unknown tag {tag!r}")
         lang = r.get("lang", "en")
-        conv = (lambda g: g) if r.get("regex") else _term_regex
-        groups = tuple(re.compile(conv(g), _FLAGS) for g in r["all"])
+        is_regex = bool(r.get("regex"))
+        groups = () if is_regex else tuple(lex.group(g) for g in r["all"])
         unless = r.get("unless")
         rule = Rule(
             id=r["id"], tag=tag, weight=float(r.get("weight", 1.0)), groups=groups,
             window=int(r.get("window", 12)), lang=lang, veto=bool(r.get("veto", False)),
             scope=r.get("scope", "window"), targets=tuple(r.get("targets", ())),
-            unless=re.compile("|".join(f"(?:{conv(u)})" for u in unless), _FLAGS) if unless else None,
+            unless=re.compile("|".join(f"(?:{u})" for u in unless), _FLAGS) if unless else None,
+            regex=re.compile("|".join(f"(?:{g})" for g in r["all"]), _FLAGS) if is_regex else None,
             at_start=bool(r.get("at_start", False)),
         )
+        if is_regex and not rule.veto:
+            raise ValueError(f"rule {rule.id}: regex rules can only be vetoes")
         rules.append(rule)
         if not rule.veto:
             for lg in (("en", "fr") if lang == "any" else (lang,)):
-                first_groups.setdefault((tag, lg), []).append(r["all"][0])
-    gates = {k: re.compile(_term_regex("|".join(v)), _FLAGS) for k, v in first_groups.items()}
-    cues = {}
+                gates.setdefault((tag, lg), set()).update(groups[0])
+    cues: dict[str, dict[str, frozenset[int]]] = {}
+    cue_regex: dict[str, dict[str, re.Pattern]] = {}
     for lg, c in data.get("polarity", {}).items():
-        cues[lg] = Cues(**{k: _cue_regex(c[k]) for k in ("negation", "negation_ignore", "restriction",
-                                                          "conditional")})
+        cues[lg] = {k: frozenset(lex.add(i) for i in c.get(k, []) if not i.startswith("re:"))
+                    for k in CUE_KINDS}
+        raws = {k: [i[3:] for i in c.get(k, []) if i.startswith("re:")] for k in CUE_KINDS}
+        cue_regex[lg] = {k: re.compile("|".join(f"(?:{x})" for x in v), _FLAGS) for k, v in raws.items() if v}
     stop = {lg: frozenset(words) for lg, words in data.get("stopwords", {}).items()}
     s = data.get("settings", {})
+    by_tag: dict[str, list[Rule]] = {}
+    for rule in rules:
+        by_tag.setdefault(rule.tag, []).append(rule)
     return RuleSet(
-        rules=tuple(rules), gates=gates, confident=float(s.get("confident", 1.0)),
-        possible=float(s.get("possible", 0.5)), cues=cues, stop=stop,
+        lexicon=lex, rules=tuple(rules), gates={k: frozenset(v) for k, v in gates.items()},
+        confident=float(s.get("confident", 1.0)), possible=float(s.get("possible", 0.5)),
+        cues=cues, cue_regex=cue_regex, stop=stop,
         dilute_tags=frozenset(s.get("dilute_tags", ())), dilute_commas=int(s.get("dilute_commas", 6)),
+        by_tag={k: tuple(v) for k, v in by_tag.items()},
     )
-
-
-def _cue_regex(items: list[str]) -> re.Pattern:
-    """Cue terms in the rule syntax; an item starting with ``re:`` is a raw regular expression."""
-    terms = [i for i in items if not i.startswith("re:")]
-    raws = [i[3:] for i in items if i.startswith("re:")]
-    parts = ([_term_regex("|".join(terms))] if terms else []) + [f"(?:{r})" for r in raws]
-    return re.compile("|".join(parts) or r"(?!x)x", _FLAGS)
 
 
 def _default_rule_files() -> list[Path]:
@@ -167,15 +260,50 @@ def load_rules(paths: tuple[str, ...] | None = None) -> RuleSet:
     return _compile(merged)
 
 
-# --------------------------------------------------------------------------- language
+# --------------------------------------------------------------------------- text
+
+
+class _Text:
+    """A text prepared once: lower-cased copy (same offsets), tokens, sentence starts, terms."""
+
+    def __init__(self, text: str) -> None:
+        low = text.lower()
+        if len(low) != len(text):  # a few characters lower-case to two: keep offsets exact
+            low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+        self.raw = text
+        self.norm = low.replace("’", "'").replace("‘", "'")
+        ms = list(_TOKEN.finditer(self.norm))
+        self.words = [m.group() for m in ms]
+        self.starts = [m.start() for m in ms]
+        self.ends = [m.end() for m in ms]
+        self.sents = [0] + [m.end() for m in _SENT_END.finditer(self.norm)]
+        self.found: dict[int, list[tuple[int, int]]] = {}
+
+    def sent_at(self, pos: int) -> int:
+        return bisect_right(self.sents, pos) - 1
+
+    def sentence(self, i: int) -> tuple[int, int]:
+        s = self.sents
+        return s[i], (s[i + 1] if i + 1 < len(s) else len(self.norm))
+
+    def occurrences(self, group: frozenset[int]) -> list[tuple[int, int]]:
+        """(first token, last token) of every occurrence of any term of the group."""
+        out: list[tuple[int, int]] = []
+        for tid, occ in self.found.items():  # few terms per clause: loop over those, not the group
+            if tid in group:
+                out.extend(occ)
+        return out
 
 
 def detect_lang(text: str, rules: RuleSet | None = None) -> str:
     """'fr' or 'en' from the share of each language's stop words: enough for policy clauses."""
-    rs = rules or load_rules()
-    words = [w.lower() for w in _WORD.findall(text[:2000])]
-    fr = sum(w in rs.stop.get("fr", ()) for w in words)
-    en = sum(w in rs.stop.get("en", ()) for w in words)
+    return _detect(_TOKEN.findall(text[:2000].lower()), rules or load_rules())
+
+
+def _detect(words: list[str], rs: RuleSet) -> str:
+    fr_stop, en_stop = rs.stop.get("fr", frozenset()), rs.stop.get("en", frozenset())
+    fr = sum(w in fr_stop for w in words)
+    en = sum(w in en_stop for w in words)
     return "fr" if fr > en else "en"
 
 
@@ -190,73 +318,48 @@ class _Hit:
     sent: int
 
 
-class _Text:
-    """A text prepared once: normalised copy, word starts and sentence starts for bisecting."""
-
-    def __init__(self, text: str) -> None:
-        self.raw = text
-        self.norm = text.replace("’", "'").replace("‘", "'")
-        self._words: list[int] | None = None
-        self._sents: list[int] | None = None
-
-    @property
-    def words(self) -> list[int]:
-        if self._words is None:
-            self._words = [m.start() for m in _WORD.finditer(self.norm)]
-        return self._words
-
-    @property
-    def sents(self) -> list[int]:
-        if self._sents is None:
-            self._sents = [0] + [m.end() for m in _SENT_END.finditer(self.norm)]
-        return self._sents
-
-    def word_at(self, pos: int) -> int:
-        return bisect_right(self.words, pos)
-
-    def sent_at(self, pos: int) -> int:
-        return bisect_right(self.sents, pos) - 1
-
-    def sentence(self, i: int) -> tuple[int, int]:
-        s = self.sents
-        return s[i], (s[i + 1] if i + 1 < len(s) else len(self.norm))
-
-
 def _match_rule(rule: Rule, t: _Text) -> list[_Hit]:
     """All places where every group of the rule occurs in one sentence within the window."""
+    if rule.regex is not None:
+        return _match_regex(rule, t)
     per_group = []
-    for i, g in enumerate(rule.groups):
-        if i == 0 and rule.at_start:
-            ms = []
-            for k in range(len(t.sents)):
-                s, e = t.sentence(k)
-                m = g.match(t.norm, s, e)
-                if m:
-                    ms.append((m.start(), m.end()))
-        else:
-            ms = [(m.start(), m.end()) for m in g.finditer(t.norm)]
-        if not ms:
+    for g in rule.groups:
+        occ = t.occurrences(g)
+        if not occ:
             return []
-        per_group.append(ms)
+        per_group.append(occ)
     hits = []
-    for a_start, a_end in per_group[0]:
-        sent = t.sent_at(a_start)
-        aw = t.word_at(a_start)
-        lo, hi = a_start, a_end
+    for a_first, a_last in per_group[0]:
+        sent = t.sent_at(t.starts[a_first])
+        lo, hi = a_first, a_last
         ok = True
-        for ms in per_group[1:]:
+        for occ in per_group[1:]:
             best = None
-            for s, e in ms:
-                if t.sent_at(s) != sent or abs(t.word_at(s) - aw) > rule.window:
+            for f, last in occ:
+                if abs(f - a_first) > rule.window or t.sent_at(t.starts[f]) != sent:
                     continue
-                if best is None or abs(s - a_start) < abs(best[0] - a_start):
-                    best = (s, e)
+                if best is None or abs(f - a_first) < abs(best[0] - a_first):
+                    best = (f, last)
             if best is None:
                 ok = False
                 break
             lo, hi = min(lo, best[0]), max(hi, best[1])
         if ok:
-            hits.append(_Hit(rule, lo, hi, sent))
+            hits.append(_Hit(rule, t.starts[lo], t.ends[hi], sent))
+    return hits
+
+
+def _match_regex(rule: Rule, t: _Text) -> list[_Hit]:
+    hits = []
+    if rule.at_start:
+        for k in range(len(t.sents)):
+            s, e = t.sentence(k)
+            m = rule.regex.match(t.norm, s, e)
+            if m:
+                hits.append(_Hit(rule, m.start(), m.end(), k))
+        return hits
+    for m in rule.regex.finditer(t.norm):
+        hits.append(_Hit(rule, m.start(), m.end(), t.sent_at(m.start())))
     return hits
 
 
@@ -284,29 +387,41 @@ def _dilute(t: _Text, hits: list[_Hit], per_sent: dict[int, dict[str, float]], c
                 d[k] *= 0.5
 
 
-def _polarity(t: _Text, hits: list[_Hit], cues: Cues | None) -> str:
+def _cue_spans(t: _Text, rs: RuleSet, lg: str, kind: str, s: int, e: int) -> list[tuple[int, int]]:
+    """Character spans of the cues of one kind inside the sentence [s, e)."""
+    out = []
+    for f, last in t.occurrences(rs.cues.get(lg, {}).get(kind, frozenset())):
+        if s <= t.starts[f] < e:
+            out.append((t.starts[f], t.ends[last]))
+    rx = rs.cue_regex.get(lg, {}).get(kind)
+    if rx is not None:
+        seg = t.norm[s:e]
+        out.extend((s + m.start(), s + m.end()) for m in rx.finditer(seg))
+    return out
+
+
+def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict) -> str:
     """Polarity of a tag from the sentences holding its evidence.
 
     A negator ("we do not use ... to train") gives negated, but not a negated control verb ("if
     you do not opt out"), and a negation tied to an opt-out or exception is a restriction. Then
     restriction (opt-out, objection, de-identification, limits), then condition (only if you opt
     in / enable), else affirmed. Consent-based processing stays affirmed (labelling rules)."""
-    if cues is None:
+    if lg not in rs.cues:
         return "affirmed"
-    sents = sorted({h.sent for h in hits})
-    spans = [t.sentence(i) for i in sents]
     found = {"negated": False, "restricted": False, "conditional": False}
-    for s, e in spans:
-        seg = t.norm[s:e]
-        ignore = [(m.start(), m.end()) for m in cues.negation_ignore.finditer(seg)]
-        for m in cues.negation.finditer(seg):
-            if not any(a <= m.start() < b or a < m.end() <= b for a, b in ignore):
-                found["negated"] = True
-                break
-        if cues.restriction.search(seg):
-            found["restricted"] = True
-        if cues.conditional.search(seg):
-            found["conditional"] = True
+    for i in sorted({h.sent for h in hits}):
+        if i not in cache:
+            s, e = t.sentence(i)
+            ignore = _cue_spans(t, rs, lg, "negation_ignore", s, e)
+            neg = any(not any(a <= ms < b or a < me <= b for a, b in ignore)
+                      for ms, me in _cue_spans(t, rs, lg, "negation", s, e))
+            cache[i] = (neg, bool(_cue_spans(t, rs, lg, "restriction", s, e)),
+                        bool(_cue_spans(t, rs, lg, "conditional", s, e)))
+        neg, res, cond = cache[i]
+        found["negated"] |= neg
+        found["restricted"] |= res
+        found["conditional"] |= cond
     if found["negated"]:
         # "will not be used ... following an opt-out" / "except where": a limit, not a plain no
         return "restricted" if found["restricted"] else "negated"
@@ -325,27 +440,28 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
     rs = rules or load_rules()
     if not text or not text.strip():
         return TagResult()
-    lg = (lang or detect_lang(text, rs)).split("-")[0].lower()
+    t = _Text(text)
+    lg = (lang or _detect(t.words[:400], rs)).split("-")[0].lower()
     if lg not in ("en", "fr"):
         lg = "en"
-    t = _Text(text)
-    gated = {tag for tag in TAGS if (g := rs.gates.get((tag, lg))) is not None and g.search(t.norm)}
-    if not gated:
+    t.found = rs.lexicon.scan(t.words)
+    if not t.found:
         return TagResult()
-    by_tag: dict[str, list[_Hit]] = {}
-    vetoes: dict[str, list[_Hit]] = {}
-    for rule in rs.rules:
-        if rule.tag not in gated or rule.lang not in (lg, "any"):
-            continue
-        hits = _match_rule(rule, t)
-        if hits:
-            (vetoes if rule.veto else by_tag).setdefault(rule.tag, []).extend(hits)
+    found = t.found.keys()
     result = TagResult()
+    cue_cache: dict = {}
     for tag in TAGS:
-        hits = [h for h in by_tag.get(tag, []) if not _vetoed(h, vetoes.get(tag, []), t)]
+        gate = rs.gates.get((tag, lg))
+        if not gate or gate.isdisjoint(found):
+            continue
+        rules = [r for r in rs.by_tag.get(tag, ()) if r.lang in (lg, "any")]
+        hits = [h for r in rules if not r.veto for h in _match_rule(r, t)]
+        if hits:  # vetoes (some are regexes) only run when there is something to veto
+            vetoes = [h for r in rules if r.veto for h in _match_rule(r, t)]
+            hits = [h for h in hits if not _vetoed(h, vetoes, t)]
         if not hits:
             continue
-        # score per sentence: the best rule of each id counts once
+        # score per sentence: each rule id counts once
         per_sent: dict[int, dict[str, float]] = {}
         for h in hits:
             per_sent.setdefault(h.sent, {})[h.rule.id] = h.rule.weight
@@ -364,7 +480,7 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
             ev.append(Evidence(rule=h.rule.id, start=h.start, end=h.end, text=text[h.start:h.end]))
         (result.tags if score >= rs.confident else result.possible).append(tag)
         strong = [h for h in hits if h.rule.weight >= rs.possible] or hits
-        result.polarity[tag] = _polarity(t, strong, rs.cues.get(lg))
+        result.polarity[tag] = _polarity(t, strong, rs, lg, cue_cache)
         result.evidence[tag] = ev
     return result
 
@@ -402,19 +518,11 @@ def tag_changes(result: DiffResult, lang: str | None = None) -> DiffResult:
         ch.possible = list(shown.possible) if shown else []
         ch.polarity = dict(shown.polarity) if shown else {}
         ch.evidence = dict(shown.evidence) if shown else {}
+        ch.old_polarity = dict(old.polarity) if old else {}
         ch.directions = {}
-        _set_old_polarity(ch, old)
+        same_text = (ch.old or "") == (ch.new or "")
         for tag in TAGS:
-            if ch.kind == "moved" and (ch.old or "") == (ch.new or ""):
-                continue
             d = _direction(tag, old, new)
-            if d == "changed" and (ch.old or "") == (ch.new or ""):
-                continue
-            if d:
+            if d and not (same_text and d == "changed"):
                 ch.directions[tag] = d
     return result
-
-
-def _set_old_polarity(ch: Change, old: TagResult | None) -> None:
-    if hasattr(ch, "old_polarity"):
-        ch.old_polarity = dict(old.polarity) if old else {}
