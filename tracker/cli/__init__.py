@@ -9,6 +9,7 @@ from tracker.cli import (
     demo,  # noqa: F401
     diff,  # noqa: F401
     feeds,  # noqa: F401
+    history,  # noqa: F401
     registry,  # noqa: F401
     run,  # noqa: F401
     tagcmd,  # noqa: F401

@@ -1,0 +1,143 @@
+"""``policy-tracker import-versions`` (OTA history -> versions, changes, tags) and ``report`` (timeline)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from tracker.cli.main import Config, cli, pass_config
+from tracker.errors import TrackerError
+
+
+def _declared(cfg: Config) -> list:
+    """Declared documents when the policies folder exists (history can be imported without any)."""
+    if not cfg.policies.is_dir():
+        return []
+    return cfg.documents()
+
+
+@cli.command("import-versions")
+@click.argument("repo_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--service", metavar="S", help="Only this service's folder (case-insensitive).")
+@click.option("--type", "type_", metavar="T", help="Only this document type (e.g. 'Privacy Policy').")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Processes parsing Markdown (default: CPUs, at most 4).")
+@click.option("--no-feeds", is_flag=True, help="Do not rebuild the feeds afterwards.")
+@pass_config
+def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_: str | None, jobs: int | None,
+                        no_feeds: bool) -> None:
+    """Import the history of an Open Terms Archive versions repository (a local git clone).
+
+    Every commit of a <Service>/<Type>.md file becomes a version dated by the commit, unless its text
+    is the same or only insignificantly different; clause diffs and tags are stored as changes.
+    Re-running imports only new commits.
+
+    \b
+    git clone https://github.com/OpenTermsArchive/pga-versions
+    policy-tracker import-versions pga-versions --type "Privacy Policy"
+    policy-tracker report --tag ai-training
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from tracker.history import import_versions
+
+    declared = _declared(cfg)
+    console = Console(stderr=True)
+    with cfg.store() as store:
+        with Progress(TextColumn("[bold]importing[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      TextColumn("{task.description}"), console=console, transient=True,
+                      disable=not console.is_terminal) as bar:
+            task = bar.add_task("", total=None)
+
+            def progress(done: int, total: int, label: str) -> None:
+                if done == 1 or done == total or done % 10 == 0:
+                    bar.update(task, completed=done, total=total, description=label[:40])
+
+            summary = import_versions(store, repo_dir, declared=declared, service=service, type_=type_,
+                                      jobs=jobs, progress=progress)
+        for name in summary.documents_created:
+            click.echo(f"new document (not declared in {cfg.policies}): {name}", err=True)
+        for note in summary.notes:
+            click.echo(f"note: {note}", err=True)
+        if service and not summary.files:
+            raise TrackerError(f"{repo_dir}: no <Service>/<Type>.md file for service {service!r}"
+                               + (f" and type {type_!r}" if type_ else ""))
+        if summary.changes and not no_feeds:
+            try:
+                from tracker.feeds import build_feeds
+            except ImportError:
+                build_feeds = None
+            if build_feeds is not None:
+                build_feeds(store, cfg.feeds)
+                click.echo(f"feeds rebuilt in {cfg.feeds}", err=True)
+    tags = ", ".join(f"{t} {n}" for t, n in sorted(summary.tags.items(), key=lambda kv: (-kv[1], kv[0])))
+    click.echo(summary.line())
+    if tags:
+        click.echo(f"changes per tag: {tags}")
+
+
+def _since(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise TrackerError(f"--since {value!r}: expected a date like 2023-09-29") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+@cli.command("report")
+@click.option("--tag", metavar="TAG", help="Only this tag (e.g. ai-training, biometrics). Default: every tag.")
+@click.option("--since", metavar="DATE", help="Only changes on or after this date (YYYY-MM-DD).")
+@click.option("--service", metavar="S", help="Only this service.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+@pass_config
+def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | None, fmt: str,
+               output: Path | None) -> None:
+    """A timeline across services of the changes carrying a tag: date, service, document, direction
+    (added / removed / flipped / changed) and the key sentence.
+
+    \b
+    policy-tracker report --tag ai-training
+    policy-tracker report --tag biometrics --since 2022-01-01 --format html -o biometrics.html
+    """
+    from tracker.report import build_rows, render_html, render_json, render_text
+    from tracker.tag import TAGS
+
+    if tag is not None and tag not in TAGS:
+        raise TrackerError(f"--tag {tag!r}: unknown tag (known: {', '.join(TAGS)})")
+    since_ts = _since(since)
+    if not cfg.db.exists():
+        raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` or `import-versions` first)")
+    with cfg.store() as store:
+        svc = None
+        if service:
+            from tracker.declarations import slugify
+
+            names = {r.service for r in store.documents()
+                     if r.service.casefold() == service.casefold() or slugify(r.service) == slugify(service)}
+            if not names:
+                raise TrackerError(f"no stored document for service {service!r}")
+            svc = names.pop()
+        records = store.changes(service=svc, tag=tag, since=since_ts)
+    rows = build_rows(records, tag=tag)
+    if fmt == "json":
+        out = render_json(rows)
+    elif fmt == "html":
+        out = render_html(rows, tag=tag, since=since)
+    else:
+        out = render_text(rows)
+    if output is not None:
+        try:
+            output.write_text(out if out.endswith("\n") else out + "\n", encoding="utf-8")
+        except OSError as e:
+            raise TrackerError(f"{output}: cannot write ({e.strerror})") from None
+        click.echo(str(output), err=True)
+    else:
+        click.echo(out)

@@ -1,0 +1,200 @@
+"""The timeline report: which services changed what about a topic (AI training...), and when.
+
+Pure functions: stored changes (``ChangeRecord``) in, rows out, rows rendered as text, JSON or a
+standalone HTML page with an inline-SVG timeline (no JavaScript, every string escaped).
+
+One row per (change, tag, direction): a change that added an AI-training clause and removed a
+biometrics one gives two rows. The key sentence is the sentence of the first significant clause
+change carrying that tag in that direction that holds the tag's evidence (the old text when the
+tag was removed), so a reader sees the words without opening the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from tracker.models import Change
+from tracker.sanitise import esc, truncate
+from tracker.store import ChangeRecord
+
+SHORT_CLAUSE = 300  # a clause this short is its own key sentence
+DIRECTION_ORDER = ("added", "flipped", "removed", "changed")
+COLORS = {"added": "#c0392b", "flipped": "#8e44ad", "removed": "#27ae60", "changed": "#7f8c8d"}
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"“'(\[]?[A-Z0-9À-Ý])")
+
+
+@dataclass
+class ReportRow:
+    date: str  # YYYY-MM-DD
+    detected_at: str  # ISO 8601
+    service: str
+    type: str
+    tag: str
+    direction: str  # added | removed | flipped | changed
+    text: str  # the key sentence
+    clause: str  # the whole clause it comes from
+    section: str
+    from_version: int
+    to_version: int
+    change_id: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.casefold().split())
+
+
+def key_sentence(change: Change, tag: str, direction: str) -> tuple[str, str]:
+    """(key sentence, whole clause) for one tag direction of one change."""
+    side = change.old if direction == "removed" else change.new
+    side = side or change.new or change.old or ""
+    other = change.new if side is change.old else change.old
+    sentences = split_sentences(side)
+    if len(sentences) <= 1 or len(side) <= SHORT_CLAUSE:
+        return side.strip(), side.strip()
+    fresh = [s for s in sentences if _norm(s) not in {_norm(o) for o in split_sentences(other or "")}]
+    shown = change.old if change.kind == "removed" or change.new is None else change.new
+    hits: list[str] = []
+    if side is shown:
+        for ev in change.evidence.get(tag, []):
+            hits += [s for s in sentences if ev.text and ev.text in s and s not in hits]
+    if not hits:  # the evidence is from the other side (e.g. a tag removed by a rewording): re-tag
+        from tracker.tag import tag_text
+
+        hits = [s for s in (fresh or sentences) if tag in tag_text(s).tags]
+    hits.sort(key=lambda s: len(s.split()) < 6)  # a bare heading-like "Biometric Information." last
+    for pool in ([s for s in hits if s in fresh], hits, fresh, sentences):
+        if pool:
+            return pool[0], side.strip()
+    return side.strip(), side.strip()
+
+
+def build_rows(records: list[ChangeRecord], tag: str | None = None) -> list[ReportRow]:
+    """Timeline rows, oldest first; only tags with a direction (a moved clause is no news)."""
+    rows: list[ReportRow] = []
+    for rec in records:
+        seen: set[tuple[str, str]] = set()
+        for ch in rec.diff.significant:
+            for t, direction in sorted(ch.directions.items(),
+                                       key=lambda kv: (kv[0], DIRECTION_ORDER.index(kv[1])
+                                                       if kv[1] in DIRECTION_ORDER else 9)):
+                if (tag is not None and t != tag) or (t, direction) in seen:
+                    continue
+                seen.add((t, direction))
+                sentence, clause = key_sentence(ch, t, direction)
+                rows.append(ReportRow(date=rec.detected_at[:10], detected_at=rec.detected_at, service=rec.service,
+                                      type=rec.type, tag=t, direction=direction, text=sentence, clause=clause,
+                                      section=ch.section, from_version=rec.from_version,
+                                      to_version=rec.to_version, change_id=rec.id))
+    rows.sort(key=lambda r: (r.detected_at, r.service.casefold(), r.type, r.tag,
+                             DIRECTION_ORDER.index(r.direction) if r.direction in DIRECTION_ORDER else 9))
+    return rows
+
+
+# --------------------------------------------------------------------------- renderers
+
+
+def render_text(rows: list[ReportRow], width: int = 160) -> str:
+    if not rows:
+        return "no tagged change in the store for this selection"
+    out = []
+    for r in rows:
+        sentence, _ = truncate(" ".join(r.text.split()), width)
+        out.append(f"{r.date}  {r.service} / {r.type}  {r.tag} {r.direction}\n    “{sentence}”")
+    return "\n".join(out)
+
+
+def render_json(rows: list[ReportRow]) -> str:
+    return json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2)
+
+
+def _ts(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def timeline_svg(rows: list[ReportRow], width: int = 900) -> str:
+    """Changes per service over time: one lane per service, one dot per row, colour = direction."""
+    services: list[str] = []
+    for r in rows:  # lanes in order of first appearance (rows are oldest first)
+        if r.service not in services:
+            services.append(r.service)
+    left, right, top, lane = 190, 20, 30, 28
+    height = top + lane * max(1, len(services)) + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="Timeline of tagged changes per service">']
+    if not rows:
+        parts.append('<text x="10" y="40">no change</text></svg>')
+        return "".join(parts)
+    times = [_ts(r.detected_at) for r in rows]
+    lo, hi = min(times), max(times)
+    first_year, last_year = datetime.fromtimestamp(lo, UTC).year, datetime.fromtimestamp(hi, UTC).year
+    lo = min(lo, datetime(first_year, 1, 1, tzinfo=UTC).timestamp())
+    hi = max(hi, datetime(last_year + 1, 1, 1, tzinfo=UTC).timestamp())
+    span = (hi - lo) or 1.0
+
+    def x(t: float) -> float:
+        return left + (width - left - right) * (t - lo) / span
+
+    bottom = top + lane * len(services)
+    for year in range(first_year, last_year + 2):
+        xx = x(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+        parts.append(f'<line x1="{xx:.1f}" y1="{top - 10}" x2="{xx:.1f}" y2="{bottom}" stroke="#ddd"/>'
+                     f'<text x="{xx:.1f}" y="{bottom + 18}" font-size="11" text-anchor="middle" '
+                     f'fill="#555">{year}</text>')
+    for i, svc in enumerate(services):
+        y = top + lane * i + lane / 2
+        label, _ = truncate(svc, 28)
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="12" text-anchor="end">{esc(label)}</text>'
+                     f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#eee"/>')
+    for r, t in zip(rows, times, strict=True):
+        y = top + lane * services.index(r.service) + lane / 2
+        tip = f"{r.date} · {r.service} / {r.type} · {r.tag} {r.direction}: {truncate(r.text, 200)[0]}"
+        parts.append(f'<circle cx="{x(t):.1f}" cy="{y:.1f}" r="6" fill="{COLORS.get(r.direction, "#333")}" '
+                     f'fill-opacity="0.8"><title>{esc(tip)}</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_CSS = """body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4em;vertical-align:top;
+text-align:left}td.d{white-space:nowrap}.dir{font-weight:bold}blockquote{margin:0;color:#333}
+.legend span{margin-right:1em}.dot{display:inline-block;width:.8em;height:.8em;border-radius:50%}
+small{color:#666}"""
+
+
+def render_html(rows: list[ReportRow], *, tag: str | None = None, since: str | None = None,
+                generated_at: str | None = None) -> str:
+    """A standalone page: title, legend, SVG timeline and the table of key sentences."""
+    topic = tag or "all tags"
+    title = f"Policy changes: {topic}"
+    legend = "".join(f'<span><i class="dot" style="background:{c}"></i> {d}</span>' for d, c in COLORS.items())
+    body = []
+    for r in rows:
+        body.append(f'<tr><td class="d">{esc(r.date)}</td><td>{esc(r.service)}<br><small>{esc(r.type)}</small></td>'
+                    f'<td>{esc(r.tag)}<br><span class="dir" style="color:{COLORS.get(r.direction, "#333")}">'
+                    f'{esc(r.direction)}</span></td><td><blockquote>{esc(r.text)}</blockquote>'
+                    f'<small>{esc(r.section)} · v{r.from_version} → v{r.to_version}</small></td></tr>')
+    sub = f"{len(rows)} change(s) across {len({r.service for r in rows})} service(s)"
+    if since:
+        sub += f" since {esc(since)}"
+    if generated_at:
+        sub += f" · generated {esc(generated_at)}"
+    table = ("<table><thead><tr><th>Date</th><th>Service</th><th>Tag</th><th>Key sentence</th></tr></thead>"
+             f"<tbody>{''.join(body)}</tbody></table>" if rows else "<p>No tagged change for this selection.</p>")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
+            f"<h1>{esc(title)}</h1><p>{sub}</p><p class=\"legend\">{legend}</p>"
+            f"<figure>{timeline_svg(rows)}</figure>{table}"
+            "<p><small>Made with policy-tracker. Texts of the policies belong to their publishers; history "
+            "imported from Open Terms Archive is under ODC-BY 1.0 (Open Terms Archive and its contributors)."
+            "</small></p></body></html>\n")
