@@ -168,7 +168,7 @@ class Rule:
     id: str
     tag: str
     weight: float
-    groups: tuple[frozenset[int], ...]  # term ids (empty when ``regex``)
+    groups: tuple[int, ...]  # group ids (see RuleSet.tid_groups); empty when ``regex``
     window: int
     lang: str  # en | fr | any
     veto: bool = False
@@ -186,16 +186,22 @@ class RuleSet:
     gates: dict[tuple[str, str], frozenset[int]]  # (tag, lang) -> first-group term ids
     confident: float
     possible: float
-    cues: dict[str, dict[str, frozenset[int]]]  # lang -> cue kind -> term ids
+    cues: dict[str, dict[str, int]]  # lang -> cue kind -> group id
     cue_regex: dict[str, dict[str, re.Pattern]]  # lang -> cue kind -> raw regex items
     stop: dict[str, frozenset[str]]
     dilute_tags: frozenset[str] = frozenset()
     dilute_commas: int = 6
-    by_tag: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    by_tag: dict[tuple[str, str], tuple[tuple[Rule, ...], tuple[Rule, ...]]] = field(default_factory=dict)
+    tid_groups: list[tuple[int, ...]] = field(default_factory=list)  # term id -> group ids
 
 
 def _compile(data: dict) -> RuleSet:
     lex = Lexicon()
+    group_ids: dict[frozenset[int], int] = {}
+
+    def gid(terms: frozenset[int]) -> int:
+        return group_ids.setdefault(terms, len(group_ids))
+
     rules: list[Rule] = []
     gates: dict[tuple[str, str], set[int]] = {}
     for r in data.get("rule", []):
@@ -204,7 +210,8 @@ def _compile(data: dict) -> RuleSet:
             raise ValueError(f"rule {r['id']}: unknown tag {tag!r}")
         lang = r.get("lang", "en")
         is_regex = bool(r.get("regex"))
-        groups = () if is_regex else tuple(lex.group(g) for g in r["all"])
+        term_groups = () if is_regex else tuple(lex.group(g) for g in r["all"])
+        groups = tuple(gid(g) for g in term_groups)
         unless = r.get("unless")
         rule = Rule(
             id=r["id"], tag=tag, weight=float(r.get("weight", 1.0)), groups=groups,
@@ -219,25 +226,31 @@ def _compile(data: dict) -> RuleSet:
         rules.append(rule)
         if not rule.veto:
             for lg in (("en", "fr") if lang == "any" else (lang,)):
-                gates.setdefault((tag, lg), set()).update(groups[0])
+                gates.setdefault((tag, lg), set()).update(term_groups[0])
     cues: dict[str, dict[str, frozenset[int]]] = {}
     cue_regex: dict[str, dict[str, re.Pattern]] = {}
     for lg, c in data.get("polarity", {}).items():
-        cues[lg] = {k: frozenset(lex.add(i) for i in c.get(k, []) if not i.startswith("re:"))
+        cues[lg] = {k: gid(frozenset(lex.add(i) for i in c.get(k, []) if not i.startswith("re:")))
                     for k in CUE_KINDS}
         raws = {k: [i[3:] for i in c.get(k, []) if i.startswith("re:")] for k in CUE_KINDS}
         cue_regex[lg] = {k: re.compile("|".join(f"(?:{x})" for x in v), _FLAGS) for k, v in raws.items() if v}
     stop = {lg: frozenset(words) for lg, words in data.get("stopwords", {}).items()}
     s = data.get("settings", {})
-    by_tag: dict[str, list[Rule]] = {}
-    for rule in rules:
-        by_tag.setdefault(rule.tag, []).append(rule)
+    by_tag = {}
+    for tag in TAGS:
+        for lg in ("en", "fr"):
+            mine = [r for r in rules if r.tag == tag and r.lang in (lg, "any")]
+            by_tag[(tag, lg)] = (tuple(r for r in mine if not r.veto), tuple(r for r in mine if r.veto))
+    tid_groups: list[list[int]] = [[] for _ in lex.ids]
+    for terms, g in group_ids.items():
+        for tid in terms:
+            tid_groups[tid].append(g)
     return RuleSet(
         lexicon=lex, rules=tuple(rules), gates={k: frozenset(v) for k, v in gates.items()},
         confident=float(s.get("confident", 1.0)), possible=float(s.get("possible", 0.5)),
         cues=cues, cue_regex=cue_regex, stop=stop,
         dilute_tags=frozenset(s.get("dilute_tags", ())), dilute_commas=int(s.get("dilute_commas", 6)),
-        by_tag={k: tuple(v) for k, v in by_tag.items()},
+        by_tag=by_tag, tid_groups=[tuple(g) for g in tid_groups],
     )
 
 
@@ -278,6 +291,14 @@ class _Text:
         self.ends = [m.end() for m in ms]
         self.sents = [0] + [m.end() for m in _SENT_END.finditer(self.norm)]
         self.found: dict[int, list[tuple[int, int]]] = {}
+        self.groups: dict[int, list[tuple[int, int]]] = {}  # group id -> occurrences
+
+    def index(self, found: dict[int, list[tuple[int, int]]], tid_groups: list[tuple[int, ...]]) -> None:
+        self.found = found
+        groups = self.groups
+        for tid, occ in found.items():
+            for g in tid_groups[tid]:
+                groups.setdefault(g, []).extend(occ)
 
     def sent_at(self, pos: int) -> int:
         return bisect_right(self.sents, pos) - 1
@@ -286,13 +307,9 @@ class _Text:
         s = self.sents
         return s[i], (s[i + 1] if i + 1 < len(s) else len(self.norm))
 
-    def occurrences(self, group: frozenset[int]) -> list[tuple[int, int]]:
+    def occurrences(self, group: int) -> list[tuple[int, int]]:
         """(first token, last token) of every occurrence of any term of the group."""
-        out: list[tuple[int, int]] = []
-        for tid, occ in self.found.items():  # few terms per clause: loop over those, not the group
-            if tid in group:
-                out.extend(occ)
-        return out
+        return self.groups.get(group, [])
 
 
 def detect_lang(text: str, rules: RuleSet | None = None) -> str:
@@ -390,7 +407,7 @@ def _dilute(t: _Text, hits: list[_Hit], per_sent: dict[int, dict[str, float]], c
 def _cue_spans(t: _Text, rs: RuleSet, lg: str, kind: str, s: int, e: int) -> list[tuple[int, int]]:
     """Character spans of the cues of one kind inside the sentence [s, e)."""
     out = []
-    for f, last in t.occurrences(rs.cues.get(lg, {}).get(kind, frozenset())):
+    for f, last in t.occurrences(rs.cues.get(lg, {}).get(kind, -1)):
         if s <= t.starts[f] < e:
             out.append((t.starts[f], t.ends[last]))
     rx = rs.cue_regex.get(lg, {}).get(kind)
@@ -444,7 +461,7 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
     lg = (lang or _detect(t.words[:400], rs)).split("-")[0].lower()
     if lg not in ("en", "fr"):
         lg = "en"
-    t.found = rs.lexicon.scan(t.words)
+    t.index(rs.lexicon.scan(t.words), rs.tid_groups)
     if not t.found:
         return TagResult()
     found = t.found.keys()
@@ -454,10 +471,10 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
         gate = rs.gates.get((tag, lg))
         if not gate or gate.isdisjoint(found):
             continue
-        rules = [r for r in rs.by_tag.get(tag, ()) if r.lang in (lg, "any")]
-        hits = [h for r in rules if not r.veto for h in _match_rule(r, t)]
-        if hits:  # vetoes (some are regexes) only run when there is something to veto
-            vetoes = [h for r in rules if r.veto for h in _match_rule(r, t)]
+        positives, veto_rules = rs.by_tag[(tag, lg)]
+        hits = [h for r in positives for h in _match_rule(r, t)]
+        if hits and veto_rules:  # vetoes (some are regexes) only run when there is something to veto
+            vetoes = [h for r in veto_rules for h in _match_rule(r, t)]
             hits = [h for h in hits if not _vetoed(h, vetoes, t)]
         if not hits:
             continue
