@@ -19,6 +19,7 @@ import re
 from bisect import bisect_left
 from collections import Counter, defaultdict, deque
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -176,8 +177,12 @@ def _fuzzy(old: list[Clause], new: list[Clause], pairs: dict[int, int]) -> dict[
         cands.update(olds[pos:pos + 4])
         cands.update(olds[max(0, pos - 2):pos])
         nj = new[j]
+        ln = len(nj.norm)
         for i in cands:
             oi = old[i]
+            lo_ = len(oi.norm)
+            if min(lo_, ln) < 0.3 * max(lo_, ln):  # neither ratio nor containment can reach the cutoff
+                continue
             if oi.kind != nj.kind and "heading" in (oi.kind, nj.kind):
                 continue
             s = _score(oi.norm, nj.norm)
@@ -359,9 +364,14 @@ def diff_clauses(old: list[Clause], new: list[Clause]) -> DiffResult:
     return DiffResult(changes=[c for _, c in keyed], substitutions=subs)
 
 
+@lru_cache(maxsize=4096)
+def _norm_heading(s: str) -> str:
+    return normalise(s)
+
+
 def _section_key(c: Clause, sub) -> tuple[str, ...]:
     path = c.section[:-1] if c.kind == "heading" else c.section
-    return tuple(sub(normalise(s)) for s in path)
+    return tuple(sub(_norm_heading(s)) for s in path)
 
 
 def _change(kind: str, o: Clause | None, n: Clause | None, i: int | None, j: int | None,
