@@ -58,13 +58,13 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
 
             summary = import_versions(store, repo_dir, declared=declared, service=service, type_=type_,
                                       jobs=jobs, progress=progress)
+        if not summary.files:
+            what = " and ".join(f"{k} {v!r}" for k, v in (("service", service), ("type", type_)) if v)
+            raise TrackerError(f"{repo_dir}: no <Service>/<Type>.md file" + (f" for {what}" if what else ""))
         for name in summary.documents_created:
             click.echo(f"new document (not declared in {cfg.policies}): {name}", err=True)
         for note in summary.notes:
             click.echo(f"note: {note}", err=True)
-        if service and not summary.files:
-            raise TrackerError(f"{repo_dir}: no <Service>/<Type>.md file for service {service!r}"
-                               + (f" and type {type_!r}" if type_ else ""))
         if summary.changes and not no_feeds:
             try:
                 from tracker.feeds import build_feeds
