@@ -43,6 +43,7 @@ MIN_RETRY = 0.5  # seconds: the shortest back-off, whatever the interval
 FIRST_RETRY_FRACTION = 1 / 8  # first retry after interval/8, then doubling up to the interval
 RETRY_AFTER_CAP = 30 * 86400  # a Retry-After longer than this is treated as this
 SAFETY_INTERVAL = 3600  # APScheduler's own interval: only used if a job died before rescheduling
+FEEDS_MIN_SPACING = 0.5  # seconds between two feed rebuilds (more when a rebuild is slow)
 TICK = 0.25  # main loop granularity (signals, reloads, feed rebuilds, --once completion)
 
 Key = tuple[str, str]
@@ -256,7 +257,7 @@ def _dt(ts: float) -> datetime:
 
 
 def _job_id(key: Key) -> str:
-    return f"{key[0]}\x1f{key[1]}"
+    return f"{key[0]} / {key[1]}"  # neither part may contain a slash
 
 
 class Daemon:
@@ -280,6 +281,7 @@ class Daemon:
         self.store = None
         self.scheduler = None
         self.checks = 0
+        self._next_rebuild = 0.0
 
     # ------------------------------------------------------------------ life cycle
 
@@ -327,7 +329,7 @@ class Daemon:
                 if forced or self.watcher.changed():
                     log.info("re-reading declarations in %s%s", self.cfg.policies, " (SIGHUP)" if forced else "")
                     self._apply(self.watcher.load())
-            if self.feeds_dirty.is_set():
+            if self.feeds_dirty.is_set() and time.monotonic() >= self._next_rebuild:
                 self._rebuild_feeds()
         return self._shutdown()
 
@@ -525,7 +527,8 @@ class Daemon:
                              floor=retry_after)
             next_run = at + delay
             self.store.set_next_check(row.id, next_run)
-        self.checks += 1
+        with self._count_lock:
+            self.checks += 1
         line = f"{outcome_line(out)} | {out.duration:.2f}s {out.bytes} B"
         if out.state == "failed":
             log.warning("%s | failure %d, retry in %s", line, failures, human_seconds(delay))
@@ -547,18 +550,26 @@ class Daemon:
     # ------------------------------------------------------------------ feeds
 
     def _rebuild_feeds(self) -> None:
-        """Rebuild feeds (changes and status.atom) from the store; a failure is logged, never fatal."""
+        """Rebuild feeds (changes and status.atom) from the store; a failure is logged, never fatal.
+
+        It reads through its own connection (WAL: readers do not block the writers), and the main loop
+        spaces rebuilds by twice their duration, so a burst of changes cannot keep it busy.
+        """
         self.feeds_dirty.clear()
+        started = time.monotonic()
         try:
             from tracker.feeds import build_feeds
         except ImportError:
             log.debug("feeds stage not available; feeds not rebuilt")
             return
         try:
-            with self.db_lock:
-                build_feeds(self.store, self.cfg.feeds, broken_after=self.opts.broken_after)
+            with self.cfg.store() as reader:
+                build_feeds(reader, self.cfg.feeds, broken_after=self.opts.broken_after)
         except Exception as e:  # noqa: BLE001 - feeds are rebuilt again at the next change
             log.error("rebuilding feeds in %s failed: %s: %s", self.cfg.feeds, type(e).__name__, e)
+        took = time.monotonic() - started
+        self._next_rebuild = time.monotonic() + max(FEEDS_MIN_SPACING, 2 * took)
+        log.debug("feeds rebuilt in %.2fs", took)
 
 
 # --------------------------------------------------------------------------- entry point
