@@ -264,6 +264,15 @@ def decode_body(body: bytes, declared: str | None = None) -> str:
             continue
     if utf8_ok:
         return body.decode("utf-8")
+    if candidates:
+        # The page names a charset its bytes are not in. UTF-8 with a few stray bytes is shown with
+        # U+FFFD by browsers too; anything else is a guess among single-byte code pages (cp1250 or
+        # cp1252?) that would differ from the stored text and be recorded as a change full of mojibake.
+        replaced = body.decode("utf-8", errors="replace")
+        bad = replaced.count("\ufffd")
+        if "utf-8" in candidates and sum(ord(c) > 0x7F for c in replaced) - bad > bad:
+            return replaced
+        raise ValueError(f"the page says its charset is {candidates[0]}, but its bytes are not in it")
     from charset_normalizer import from_bytes
 
     best = from_bytes(body[:200_000]).best()

@@ -39,6 +39,20 @@ def blocked_reason(text: str, title: str | None = None) -> str | None:
     return None
 
 
+_CLOSING_TAG = re.compile(rb"</(?:body|html)\s*>", re.I)
+
+
+def truncated(body: bytes, previous_body: bytes | None) -> str | None:
+    """Explain when an HTML page looks cut short: the stored version's page closed ``</body>`` or
+    ``</html>`` and this one closes neither (a complete response carrying half a document passes
+    every transfer check and, at over 20% of the text, the length guard too). Pages that never
+    close those tags are not affected: the rule compares with the same page's stored snapshot.
+    """
+    if not previous_body or not _CLOSING_TAG.search(previous_body) or _CLOSING_TAG.search(body):
+        return None
+    return "page ends before </body> or </html>, which the stored version had (truncated response)"
+
+
 def too_short(new_length: int, previous_length: int, ratio: float = MIN_RATIO) -> str | None:
     """Explain when the new text is implausibly short compared with the last stored version."""
     if new_length < MIN_CHARS:

@@ -165,6 +165,13 @@ def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
                            duration=f.duration, etag=f.etag, last_modified=f.last_modified, raw_sha256=p.raw_sha)
         out.state, out.version, out.note = "unchanged", previous.number, "same text"
         return out
+    if previous is not None and previous.snapshot_sha256:
+        why = guard.truncated(f.body, store.snapshot(previous.snapshot_sha256))
+        if why:
+            store.record_check(row.id, state="failed", at=at, reason="truncated", http_status=f.status,
+                               nbytes=len(f.body), duration=f.duration, error=why)
+            out.state, out.reason, out.error = "failed", "truncated", why
+            return out
     diff = None
     if previous is not None:
         diff = analyse(previous.clauses, extracted, lang)
