@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import Workspace, assert_one_line_error, shared_dir
 
-from tracker.models import Change, Evidence
+from tracker.models import Change, Document, Evidence
 from tracker.report import key_sentence
 from tracker.store import Store
 
@@ -171,6 +171,44 @@ def test_filters_escaping_and_errors(ws: Workspace, acme, tmp_path: Path) -> Non
     assert_one_line_error(ws.run("import-versions", str(repo.root), "--service", "Nope"), "Nope")
     assert_one_line_error(ws.run("report", "--tag", "ai"), "unknown tag")
     assert_one_line_error(ws.run("report", "--since", "last year"), "--since")
+
+
+def test_parallel_parsing_gives_the_same_history(tmp_path: Path) -> None:
+    """--jobs 2 (a process pool over a bounded window) stores exactly what --jobs 1 stores."""
+    repo = Repo(tmp_path / "many")
+    extras = ["", AI, BIO, AI + BIO, "\nWe keep your data for two years.\n"]
+    for i in range(30):
+        svc = ("Acme", "Globex")[i % 2]
+        repo.commit(f"{svc}/Privacy Policy.md", BASE.format(date=f"{i + 1} May 2021", extra=extras[i % 5]),
+                    f"2021-05-{i % 28 + 1:02d}T{i % 24:02d}:00:00Z")
+    dumps = []
+    for jobs in ("1", "2"):
+        w = Workspace(tmp_path / f"ws{jobs}")
+        w.root.mkdir()
+        r = w.run("import-versions", str(repo.root), "--jobs", jobs, "--no-feeds")
+        assert r.code == 0, r.err
+        with Store(w.db) as s:
+            dumps.append(s.conn.execute(
+                "SELECT d.service, v.number, v.recorded_at, v.sha256, v.source_ref FROM versions v "
+                "JOIN documents d ON d.id = v.document_id ORDER BY d.service, v.number").fetchall()
+                + s.conn.execute("SELECT document_id, to_version, detected_at, tags FROM changes "
+                                 "ORDER BY document_id, to_version").fetchall())
+    assert len(dumps[0]) > 10 and dumps[0] == dumps[1]
+
+
+def test_history_older_than_stored_versions_is_skipped(ws: Workspace, acme) -> None:
+    repo, _ = acme
+    assert ws.run("import-versions", str(repo.root), "--type", "Terms of Service", "--no-feeds").code == 0
+    with Store(ws.db) as s:  # a version recorded later than the whole history (as a check would)
+        doc = s.document("Acme", "Privacy Policy") or s.ensure_documents(
+            [Document(service="Acme", type="Privacy Policy", url="https://acme.example/privacy")])[
+            ("Acme", "Privacy Policy")]
+        with s.transaction():
+            s.add_version(doc.id, text="Acme policy as fetched today.", clauses=[], recorded_at=4_000_000_000)
+    r = ws.run("import-versions", str(repo.root), "--no-feeds")
+    assert r.code == 0, r.err
+    assert "4 older than stored versions" in r.out and "older than versions already stored" in r.err
+    assert len(versions(ws, "Acme")) == 1
 
 
 def test_key_sentence_picks_the_tagged_sentence() -> None:

@@ -280,14 +280,16 @@ def import_versions(store: Store, repo: Path | str, *, declared: list[Document] 
     # notes where the history came from (the store accepts any string; declarations need http(s)).
     states: dict[str, _DocState] = {}
     with store.transaction():
+        stored = store.documents()
         for path in sorted(by_path):
             fc = by_path[path][0]
             doc = match_document(fc.service, fc.type, declared)
             if doc is not None:
                 row = store.ensure_document(doc)
             else:
-                row = next((r for r in store.documents()
-                            if _same(r.service, fc.service) and r.type.casefold() == fc.type.casefold()), None)
+                row = store.document(fc.service, fc.type) or next(
+                    (r for r in stored if _same(r.service, fc.service) and r.type.casefold() == fc.type.casefold()),
+                    None)
                 if row is None:
                     row = store.ensure_document(Document(service=fc.service, type=fc.type, url=str(top / path)))
                     summary.documents_created.append(f"{fc.service} / {fc.type}")

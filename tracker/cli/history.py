@@ -65,6 +65,10 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
             click.echo(f"new document (not declared in {cfg.policies}): {name}", err=True)
         for note in summary.notes:
             click.echo(f"note: {note}", err=True)
+        if summary.older:
+            click.echo(f"note: {summary.older} commit(s) are older than versions already stored and were skipped "
+                       "(versions are numbered in time order: import history before the first check, or into "
+                       "a fresh --db)", err=True)
         if summary.changes and not no_feeds:
             try:
                 from tracker.feeds import build_feeds
