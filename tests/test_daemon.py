@@ -255,9 +255,10 @@ def test_restart_resumes_the_schedule(ws: Workspace, site: Site, daemons) -> Non
     # Fastco is overdue when the daemon comes back, Slowco is not due for another minute.
     wait_for(lambda: time.time() > last_fast + 2.3, 5, "Fastco to become overdue")
     fast_before = len(site.times("/fast-doc"))
-    d2 = start(daemons, ws, *FAST, name="second")
-    wait_for(lambda: len(site.times("/fast-doc")) > fast_before, 5, "the overdue document", d2)
-    assert time.time() - d2.started < 3.5  # checked at start-up, not one interval later
+    d2 = start(daemons, ws, *FAST, "--verbose", name="second")
+    wait_for(lambda: len(site.times("/fast-doc")) > fast_before, 6, "the overdue document", d2)
+    assert "Fastco / Privacy Policy: next check in 0.0s" in d2.log()  # due at start-up, not an interval later
+    assert "Slowco / Privacy Policy: next check in 5" in d2.log()  # about 58 s left of its minute
     time.sleep(1.0)
     assert len(site.times("/slow-doc")) == slow_hits, "a document that was not due was re-checked"
     last_check, next_check, _, _ = doc_state(ws, "Slowco")
@@ -281,8 +282,9 @@ def test_failing_host_backs_off_reports_broken_and_recovers(ws: Workspace, site:
     hits = site.times("/flaky")
     gaps = [round(b - a, 2) for a, b in zip(hits, hits[1:], strict=False)]
     # Back-off 0.5, 1, 2 s (interval/8, doubling; capped at the 4 s interval), then the recovering check.
-    assert 0.4 <= gaps[0] <= 0.9 and 0.9 <= gaps[1] <= 1.4 and 1.9 <= gaps[2] <= 2.5, gaps
-    assert all(g <= 4 + 0.6 for g in gaps), gaps  # never longer than the interval
+    assert gaps[0] >= 0.45 and gaps[1] >= 0.95 and gaps[2] >= 1.95, gaps  # the delays are floors
+    assert gaps[0] < 0.5 + 0.8 and gaps[1] < 1 + 0.8 and gaps[2] < 2 + 0.8, gaps  # ...not much more
+    assert all(g <= 4 + 1.0 for g in gaps), gaps  # never longer than the interval
     limited = doc_state(ws, "Limited")
     assert len(site.times("/limited")) == 1 and limited[1] - limited[0] >= 3600
     wait_for(lambda: not any("Flaky" in t for t in atom_entries(ws.feeds / "status.atom")), 3, "status cleared", d)
@@ -308,7 +310,7 @@ def test_sigterm_stops_quickly_and_abandons_a_hung_fetch_cleanly(ws: Workspace, 
     d2 = start(daemons, ws, *FAST, name="idle")
     wait_for(lambda: versions(ws, "Hang"), 10, "a check", d2)
     rc, took = d2.stop()
-    assert rc == 0 and took < 1.5, (rc, took)
+    assert rc == 0 and took < 2.5, (rc, took)
 
 
 def test_a_second_daemon_on_the_same_database_is_refused(ws: Workspace, site: Site, daemons) -> None:
