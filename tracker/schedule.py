@@ -389,7 +389,8 @@ class Daemon:
         removed = [k for k in old if k not in new]
         changed = [k for k in new if k in old and new[k] != old[k]]
         touched = added + changed
-        rows = {}
+        rows: dict = {}
+        before: dict = {}
         if touched:
             with self.db_lock:
                 before = {k: self.store.document(*k) for k in changed}
@@ -482,6 +483,8 @@ class Daemon:
         if self.opts.once:
             self._remove_job(key)
         elif next_run is not None:
+            if self.docs.get(key) != doc:  # re-declared while it was being checked: look again
+                next_run = min(next_run, time.time() + retry_delay(doc.interval, 1))
             self._reschedule(key, next_run)
 
     def _check(self, doc: Document, host: str) -> float | None:
