@@ -84,7 +84,7 @@ def generate(repo: Path, n: int, files: int, paragraphs: int, seed: int = 7) -> 
     repo.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     rng = random.Random(seed)
-    paths = [f"{SERVICES[k % len(SERVICES)]}{'' if k < 2 * len(SERVICES) else k}/{TYPES[k % 2]}.md"
+    paths = [f"{SERVICES[k // 2 % len(SERVICES)]}{'' if k < 2 * len(SERVICES) else k // 2}/{TYPES[k % 2]}.md"
              for k in range(files)]
     docs = {p: make_doc(rng, p[:-3].replace("/", " "), paragraphs) for p in paths}
     t = 1_451_606_400  # 2016-01-01
