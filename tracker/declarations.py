@@ -73,6 +73,8 @@ def check_url(url: object) -> str:
         raise ValueError(f"{url!r} is not an http(s) URL")
     if any(c.isspace() for c in url):
         raise ValueError(f"{url!r} contains white space")
+    if parts.netloc.endswith(":"):
+        raise ValueError(f"{url!r} has an empty port")
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as e:
