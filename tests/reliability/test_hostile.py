@@ -166,7 +166,7 @@ def hostile(tmp_path_factory) -> dict:
         first = ws.run("check", "--json", "--jobs", "4", "--per-host", "4")
         assert first.code == 0, first.err
         before = tree(base, [ws.feeds])
-        for i, (svc, extra) in enumerate(PAGES.items()):
+        for i, extra in enumerate(PAGES.values()):
             page = policy_page().replace("</main>", extra + "</main>")
             srv.set(f"/h{i}", "ok", page=page)
         second = ws.run("check", "--json", "--jobs", "4", "--per-host", "4", timeout=300)
