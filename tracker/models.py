@@ -117,9 +117,9 @@ class Clause:
         return " > ".join(self.section)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["section"] = list(self.section)
-        return d
+        # By hand, not dataclasses.asdict: this runs for every clause of every stored version.
+        return {"id": self.id, "text": self.text, "norm": self.norm, "section": list(self.section),
+                "kind": self.kind, "metadata": self.metadata, "context": self.context}
 
     @classmethod
     def from_dict(cls, d: dict) -> Clause:
