@@ -325,8 +325,8 @@ def render(out: dict) -> str:
         s = out["served"].get(phase, {})
         row.append(f"{s.get('200', 0)}/{s.get('304', 0)}")
         rows.append(row)
-    reps = {t: len(out["tools"][t]["seed"]["walls"]) for t in tools}
-    lines = [f"N={out['n']} pages on {out.get('hosts', 1)} host(s), median of {reps} reps, concurrency {out['jobs']} "
+    reps = ", ".join(f"{t} {len(out['tools'][t]['seed']['walls'])}" for t in tools)
+    lines = [f"N={out['n']} pages on {out.get('hosts', 1)} host(s), median of reps ({reps}), concurrency {out['jobs']} "
              f"(changed cycle: {out['changed_fraction']:.0%} edited + {out['date_only_fraction']:.0%} date-only)",
              "", table(headers, rows), ""]
     for g in out["goals"]:
