@@ -117,7 +117,9 @@ def test_http_errors_fail_without_version(ws, site, status, reason) -> None:
 def test_twenty_percent_guard(ws, site) -> None:
     ws.declare("Example", site.url)
     check(ws)
-    site.body = policy_html().split("<h2>How we use")[0] + "</main></body></html>"  # well under 20% of the text
+    page = policy_html()
+    site.body = page.split("<h2>")[0] + "<h2>Contact</h2><p>Write to privacy@example.com with questions.</p>" \
+        "</main></body></html>"  # a complete page with well under 20% of the text
     out = check(ws)
     assert out["state"] == "failed" and out["reason"] in ("too-short", "blocked"), out
     assert versions(ws) == 1
@@ -193,6 +195,7 @@ def test_history_and_show(ws, site) -> None:
     items = r.json()
     assert [i["version"] for i in items] == [2, 1]
     assert all(i["recorded_at"].endswith("Z") and len(i["sha256"]) == 64 for i in items)
+    assert items[0]["clauses"] == items[1]["clauses"] + 2  # a new heading and its paragraph
     shown = ws.run("show", "Example")
     assert "children under 13" in shown.out and "Log in" not in shown.out and "cookies" not in shown.out
     old = ws.run("show", "Example", "--version", "1")
@@ -211,3 +214,28 @@ def test_list_reports_state(ws, site) -> None:
         check(ws)
     items = ws.run("list", "--json").json()
     assert items[0]["state"] == "broken" and items[0]["consecutive_failures"] == 3 and items[0]["versions"] == 1
+
+
+def test_diff_between_stored_versions(ws, site) -> None:
+    ws.declare("Example", site.url)
+    check(ws)
+    site.body = policy_html({"How we use information": [
+        "We may collect face geometry from your photos to verify your identity."]})
+    check(ws)
+    site.body = policy_html({"How we use information": [
+        "We may collect face geometry from your photos to verify your identity."],
+        "Your choices": ["You can opt out of personalised advertising in your settings."]})
+    check(ws)
+    r = ws.run("diff", "Example", "--format", "json")  # default: the last two versions
+    assert r.code == 0, r.err
+    changes = r.json()["changes"]
+    assert [c["kind"] for c in changes] == ["added"]
+    assert "opt out of personalised advertising" in changes[0]["new"]
+    r = ws.run("diff", "Example", "--from", "1", "--to", "2", "--format", "json")
+    new = [c["new"] for c in r.json()["changes"]]
+    assert any("face geometry" in (n or "") for n in new)
+    assert "biometrics" in r.json()["changes"][0]["tags"]
+    r = ws.run("diff", "Example", "--from", "1", "--to", "3", "--tag", "biometrics")
+    assert r.code == 0 and "face geometry" in r.out and "advertising" not in r.out
+    r = ws.run("diff", "Example", "--from", "7")
+    assert r.code == 2 and "Traceback" not in r.err

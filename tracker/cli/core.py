@@ -239,12 +239,13 @@ def history(cfg: Config, service: str, type_: str | None, as_json: bool) -> None
     with cfg.store() as store:
         doc = store.find_document(service, type_)
         versions = store.versions(doc.service, doc.type)
+        clause_counts = store.version_clause_counts(doc.id)
         changes = {c.to_version: c for c in store.changes(service=doc.service, significant_only=False)
                    if c.document_id == doc.id}
     items = []
     for v in versions:
         item = v.to_dict()
-        item["service"], item["type"] = doc.service, doc.type
+        item["service"], item["type"], item["clauses"] = doc.service, doc.type, clause_counts.get(v.number, 0)
         ch = changes.get(v.number)
         if ch:
             item["changes"] = ch.diff.stats
