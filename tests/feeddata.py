@@ -50,11 +50,15 @@ def ts(day: int, hour: int = 12) -> float:
 
 
 def add_change(store: Store, service: str, type_: str, changes: list[Change], at: float,
-               url: str = "https://example.test/privacy", substitutions: list | None = None) -> int:
-    """Store a document (if new), two versions and the tagged change between them."""
+               url: str = "https://example.test/privacy", substitutions: list | None = None,
+               tag: bool = True) -> int:
+    """Store a document (if new), two versions and the change between them (tagged by the real
+    tagger unless ``tag`` is False, for changes whose tags the test sets itself)."""
     doc = Document(service=service, type=type_, url=url)
     row = store.ensure_documents([doc])[doc.key]
-    result = tag_changes(DiffResult(changes=changes, substitutions=substitutions or []), lang="en")
+    result = DiffResult(changes=changes, substitutions=substitutions or [])
+    if tag:
+        tag_changes(result, lang="en")
     with store.transaction():
         n = store.latest_version(row.id)
         if n is None:

@@ -192,7 +192,7 @@ def render_feed(spec: FeedSpec, base: str, pages: dict[int, str], max_entries: i
     fg.link(href=base + spec.path + ".atom", rel="self", type="application/atom+xml")
     fg.link(href=index, rel="alternate", type="text/html")
     atom = fg.atom_str(pretty=True)
-    fg.link(href=base + spec.path + ".rss", rel="self", type="application/rss+xml")
+    fg.link(href=base + spec.path + ".rss", rel="self", type="application/rss+xml", replace=True)
     fg.link(href=index, rel="alternate", type="text/html")
     rss = fg.rss_str(pretty=True)
     return atom, rss

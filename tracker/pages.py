@@ -104,7 +104,7 @@ def old_polarity(change: Change, tag: str) -> str | None:
     kept = getattr(change, "old_polarity", None)
     if kept:
         return kept.get(tag)
-    if not change.old:
+    if not change.old or len(change.old) > 20000:  # the tagger is slow on huge texts; say "flipped to"
         return None
     from tracker.tag import tag_text
 
