@@ -81,3 +81,6 @@ def demo_store(path: Path) -> Store:
                [removed("You may opt out of location tracking at any time in the settings.", "Location")],
                ts(15), url="https://maps.example.test/terms")
     return store
+
+HOSTILE_TEXT = ("Hostile clause <script>alert(1)</script> ]]> <iframe src=x></iframe> "
+                "<img src=x onerror=alert(2)> <a href=\"javascript:alert(3)\">x</a> \x00\x0b\x1b end")

@@ -1,0 +1,53 @@
+"""A change page rendered by headless Chromium shows the added clauses, and hostile text stays text."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import lxml.html
+import pytest
+from feeddata import AI_CLAUSE, BIO_CLAUSE, HOSTILE_TEXT, add_change, added, demo_store, ts
+
+from tracker.feeds import build_feeds
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-quic"]
+
+
+def chromium(tmp: Path, *args: str) -> str:
+    r = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout
+
+
+@pytest.fixture(scope="module")
+def feeds(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("browser")
+    store = demo_store(tmp / "t.db")
+    add_change(store, "Hostile", "Terms", [added(HOSTILE_TEXT)], ts(1))
+    build_feeds(store, tmp / "feeds")
+    store.close()
+    return tmp / "feeds"
+
+
+def test_change_page_shows_added_clauses(feeds: Path, tmp_path: Path):
+    page = feeds / "changes" / "chirpline-privacy-policy-v2.html"
+    dom = lxml.html.fromstring(chromium(tmp_path, "--dump-dom", page.resolve().as_uri()))
+    inline = [" ".join(el.text_content().split()) for el in dom.xpath("//div[@class='inline']/ins")]
+    assert AI_CLAUSE in inline and BIO_CLAUSE in inline
+    markers = [el.text_content() for el in dom.xpath("//span[@class='marker']")]
+    assert markers == ["Added:", "Added:", "Changed:"]
+    assert "faceprint" in [m.text_content() for m in dom.xpath("//mark")]
+
+
+def test_hostile_page_runs_nothing(feeds: Path, tmp_path: Path):
+    page = feeds / "changes" / "hostile-terms-v2.html"
+    dom = lxml.html.fromstring(chromium(tmp_path, "--dump-dom", page.resolve().as_uri()))
+    assert not dom.xpath("//script|//iframe|//img")
+    assert "<script>alert(1)</script>" in dom.xpath("string(//div[@class='inline'])")
