@@ -89,3 +89,11 @@ def assert_one_line_error(r: Result, *needles: str) -> None:
     assert "Traceback" not in r.err
     for n in needles:
         assert n in r.err, (n, r.err)
+
+
+def needs_tool(name: str, package: str | None = None) -> pytest.MarkDecorator:
+    """Skip when a Debian tool is missing — except in CI (POLICY_TRACKER_REQUIRE_TOOLS=1), where it must fail."""
+    import shutil
+
+    missing = shutil.which(name) is None and not os.environ.get("POLICY_TRACKER_REQUIRE_TOOLS")
+    return pytest.mark.skipif(missing, reason=f"{name} not installed (apt-get install {package or name})")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import needs_tool
 from feeddata import HOSTILE_TEXT, add_change, added, demo_store, ts
 
 from tracker.feeds import build_feeds, entry_id
@@ -49,7 +49,7 @@ def sfeed_rows(feed: Path) -> list[list[str]]:
     return [line.split("\t") for line in r.stdout.decode("utf-8").splitlines()]
 
 
-@pytest.mark.skipif(shutil.which("newsboat") is None, reason="newsboat not installed (apt-get install newsboat)")
+@needs_tool("newsboat")
 @pytest.mark.parametrize("name", ["all.atom", "all.rss", "tags/ai-training.atom"])
 def test_newsboat_lists_entries(feeds: Path, tmp_path: Path, name: str):
     items = newsboat_items(feeds / name, tmp_path / "nb")
@@ -66,7 +66,7 @@ def test_newsboat_lists_entries(feeds: Path, tmp_path: Path, name: str):
     assert "Added:" in content and "Changed:" in content and "{+ and for up to 5 years after+}" in content
 
 
-@pytest.mark.skipif(shutil.which("sfeed") is None, reason="sfeed not installed (apt-get install sfeed)")
+@needs_tool("sfeed")
 @pytest.mark.parametrize("name", ["all.atom", "all.rss", "tags/ai-training.atom", "tags/biometrics.rss"])
 def test_sfeed_lists_entries(feeds: Path, name: str):
     rows = sfeed_rows(feeds / name)

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+from conftest import needs_tool
 from feeddata import AI_CLAUSE, BIO_CLAUSE, HOSTILE_TEXT, add_change, added, demo_store, ts
 
 from tracker.feeds import build_feeds
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
+pytestmark = needs_tool("chromium")
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic"]
