@@ -1,8 +1,11 @@
 """Precision, recall and F1 per tag, and polarity accuracy, of the rule tagger on labelled clauses.
 
-Usage: python bench/tags_eval.py [FILE.jsonl ...] [--json] [--errors TAG]
+Usage: python bench/tags_eval.py [FILE.jsonl ...] [--file F] [--split S] [--rules F.toml ...]
+                                 [--json] [--errors TAG]
 Default file: ../shared/corpus/clauses-dev.jsonl. Each line: ``text``, ``tags`` (gold ids),
-optional ``polarity`` (tag -> value) and ``lang``. Only confident tags count as predictions; the
+optional ``polarity`` (tag -> value), ``lang`` and ``split`` (``--split`` keeps only those rows,
+e.g. the held-out half of tests/data/tag-examples-*-2.jsonl). ``--rules`` evaluates other rule
+files (e.g. an older version, to measure before/after on the same data). Only confident tags count as predictions; the
 ``possible`` tier is reported separately (recall of tags+possible) because it is shown apart.
 """
 
@@ -16,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracker.tag import PRIORITY, TAGS, tag_text  # noqa: E402
+from tracker.tag import PRIORITY, TAGS, RuleSet, load_rules, tag_text  # noqa: E402
 
 DEV = ROOT / ".." / "shared" / "corpus" / "clauses-dev.jsonl"
 
@@ -30,14 +33,14 @@ def load(paths: list[Path]) -> list[dict]:
     return rows
 
 
-def evaluate(rows: list[dict]) -> dict:
+def evaluate(rows: list[dict], rules: RuleSet | None = None) -> dict:
     """Counts per tag and polarity agreement. Returns a JSON-able dict of figures."""
     counts = {t: {"tp": 0, "fp": 0, "fn": 0, "tp_any": 0} for t in TAGS}
     pol_total = pol_ok = 0
     pol_by: dict[str, list[int]] = {}
     errors: list[dict] = []
     for r in rows:
-        res = tag_text(r["text"], r.get("lang"))
+        res = tag_text(r["text"], r.get("lang"), rules)
         gold = set(r.get("tags") or [])
         pred = set(res.tags)
         anyp = pred | set(res.possible)
@@ -101,15 +104,21 @@ def table(fig: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--file", action="append", type=Path, default=[], help="a JSONL file (repeatable)")
+    ap.add_argument("--split", help="keep only rows whose `split` field equals this")
+    ap.add_argument("--rules", nargs="+", help="rule files to use instead of tracker/rules/*.toml")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--errors", metavar="TAG", help="list the errors for this tag (or 'all')")
     a = ap.parse_args(argv)
-    files = a.files or [DEV]
+    files = a.files + a.file or [DEV]
     missing = [f for f in files if not f.exists()]
     if missing:
         print(f"tags_eval: no such file: {missing[0]}", file=sys.stderr)
         return 2
-    fig = evaluate(load(files))
+    rows = load(files)
+    if a.split:
+        rows = [r for r in rows if r.get("split") == a.split]
+    fig = evaluate(rows, load_rules(tuple(a.rules)) if a.rules else None)
     if a.errors:
         for e in fig["errors"]:
             if a.errors in ("all", e["tag"]):
