@@ -38,11 +38,15 @@ def test_own_examples_floors(name: str) -> None:
 
 
 def test_hard_negatives_stay_negative() -> None:
+    """Every hard negative of the sets the rules were written with (the held-out half of the second
+    set is measured by floors instead: its misses are the honest error rate, not bugs to patch)."""
     import json
 
     for f in sorted(DATA.glob("tag-examples*.jsonl")):
         for line in f.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
+            if row.get("split") == "heldout":
+                continue
             tags = tag_text(row["text"], row.get("lang")).tags
             for t in row.get("hard_negative_for", []):
                 assert t not in tags, (t, row["text"])

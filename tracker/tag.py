@@ -46,6 +46,8 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 _TERM_TOKEN = re.compile(r"\w+\*?|\*", re.UNICODE)
 # sentence ends: . ! ? ; followed by space, or a line break (list items, table rows)
 _SENT_END = re.compile(r"(?<=[.!?;])[\s\"”)*_]+|\n+")
+# full sentence ends (not ';'): an opt-out or condition after a semicolon still limits the clause
+_FULL_END = re.compile(r"(?<=[.!?])[\s\"”)*_]+|\n+")
 _ANY = ("*", "")  # a term token matching any one word
 
 
@@ -177,6 +179,7 @@ class Rule:
     unless: re.Pattern | None = None  # a veto is void when this matches in the hit's sentence
     regex: re.Pattern | None = None  # a veto given as one regular expression
     at_start: bool = False  # the regex must match at the start of the sentence
+    after: tuple[int, ...] = ()  # indexes of groups that must occur after the first group ("improve ... models")
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,7 @@ def _compile(data: dict) -> RuleSet:
             scope=r.get("scope", "window"), targets=tuple(r.get("targets", ())),
             unless=re.compile("|".join(f"(?:{u})" for u in unless), _FLAGS) if unless else None,
             regex=re.compile("|".join(f"(?:{g})" for g in r["all"]), _FLAGS) if is_regex else None,
-            at_start=bool(r.get("at_start", False)),
+            at_start=bool(r.get("at_start", False)), after=tuple(r.get("after", ())),
         )
         if is_regex and not rule.veto:
             raise ValueError(f"rule {rule.id}: regex rules can only be vetoes")
@@ -290,6 +293,7 @@ class _Text:
         self.starts = [m.start() for m in ms]
         self.ends = [m.end() for m in ms]
         self.sents = [0] + [m.end() for m in _SENT_END.finditer(self.norm)]
+        self._full: list[int] | None = None
         self.found: dict[int, list[tuple[int, int]]] = {}
         self.groups: dict[int, list[tuple[int, int]]] = {}  # group id -> occurrences
 
@@ -306,6 +310,14 @@ class _Text:
     def sentence(self, i: int) -> tuple[int, int]:
         s = self.sents
         return s[i], (s[i + 1] if i + 1 < len(s) else len(self.norm))
+
+    def full_sentence(self, i: int) -> tuple[int, int]:
+        """The whole sentence (across ';') holding segment i."""
+        if self._full is None:
+            self._full = [0] + [m.end() for m in _FULL_END.finditer(self.norm)]
+        s, e = self.sentence(i)
+        k = bisect_right(self._full, s) - 1
+        return self._full[k], (self._full[k + 1] if k + 1 < len(self._full) else len(self.norm))
 
     def occurrences(self, group: int) -> list[tuple[int, int]]:
         """(first token, last token) of every occurrence of any term of the group."""
@@ -350,10 +362,13 @@ def _match_rule(rule: Rule, t: _Text) -> list[_Hit]:
         sent = t.sent_at(t.starts[a_first])
         lo, hi = a_first, a_last
         ok = True
-        for occ in per_group[1:]:
+        for k, occ in enumerate(per_group[1:], 1):
             best = None
+            later = k in rule.after
             for f, last in occ:
                 if abs(f - a_first) > rule.window or t.sent_at(t.starts[f]) != sent:
+                    continue
+                if later and f <= a_last:
                     continue
                 if best is None or abs(f - a_first) < abs(best[0] - a_first):
                     best = (f, last)
@@ -433,13 +448,17 @@ def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict) -> 
             ignore = _cue_spans(t, rs, lg, "negation_ignore", s, e)
             neg = any(not any(a <= ms < b or a < me <= b for a, b in ignore)
                       for ms, me in _cue_spans(t, rs, lg, "negation", s, e))
-            cache[i] = (neg, bool(_cue_spans(t, rs, lg, "restriction", s, e)),
-                        bool(_cue_spans(t, rs, lg, "conditional", s, e)))
+            fs, fe = t.full_sentence(i)
+            cache[i] = (neg, bool(_cue_spans(t, rs, lg, "restriction", fs, fe)),
+                        bool(_cue_spans(t, rs, lg, "conditional", fs, fe)))
         neg, res, cond = cache[i]
         found["negated"] |= neg
         found["restricted"] |= res
         found["conditional"] |= cond
     if found["negated"]:
+        # "not used ... unless you opt in": the use depends on the user's choice
+        if found["conditional"]:
+            return "conditional"
         # "will not be used ... following an opt-out" / "except where": a limit, not a plain no
         return "restricted" if found["restricted"] else "negated"
     for p in ("restricted", "conditional"):
