@@ -192,6 +192,11 @@ def render_feed(spec: FeedSpec, base: str, pages: dict[int, str], max_entries: i
     fg.link(href=base + spec.path + ".atom", rel="self", type="application/atom+xml")
     fg.link(href=index, rel="alternate", type="text/html")
     atom = fg.atom_str(pretty=True)
+    # RSS descriptions are HTML to most readers (Atom's summary/subtitle are type="text"): escape them
+    # there, so a service named "<img onerror=...>" stays text in every reader.
+    fg.description(esc(clean_text(spec.subtitle)))
+    for fe in fg.entry():
+        fe.summary(esc(fe.summary()["summary"]))
     fg.link(href=base + spec.path + ".rss", rel="self", type="application/rss+xml", replace=True)
     fg.link(href=index, rel="alternate", type="text/html")
     rss = fg.rss_str(pretty=True)
