@@ -337,7 +337,7 @@ def select_documents(docs: list[Document], services: tuple[str, ...] | list[str]
         return docs
     out: list[Document] = []
     for want in services:
-        hits = [d for d in docs if d.service.casefold() == want.casefold() or slugify(d.service) == slugify(want)]
+        hits = [d for d in docs if matches_service(d.service, want)]
         if not hits:
             known = ", ".join(sorted({d.service for d in docs})) or "none declared"
             raise DeclarationError(f"unknown service {want!r} (declared: {known})")
@@ -345,18 +345,33 @@ def select_documents(docs: list[Document], services: tuple[str, ...] | list[str]
     return out
 
 
-def find_document(docs: list[Document], service: str, type_: str | None) -> Document:
-    hits = select_documents(docs, [service])
+def matches_service(name: str, want: str) -> bool:
+    """A service is named by its name (any case) or its slug."""
+    return name.casefold() == want.casefold() or slugify(name) == slugify(want)
+
+
+def pick_document(items: list, service: str, type_: str | None, *, where: str = "declared",
+                  missing: str | None = None):
+    """One item (a declared Document or a stored row: anything with .service and .type) by service
+    and optional type; one clear line when there is none or the choice is ambiguous."""
+    hits = [d for d in items if matches_service(d.service, service)]
+    if not hits:
+        known = ", ".join(sorted({d.service for d in items})) or f"none {where}"
+        raise DeclarationError(missing or f"unknown service {service!r} ({where}: {known})")
     if type_:
         typed = [d for d in hits if d.type.casefold() == type_.casefold()]
         if not typed:
-            raise DeclarationError(f"{hits[0].service} has no document {type_!r} "
-                                   f"(declared: {', '.join(d.type for d in hits)})")
+            raise DeclarationError(f"{hits[0].service} has no {where} document {type_!r} "
+                                   f"({where}: {', '.join(d.type for d in hits)})")
         return typed[0]
     if len(hits) > 1:
         raise DeclarationError(f"{hits[0].service} has several documents; choose one with --type "
                                f"({', '.join(d.type for d in hits)})")
     return hits[0]
+
+
+def find_document(docs: list[Document], service: str, type_: str | None) -> Document:
+    return pick_document(docs, service, type_, where="declared")
 
 
 def _toml_str(s: str) -> str:

@@ -335,22 +335,10 @@ class Store:
 
     def find_document(self, service: str, type_: str | None = None) -> DocumentRow:
         """A stored document by service (case-insensitive or slug) and optional type; one-line error otherwise."""
-        from tracker.declarations import slugify
+        from tracker.declarations import pick_document
 
-        rows = [r for r in self.documents()
-                if r.service.casefold() == service.casefold() or slugify(r.service) == slugify(service)]
-        if not rows:
-            raise TrackerError(f"no stored document for service {service!r} (run `policy-tracker check` first)")
-        if type_:
-            typed = [r for r in rows if r.type.casefold() == type_.casefold()]
-            if not typed:
-                raise TrackerError(f"{rows[0].service} has no stored document {type_!r} "
-                                   f"(stored: {', '.join(r.type for r in rows)})")
-            return typed[0]
-        if len(rows) > 1:
-            raise TrackerError(f"{rows[0].service} has several documents; choose one with --type "
-                               f"({', '.join(r.type for r in rows)})")
-        return rows[0]
+        return pick_document(self.documents(), service, type_, where="stored",
+                             missing=f"no stored document for service {service!r} (run `policy-tracker check` first)")
 
     # ------------------------------------------------------------------ checks and versions
 
