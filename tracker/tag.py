@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -356,16 +356,19 @@ def _match_rule(rule: Rule, t: _Text) -> list[_Hit]:
         occ = t.occurrences(g)
         if not occ:
             return []
-        per_group.append(occ)
+        occ = sorted(occ)
+        per_group.append((occ, [f for f, _ in occ]))
     hits = []
-    for a_first, a_last in per_group[0]:
+    for a_first, a_last in per_group[0][0]:
         sent = t.sent_at(t.starts[a_first])
         lo, hi = a_first, a_last
         ok = True
-        for k, occ in enumerate(per_group[1:], 1):
+        for k, (occ, firsts) in enumerate(per_group[1:], 1):
             best = None
             later = k in rule.after
-            for f, last in occ:
+            # only occurrences inside the window: bisect keeps long texts linear, not quadratic
+            near = occ[bisect_left(firsts, a_first - rule.window):bisect_right(firsts, a_first + rule.window)]
+            for f, last in near:
                 if abs(f - a_first) > rule.window or t.sent_at(t.starts[f]) != sent:
                     continue
                 if later and f <= a_last:
