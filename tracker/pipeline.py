@@ -11,8 +11,9 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 
 from tracker import guard
 from tracker.fetch import Fetcher, decode_body, host_of
@@ -295,14 +296,22 @@ def run_cycle(
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="fetch") as pool:
-            futures = [pool.submit(work, d) for d in docs]
+            # A bounded window of submitted documents: memory stays flat however many are declared
+            # (a finished future keeps its page and clauses alive until it is dropped).
+            queue = iter(docs)
+            window = max(1, jobs) * 4
+            running = {pool.submit(work, d) for d in islice(queue, window)}
             try:
-                for fut in as_completed(futures):
-                    pending.append(fut.result())
+                while running:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        pending.append(fut.result())
+                    running |= {pool.submit(work, d) for d in islice(queue, len(done))}
+                    del done
                     if len(pending) >= BATCH_SIZE or time.monotonic() - last_commit > BATCH_SECONDS:
                         flush()
             except BaseException:
-                for f in futures:
+                for f in running:
                     f.cancel()
                 raise
         flush()
