@@ -20,12 +20,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, DiffResult, Document
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 # --------------------------------------------------------------------------- helpers
 
@@ -236,8 +239,15 @@ class Store:
             raise TrackerError(f"{self.path}: not a usable SQLite database ({e})") from None
         self.conn = conn
         self.wal = mode == "wal"
-        self.db = Database(conn)
         self._migrate()
+
+    @cached_property
+    def db(self) -> Database:
+        """sqlite-utils over the same connection, for reporting queries; imported only when used,
+        because the hot paths (one cycle of checks) are plain SQL and start faster without it."""
+        from sqlite_utils import Database
+
+        return Database(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -498,11 +508,11 @@ class Store:
     # ------------------------------------------------------------------ reporting
 
     def checks(self, document_id: int, limit: int = 20) -> list[dict]:
-        rows = self.conn.execute(
-            "SELECT at, state, reason, http_status, bytes, duration_ms, error FROM checks WHERE document_id=? "
-            "ORDER BY at DESC, id DESC LIMIT ?", (document_id, limit)).fetchall()
-        return [{"at": iso(r[0]), "state": r[1], "reason": r[2], "http_status": r[3], "bytes": r[4],
-                 "duration_ms": r[5], "error": r[6]} for r in rows]
+        """The latest check attempts of a document, newest first (for `list --json` and reports)."""
+        rows = self.db["checks"].rows_where("document_id = ?", [document_id], order_by="at DESC, id DESC",
+                                            limit=limit, select="at, state, reason, http_status, bytes, "
+                                            "duration_ms, error")
+        return [{**r, "at": iso(r["at"])} for r in rows]
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
