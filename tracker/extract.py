@@ -13,6 +13,7 @@ and the main content is picked when the page marks it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -70,6 +71,12 @@ def _looks_like_heading(text: str, bold_only: bool) -> bool:
 
 
 # --------------------------------------------------------------------------- HTML
+#
+# The page is parsed by lxml (libxml2) exactly as BeautifulSoup("lxml") used to parse it (same encoding
+# choice, same 512-byte feeding) and lxml's elements are walked directly: building a bs4 tree cost
+# two thirds of the time. Where bs4 gave text a meaning of its own, the walk reproduces it: text inside
+# <rt>/<rp>/<script>/<style>/<template> is not page text, and a whitespace-only string counts as one
+# character outside <pre>/<textarea> (the banner-length rule of _is_noise depends on it).
 
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = frozenset("""address article aside blockquote body center dd details dialog dir div dl dt fieldset
@@ -86,19 +93,181 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _KIND_OF = {"li": "list-item", "tr": "table-row", "dt": "definition", "dd": "definition",
             "blockquote": "quote"}
 _BOLD = frozenset(("b", "strong"))
+_LAYOUT_MARKERS = ("table", "h1", "h2", "h3", "h4", "h5", "h6")
+_CONTAINERS = frozenset(("rt", "rp", "style", "script", "template"))  # their text is not page text
+_PRESERVE = frozenset(("pre", "textarea"))  # whitespace kept as is
+_ASCII_SPACES = " \n\t\x0c\r"
+_CHUNK = 512  # bs4 fed lxml 512 units at a time; libxml2's push parser is fed the same way
 
 
-def _attr_text(tag) -> str:
-    cls = tag.get("class") or ()
-    return " ".join((tag.get("id") or "", " ".join(cls) if isinstance(cls, list) else str(cls)))
+def _parse(html: bytes | str):
+    """The lxml root element (None for an empty page), decoded and built as bs4 built its tree.
+
+    bs4's own encoding detector lists the candidates (BOM, declared charset, detection, UTF-8,
+    windows-1252); the first one lxml accepts wins, as in ``BeautifulSoup(html, "lxml")``, and the
+    markup is fed in bs4's 512-unit chunks. libxml2's tree stops growing 255 levels down (the rest of
+    the page is lost): such a page is rebuilt from the parser's events, as bs4 did, without limit.
+    """
+    from bs4.builder import LXMLTreeBuilder
+    from bs4.exceptions import ParserRejectedMarkup
+    from lxml import etree
+
+    for markup, encoding, _, _ in LXMLTreeBuilder().prepare_markup(html):
+        try:
+            root = _feed(etree.HTMLParser(recover=True, encoding=encoding), markup)
+            if root is not None and _too_deep(root):
+                root = _feed(etree.HTMLParser(recover=True, encoding=encoding, target=_DeepBuilder()), markup)
+            return root
+        except (UnicodeDecodeError, LookupError, etree.ParserError):
+            continue
+    raise ParserRejectedMarkup("The markup you provided was rejected by the parser.")
 
 
-def _is_noise(tag) -> bool:
+def _feed(parser, markup):
+    parser.feed(markup[:_CHUNK])
+    for i in range(_CHUNK, len(markup), _CHUNK):
+        parser.feed(markup[i:i + _CHUNK])
+    return parser.close()
+
+
+@functools.cache
+def _deep_xpath():
+    from lxml import etree
+
+    return etree.XPath("/" + "/".join(["*"] * 250))
+
+
+def _too_deep(root) -> bool:
+    """Whether libxml2's tree may have been cut at its depth limit (255 levels)."""
+    return bool(_deep_xpath()(root))
+
+
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class _DeepBuilder:
+    """lxml parser target that builds the tree the way bs4 does (an end tag closes up to the most
+    recent open element of that name, and is ignored when none is open), with no depth limit.
+
+    Only for pages deeper than libxml2's tree builder goes; names lxml refuses become ``x-invalid``.
+    """
+
+    def __init__(self) -> None:
+        from lxml import etree
+
+        self.etree = etree
+        self.holder = etree.Element("x-document")
+        self.stack = [self.holder]
+        self.names = [""]  # the parser's name of each open element (x-invalid keeps its own)
+        self.open: dict[str, int] = {}
+        self.last, self.tail = self.holder, False
+
+    def _add(self, node) -> None:
+        self.stack[-1].append(node)
+
+    def data(self, text: str) -> None:
+        text = _XML_UNSAFE.sub("", text)
+        if self.tail:
+            self.last.tail = (self.last.tail or "") + text
+        else:
+            self.last.text = (self.last.text or "") + text
+
+    def start(self, tag: str, attrib) -> None:
+        try:
+            el = self.etree.SubElement(self.stack[-1], tag)
+        except ValueError:
+            el = self.etree.SubElement(self.stack[-1], "x-invalid")
+        for k, v in attrib.items():
+            try:
+                el.set(k, _XML_UNSAFE.sub("", v))
+            except ValueError:
+                pass
+        self.stack.append(el)
+        self.names.append(tag)
+        self.open[tag] = self.open.get(tag, 0) + 1
+        self.last, self.tail = el, False
+
+    def end(self, tag: str) -> None:
+        if not self.open.get(tag):
+            return
+        while len(self.stack) > 1:
+            el, name = self.stack.pop(), self.names.pop()
+            self.open[name] -= 1
+            self.last, self.tail = el, True
+            if name == tag:
+                break
+
+    def comment(self, text: str) -> None:
+        node = self.etree.Comment(_XML_UNSAFE.sub("", text).replace("--", "- -"))
+        self._add(node)
+        self.last, self.tail = node, True
+
+    def pi(self, target: str, data: str | None = None) -> None:
+        self.comment("")
+
+    def close(self):
+        return next((c for c in self.holder if type(c.tag) is str), None)
+
+
+def _context(el) -> tuple[str | None, bool]:
+    """Nearest text-container ancestor of ``el`` and whether whitespace is preserved there."""
+    container, preserve = None, False
+    for anc in el.iterancestors():
+        tag = anc.tag
+        if container is None and tag in _CONTAINERS:
+            container = tag
+        preserve = preserve or tag in _PRESERVE
+    return container, preserve
+
+
+def _strings(el, above: str | None, preserve: bool) -> list[str]:
+    """bs4's ``el.get_text()`` pieces: the strings under ``el`` whose nearest container is ``el``'s
+    kind (``el`` itself if it is a container, none otherwise), in document order, iteratively."""
+    want = el.tag if el.tag in _CONTAINERS else None
+    out: list[str] = []
+    stack: list = [(el, above, preserve)]
+    while stack:
+        node, cont, pres = stack.pop()
+        if type(node) is str:
+            if cont == want:
+                if not pres and not node.strip(_ASCII_SPACES):
+                    node = "\n" if "\n" in node else " "
+                out.append(node)
+            continue
+        tag = node.tag
+        if tag in _CONTAINERS:
+            cont = tag
+        pres = pres or tag in _PRESERVE
+        for child in reversed(node):
+            if child.tail:
+                stack.append((child.tail, cont, pres))
+            if type(child.tag) is str:
+                stack.append((child, cont, pres))
+        if node.text:
+            stack.append((node.text, cont, pres))
+    return out
+
+
+def _text_len(el, above: str | None, preserve: bool) -> int:
+    """``len(tag.get_text())`` as bs4 computed it."""
+    return sum(map(len, _strings(el, above, preserve)))
+
+
+def _stripped_text(el) -> str:
+    """``tag.get_text(" ", strip=True)`` as bs4 computed it."""
+    return " ".join(s for s in (t.strip() for t in _strings(el, *_context(el))) if s)
+
+
+def _attr_text(el) -> str:
+    cls = (el.get("class") or "").split()
+    return " ".join((el.get("id") or "", " ".join(cls) if cls else "()"))
+
+
+def _is_noise(el, above: str | None, preserve: bool) -> bool:
     """Boilerplate to drop when the declaration does not say what to keep."""
-    name = tag.name
-    if name in _AUTO_SKIP:
+    if el.tag in _AUTO_SKIP:
         return True
-    attrs = tag.attrs
+    attrs = el.attrib
     if not attrs:
         return False
     if "hidden" in attrs or _HIDDEN_STYLE.search(attrs.get("style") or ""):
@@ -108,10 +277,10 @@ def _is_noise(tag) -> bool:
         return True
     if attrs.get("aria-modal") == "true":
         return True
-    if (attrs.get("id") or attrs.get("class")) and _NOISE_RE.search(_attr_text(tag)):
+    if (attrs.get("id") or (attrs.get("class") or "").split()) and _NOISE_RE.search(_attr_text(el)):
         # A cookie *policy* section is content; a banner is short. Keep long blocks.
-        return len(tag.get_text()) < 2500
-    return attrs.get("aria-hidden") == "true" and len(tag.get_text()) < 200
+        return _text_len(el, above, preserve) < 2500
+    return attrs.get("aria-hidden") == "true" and _text_len(el, above, preserve) < 200
 
 
 def _cf_email(hexstr: str) -> str:
@@ -123,60 +292,182 @@ def _cf_email(hexstr: str) -> str:
         return ""
 
 
-def _select(soup, selector: str) -> list:
+# CSS: cssselect translates the common selectors (type, class, id, attributes, structural
+# pseudo-classes, combinators) to XPath that libxml2 runs. Everything else (:has, :contains, :root,
+# case-insensitive HTML attributes, namespaces...) goes to soupsieve on a bs4 soup of the same page,
+# whose matches are mapped back onto lxml's elements, so every selector that worked still works.
+
+_MULTI_VALUED = frozenset(("class", "rel", "rev", "accept-charset", "headers", "accesskey", "dropzone"))
+_XPATH_OPS = frozenset(("exists", "=", "^=", "$=", "*=", "|="))
+_SIMPLE_PSEUDO = frozenset(("first-child", "last-child", "only-child", "first-of-type", "last-of-type",
+                            "only-of-type"))
+_NTH = frozenset(("nth-child", "nth-last-child", "nth-of-type", "nth-last-of-type"))
+_ODD_CLASS_SPACE = re.compile(r"[^\S \t\n\r]")  # white space to bs4, not to XPath's normalize-space()
+
+
+def _translatable(node) -> tuple[bool, bool]:
+    """(cssselect gives soupsieve's matches, the selector reads class lists) for a parsed selector."""
+    from cssselect import parser as p
+    from soupsieve.css_parser import HTML_CASE_INSENSITIVE_ATTRIBUTES
+
+    uses_class = False
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, p.Element):
+            if n.namespace is not None:
+                return False, False
+        elif isinstance(n, p.Class):
+            uses_class = True
+            stack.append(n.selector)
+        elif isinstance(n, p.Hash):
+            stack.append(n.selector)
+        elif isinstance(n, p.Attrib):
+            name = n.attrib.lower()
+            if n.namespace is not None or n.flag is not None or n.operator not in _XPATH_OPS \
+                    or (n.operator != "exists" and name in HTML_CASE_INSENSITIVE_ATTRIBUTES):
+                return False, False
+            if name in _MULTI_VALUED and n.operator != "exists":
+                value = n.value.value if n.value is not None else ""
+                if n.operator != "*=" or not value or re.search(r"\s", value):
+                    return False, False  # bs4 compares the re-joined list, not the raw attribute
+            stack.append(n.selector)
+        elif isinstance(n, p.Pseudo):
+            if n.ident.lower() not in _SIMPLE_PSEUDO:
+                return False, False
+            stack.append(n.selector)
+        elif isinstance(n, p.Function):
+            if n.name.lower() not in _NTH or any(str(t.value).lower() == "of" for t in n.arguments):
+                return False, False
+            stack.append(n.selector)
+        elif isinstance(n, p.Negation):
+            stack.extend((n.selector, n.subselector))
+        elif isinstance(n, p.CombinedSelector):
+            if n.combinator not in (" ", ">", "+", "~"):
+                return False, False
+            stack.extend((n.selector, n.subselector))
+        else:  # :has(), :is(), :where() and whatever a later cssselect adds
+            return False, False
+    return True, uses_class
+
+
+@functools.lru_cache(maxsize=512)
+def _xpath_for(selector: str):
+    """(compiled XPath, reads class lists) when cssselect matches as soupsieve does, else None."""
+    import soupsieve
+
     try:
-        return soup.select(selector)
-    except Exception as e:  # soupsieve.SelectorSyntaxError and friends
-        raise ValueError(f"bad CSS selector {selector!r}: {str(e).splitlines()[0]}") from e
-
-
-def _select_one(soup, selector: str | None):
-    if not selector:
+        soupsieve.compile(selector)
+    except Exception:  # invalid for soupsieve: the fallback raises the error users always saw
         return None
-    found = _select(soup, selector)
-    return found[0] if found else None
+    try:
+        from cssselect import HTMLTranslator, parse
+        from lxml import etree
+
+        parsed = parse(selector)
+        ok = [_translatable(s.parsed_tree) for s in parsed]
+        if not parsed or any(s.pseudo_element is not None for s in parsed) or not all(a for a, _ in ok):
+            return None
+        xpath = HTMLTranslator().css_to_xpath(selector, prefix="descendant-or-self::")
+        return etree.XPath(xpath), any(c for _, c in ok)
+    except Exception:  # cssselect cannot read or translate it: soupsieve can
+        return None
+
+
+class _Page:
+    """A parsed page and what selection needs from it (a bs4 soup only for the fallback)."""
+
+    def __init__(self, html: bytes | str) -> None:
+        self.html = html
+        self.root = _parse(html)
+        self._soup_map = None
+        self._odd_classes: bool | None = None
+        self._has_template: bool | None = None
+
+    def odd_classes(self) -> bool:
+        if self._odd_classes is None:
+            values = self.root.xpath("//@class") if self.root is not None else []
+            self._odd_classes = bool(_ODD_CLASS_SPACE.search("\n".join(values)))
+        return self._odd_classes
+
+    def select(self, selector: str) -> list:
+        """Elements matching ``selector``, in document order (ValueError when it is not CSS)."""
+        compiled = _xpath_for(selector)
+        if compiled is not None and self.root is not None and not (compiled[1] and self.odd_classes()):
+            found = compiled[0](self.root)
+            if self.has_template():  # soupsieve does not look inside <template> (not part of the page)
+                found = [e for e in found if not any(a.tag == "template" for a in e.iterancestors())]
+            return found
+        return self._soupsieve(selector)
+
+    def has_template(self) -> bool:
+        if self._has_template is None:
+            self._has_template = next(self.root.iter("template"), None) is not None
+        return self._has_template
+
+    def _soupsieve(self, selector: str) -> list:
+        if self._soup_map is None:
+            from bs4 import BeautifulSoup
+
+            soup = BeautifulSoup(self.html, "lxml")
+            elements = [] if self.root is None else [e for e in self.root.iter() if type(e.tag) is str]
+            # Both trees come from the same libxml2 parse: the n-th tag is the n-th element.
+            self._soup_map = (soup, {id(t): e for t, e in zip(soup.find_all(True), elements, strict=False)
+                                     if t.name == e.tag})
+        soup, by_id = self._soup_map
+        try:
+            found = soup.select(selector)
+        except Exception as e:  # soupsieve.SelectorSyntaxError and friends
+            raise ValueError(f"bad CSS selector {selector!r}: {str(e).splitlines()[0]}") from e
+        return [by_id[id(t)] for t in found if id(t) in by_id]
+
+    def select_one(self, selector: str | None):
+        if not selector:
+            return None
+        found = self.select(selector)
+        return found[0] if found else None
 
 
 class _Range:
     """An OTA range: content between a start and an end element, in document order."""
 
-    def __init__(self, soup, spec: dict) -> None:
+    def __init__(self, page: _Page, spec: dict) -> None:
         bad = set(spec) - {"startBefore", "startAfter", "endBefore", "endAfter"}
         if bad or not (spec.get("startBefore") or spec.get("startAfter")):
             raise ValueError(f"bad range selector {spec!r}: needs startBefore or startAfter "
                              "and endBefore or endAfter")
-        self.start_before = _select_one(soup, spec.get("startBefore"))
-        self.start_after = _select_one(soup, spec.get("startAfter"))
-        self.end_before = _select_one(soup, spec.get("endBefore"))
-        self.end_after = _select_one(soup, spec.get("endAfter"))
+        self.start_before = page.select_one(spec.get("startBefore"))
+        self.start_after = page.select_one(spec.get("startAfter"))
+        self.end_before = page.select_one(spec.get("endBefore"))
+        self.end_after = page.select_one(spec.get("endAfter"))
         self.found = self.start_before is not None or self.start_after is not None
         self.active = False
         self.done = False
 
-    def enter(self, tag) -> None:
-        if tag is self.start_before and not self.done:
+    def enter(self, el) -> None:
+        if el is self.start_before and not self.done:
             self.active = True
-        if tag is self.end_before and self.active:
+        if el is self.end_before and self.active:
             self.active, self.done = False, True
 
-    def leave(self, tag) -> None:
-        if tag is self.start_after and not self.done:
+    def leave(self, el) -> None:
+        if el is self.start_after and not self.done:
             self.active = True
-        if tag is self.end_after and self.active:
+        if el is self.end_after and self.active:
             self.active, self.done = False, True
 
 
-def _compile(soup, specs: Iterable) -> tuple[set[int], list[_Range]]:
-    ids: set[int] = set()
+def _compile(page: _Page, specs: Iterable) -> tuple[set, list[_Range]]:
+    elements: set = set()
     ranges: list[_Range] = []
     for spec in specs:
         if isinstance(spec, dict):
-            ranges.append(_Range(soup, spec))
+            ranges.append(_Range(page, spec))
         elif isinstance(spec, str) and spec.strip():
-            ids.update(id(el) for el in _select(soup, spec))
+            elements.update(page.select(spec))
         else:
             raise ValueError(f"bad selector {spec!r}: expected CSS text or a range object")
-    return ids, ranges
+    return elements, ranges
 
 
 def _as_list(value) -> list:
@@ -187,18 +478,24 @@ def _as_list(value) -> list:
     return list(value)
 
 
-def _pick_main(soup, body):
-    """Without a declared selector: the page's own <main>/role=main, or a dominant <article>."""
-    mains = soup.find_all("main") or soup.find_all(attrs={"role": "main"})
-    mains = [m for m in mains if len(m.get_text(" ", strip=True)) > 200]
+def _pick_main(root, body) -> list:
+    """Without a declared selector: the page's own <main>/role=main, or a dominant <article>.
+
+    ``None`` stands for the whole document (a page without <body>).
+    """
+    if root is None:
+        return [body]
+    mains = list(root.iter("main")) or root.xpath("//*[@role='main']")
+    mains = [m for m in mains if len(_stripped_text(m)) > 200]
     if mains:
         return mains
-    articles = soup.find_all("article")
+    articles = list(root.iter("article"))
     if articles:
-        total = len(body.get_text(" ", strip=True)) or 1
-        best = max(articles, key=lambda a: len(a.get_text(" ", strip=True)))
-        if len(best.get_text(" ", strip=True)) >= 0.5 * total:
-            return [best]
+        total = len(_stripped_text(body if body is not None else root)) or 1
+        sizes = [len(_stripped_text(a)) for a in articles]
+        best = max(range(len(articles)), key=sizes.__getitem__)
+        if sizes[best] >= 0.5 * total:
+            return [articles[best]]
     return [body]
 
 
@@ -215,8 +512,8 @@ class _Walker:
         self.blocks: list[str] = []  # open block names (for the kind of a flushed text)
         self.lists: list[str] = []  # lead-in context of each open list
         self.table_rows = 0  # open data-table rows: blocks inside a row do not split it
-        self.layout_tables: set[int] = set()
-        self.tables: list[int] = []  # ids of open tables
+        self.layout_tables: set = set()  # table elements holding tables or headings
+        self.tables: list = []  # open table elements
         self.rows: list[bool] = []  # open rows: data row or layout row
         self.bold = 0
         self.content = 0  # open <main>/<article>: their header/footer is content
@@ -260,15 +557,15 @@ class _Walker:
         if clause is not None:
             self.clauses.append(clause)
 
-    def enter_block(self, name: str, tag) -> None:
+    def enter_block(self, name: str, el) -> None:
         if self.table_rows and name != "tr":
             if name in ("td", "th") and "".join(self.buf).strip():
                 self.buf.append(" | ")
             else:
                 self.buf.append(" ")
             return
-        if name == "table" and tag.find(["table", "h1", "h2", "h3", "h4", "h5", "h6"]) is not None:
-            self.layout_tables.add(id(tag))  # a page laid out in a table: its cells are blocks
+        if name == "table" and next(el.iterdescendants(*_LAYOUT_MARKERS), None) is not None:
+            self.layout_tables.add(el)  # a page laid out in a table: its cells are blocks
         self.flush()
         if name in ("ul", "ol", "dl"):
             last = self.clauses[-1] if self.clauses else None
@@ -299,34 +596,46 @@ def extract_html(html: bytes | str, select=(), remove=(), base_url: str | None =
     ``base_url`` is accepted for callers that have it; link targets are not part of clauses.
     Raises :class:`SelectorMatchedNothing` when ``select`` is given and matches nothing.
     """
-    from bs4 import BeautifulSoup, CData, NavigableString
-
-    soup = BeautifulSoup(html, "lxml")
-    html_tag = soup.find("html")
-    page_lang = lang or ((html_tag.get("lang") or None) if html_tag is not None else None)
-    title = soup.title.get_text(" ", strip=True) if soup.title is not None else None
-    body = soup.body or soup
+    page = _Page(html)
+    root = page.root
+    html_el = next(root.iter("html"), None) if root is not None else None
+    page_lang = lang or ((html_el.get("lang") or None) if html_el is not None else None)
+    title_el = next(root.iter("title"), None) if root is not None else None
+    title = _stripped_text(title_el) if title_el is not None else None
+    body = next(root.iter("body"), None) if root is not None else None  # None: the whole document
 
     select, remove = _as_list(select), _as_list(remove)
-    sel_ids, sel_ranges = _compile(soup, select)
-    rm_ids, rm_ranges = _compile(soup, remove)
-    if select and not sel_ids and not any(r.found for r in sel_ranges):
+    sel, sel_ranges = _compile(page, select)
+    rm, rm_ranges = _compile(page, remove)
+    if select and not sel and not any(r.found for r in sel_ranges):
         raise SelectorMatchedNothing(f"select {select!r} matched nothing")
     auto = not select
-    roots = _pick_main(soup, body) if auto else [body]
+    roots = _pick_main(root, body) if auto else [body]
 
     w = _Walker(auto)
     ranges = sel_ranges + rm_ranges
     sel_depth = 0
-    for root in roots:
-        # Each stack entry: a node to enter, or a ("leave", tag, flags) marker.
-        stack: list = [root]
+    for start in roots:
+        # ``start`` None: the document itself, whose only walked child is the root element.
+        if start is None and root is None:
+            continue
+        above, preserve = _context(start) if start is not None else (None, False)
+        containers: list[str] = [above] if above else []  # open rt/rp: their text is not page text
+        pre = int(preserve)
+        # Entries: an element to enter, a string (text or tail), or a ("leave", ...) marker.
+        stack: list = [start if start is not None else root]
         while stack:
             node = stack.pop()
-            if type(node) is tuple:
-                _, tag, name, selected, is_block, is_bold, is_content = node
+            kind = type(node)
+            if kind is str:
+                if not containers and (auto or sel_depth or any(r.active for r in sel_ranges)) \
+                        and not any(r.active for r in rm_ranges):
+                    w.text(node)
+                continue
+            if kind is tuple:
+                _, el, name, selected, is_block, is_bold, is_content, is_container, is_pre = node
                 for r in ranges:
-                    r.leave(tag)
+                    r.leave(el)
                 if is_block:
                     w.leave_block(name)
                 if selected:
@@ -337,47 +646,64 @@ def extract_html(html: bytes | str, select=(), remove=(), base_url: str | None =
                     w.content -= 1
                 if name == "table":
                     w.tables.pop()
+                if is_container:
+                    containers.pop()
+                pre -= is_pre
                 continue
-            if isinstance(node, NavigableString):
-                if type(node) is NavigableString or type(node) is CData:
-                    if (auto or sel_depth or any(r.active for r in sel_ranges)) \
-                            and not any(r.active for r in rm_ranges):
-                        w.text(str(node))
-                continue
-            name = node.name
-            if name in _ALWAYS_SKIP or id(node) in rm_ids:
+            tail = node.tail if node is not start else None
+            name = node.tag
+            if type(name) is not str or name in _ALWAYS_SKIP or node in rm:  # comments, PIs, removed
+                if tail:
+                    stack.append(tail)
                 continue
             for r in ranges:
                 r.enter(node)
-            if auto and node is not root and name not in ("main", "article"):
-                if _is_noise(node) and not (w.content and name in ("header", "footer")):
+            if auto and node is not start and name not in ("main", "article"):
+                if _is_noise(node, containers[-1] if containers else None, pre > 0) \
+                        and not (w.content and name in ("header", "footer")):
+                    if tail:
+                        stack.append(tail)
                     continue
             if name == "br":
                 w.text("\n")
+                if tail:
+                    stack.append(tail)
                 continue
             cf = node.get("data-cfemail")
             if cf:
                 w.text(_cf_email(cf))
+                if tail:
+                    stack.append(tail)
                 continue
-            selected = id(node) in sel_ids
+            selected = node in sel
             if selected:
                 sel_depth += 1
-            is_block = name in _BLOCKS or (node.get("role") == "heading")
-            if node.get("role") == "heading" and name not in _HEADINGS:
+            is_container = name in _CONTAINERS
+            if is_container:
+                containers.append(name)
+            is_pre = name in _PRESERVE
+            pre += is_pre
+            role = node.get("role")
+            is_block = name in _BLOCKS or role == "heading"
+            if role == "heading" and name not in _HEADINGS:
                 lvl = str(node.get("aria-level") or "2")
                 name = f"h{lvl}" if f"h{lvl}" in _HEADINGS else "h2"
             is_bold = name in _BOLD
             is_content = name in ("main", "article")
             if name == "table":
-                w.tables.append(id(node))
+                w.tables.append(node)
             if is_block:
                 w.enter_block(name, node)
             if is_bold:
                 w.bold += 1
             if is_content:
                 w.content += 1
-            stack.append(("leave", node, name, selected, is_block, is_bold, is_content))
-            stack.extend(reversed(node.contents))
+            if tail:
+                stack.append(tail)
+            stack.append(("leave", node, name, selected, is_block, is_bold, is_content, is_container, is_pre))
+            stack.extend(reversed(node))
+            if node.text:
+                stack.append(node.text)
         w.flush()
     return Extracted(clauses=w.clauses, title=title, lang=page_lang)
 
