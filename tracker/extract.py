@@ -33,9 +33,16 @@ _WS = re.compile(r"\s+")
 PSEUDO_HEADING_LEVEL = 7  # a short bold-only paragraph: below every real heading
 
 
+def _squash(text: str) -> str:
+    """``_WS.sub(" ", text).strip()``, skipping the regex when only single ASCII spaces occur."""
+    if "  " not in text and text.isprintable():  # every other white space is unprintable
+        return text.strip()
+    return _WS.sub(" ", text).strip()
+
+
 def make_clause(text: str, section: tuple[str, ...], kind: str, context: str = "") -> Clause | None:
     """One clause from faithful text; None when nothing comparable is left (a lone "|" or "*")."""
-    text = _WS.sub(" ", text).strip()
+    text = _squash(text)
     if not text:
         return None
     norm = normalise(text)
@@ -542,7 +549,7 @@ class _Walker:
         raw = "".join(self.buf)
         bold_only = self.bold_chars > 0 and self.plain_chars == 0
         self.buf, self.bold_chars, self.plain_chars = [], 0, 0
-        text = _WS.sub(" ", raw).strip()
+        text = _squash(raw)
         if not text:
             return
         kind, level = self._owner()

@@ -108,8 +108,12 @@ def normalise(text: str) -> str:
         text = _URL.sub(lambda m: clean_url(m.group(0)), text)
     if _EMAIL_HINT.search(text):
         text = _EMAIL_OBF.sub(_deobfuscate_email, text)
-    text = _WS.sub(" ", text).strip()
-    text = _ENUM.sub("", text)
+    if "  " in text or not text.isprintable():  # other white space is unprintable: nothing to squash
+        text = _WS.sub(" ", text)
+    text = text.strip()
+    m = _ENUM.match(text)  # anchored at the start: one match at most
+    if m:
+        text = text[m.end():]
     if " " in text:
         text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
         text = _SPACE_AFTER_OPEN.sub(r"\1", text)

@@ -1,0 +1,122 @@
+"""The lxml path of extract_html selects what the bs4/soupsieve path selects, and sees bs4's text.
+
+CSS goes through cssselect only for selectors it matches exactly as soupsieve does; the others fall
+back to soupsieve on a bs4 soup. Here every selector is run both ways on pages written here and on the
+shared real pages (skipped without ../shared), and the clauses must be identical.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tracker import extract
+from tracker.extract import SelectorMatchedNothing, extract_html
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "html"
+
+PAGE = """<html lang="en"><head><title> Policy <b>T</b> </title></head><body>
+<div id="cookie-banner" class="cookie  banner">We use cookies. <button>OK</button></div>
+<nav><a href="/">Home</a></nav>
+<main id="content" class="doc main"><h1>Privacy</h1><p class="lead">We collect <b>data</b>.</p>
+<ul><li>Name</li><li data-x="a-b">Email<ul><li>work</li></ul></li></ul>
+<table><tr><th>Kind</th><td>Period</td></tr><tr><td>Logs</td><td>30 days</td></tr></table>
+<p>Ruby <ruby>字<rt>zi</rt></ruby> and <!-- c --> comments.</p><pre>  kept
+   spaces </pre><template><p>not part of the page</p></template>
+<section class="x"><h2>Sharing</h2><p>We share with <a href="/p">partners</a>.</p></section>
+<input type="TEXT" value="v"><p hidden>hidden</p></main>
+<footer><p>Footer</p></footer></body></html>"""
+
+SELECTORS = ["main", "p", ".lead", "#content", "main > p", "li li", "h1 + p", "h1 ~ p", "li:first-child",
+             "li:nth-child(2)", "td:nth-of-type(2)", "p:not(.lead)", "[data-x]", "[data-x|=a]",
+             "[class*=ai]", "[class^=doc]", "[id$=tent]", "section.x p", "p:has(b)", ":root",
+             "[type=text]", "p:-soup-contains(share)", "template p", "li:only-child", "td:last-child"]
+
+
+def both_ways(html, select=(), remove=()):
+    """Clauses with cssselect where it applies, then with soupsieve for everything."""
+    def run():
+        try:
+            ex = extract_html(html, select=select, remove=remove)
+        except (SelectorMatchedNothing, ValueError) as e:
+            return type(e).__name__, str(e)
+        return [(c.id, c.text, c.section, c.kind, c.context) for c in ex.clauses], ex.title, ex.lang
+
+    fast = run()
+    original = extract._xpath_for
+    extract._xpath_for = lambda selector: None  # every selector through soupsieve
+    try:
+        slow = run()
+    finally:
+        extract._xpath_for = original
+    return fast, slow
+
+
+@pytest.mark.parametrize("selector", SELECTORS)
+def test_selectors_match_as_soupsieve_does(selector):
+    fast, slow = both_ways(PAGE, select=selector)
+    assert fast == slow
+    fast, slow = both_ways(PAGE, remove=selector)
+    assert fast == slow
+
+
+def test_translated_selectors_are_really_translated():
+    """Guard against a vacuous comparison: the common selectors do take the cssselect path."""
+    for selector in ("main", ".lead", "#content", "main > p", "li:nth-child(2)", "[data-x|=a]"):
+        assert extract._xpath_for(selector) is not None, selector
+    for selector in ("p:has(b)", ":root", "[type=text]", "p:-soup-contains(x)", "p:nth-child(2 of .x)"):
+        assert extract._xpath_for(selector) is None, selector
+
+
+def test_bs4_text_rules_are_kept():
+    ex = extract_html(PAGE, select="main")
+    text = " ".join(c.text for c in ex.clauses)
+    assert "zi" not in text and "not part of the page" not in text and "Ruby 字 and comments." in text
+    assert ex.title == "Policy <b>T</b>" and ex.lang == "en"  # <title> is raw text to libxml2
+    assert "We use cookies" not in " ".join(c.text for c in extract_html(PAGE).clauses)
+
+
+def test_deep_pages_keep_text_past_libxml2_tree_limit():
+    html = "<body><h1>T</h1>" + "<div><span>" * 400 + "<p>deep</p>" + "</span></div>" * 400 + "<p>after</p></body>"
+    texts = [c.text for c in extract_html(html).clauses]
+    assert texts == ["T", "deep", "after"]
+    fast, slow = both_ways(html, select="div > span > p")
+    assert fast == slow and fast[0][0][1] == "deep"
+
+
+def _shared_cases():
+    if not SHARED.is_dir():
+        return []
+    cases = []
+    for folder in sorted(p for p in SHARED.iterdir() if p.is_dir()):
+        specs = []
+        for decl in sorted(folder.glob("declaration*.json")):
+            stack = [json.loads(decl.read_text())]
+            while stack:
+                obj = stack.pop()
+                if isinstance(obj, dict):
+                    if "select" in obj or "remove" in obj:
+                        spec = (obj.get("select") or (), obj.get("remove") or ())
+                        if spec not in specs:
+                            specs.append(spec)
+                    stack.extend(obj.values())
+                elif isinstance(obj, list):
+                    stack.extend(obj)
+        cases += [(html, specs) for html in sorted(folder.glob("*.html"))]
+    return cases
+
+
+def test_shared_pages_select_the_same_both_ways():
+    cases = _shared_cases()
+    if not cases:
+        pytest.skip("../shared not present")
+    compared = 0
+    for html_path, specs in cases:
+        raw = html_path.read_bytes()
+        for select, remove in specs:
+            fast, slow = both_ways(raw, select, remove)
+            assert fast == slow, (html_path.name, select, remove)
+            compared += isinstance(fast[0], list)
+    assert compared >= 20
