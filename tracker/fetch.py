@@ -252,7 +252,7 @@ def decode_body(body: bytes, declared: str | None = None) -> str:
         except LookupError:
             continue
     utf8_ok = _is_utf8(body)
-    if utf8_ok and _is_multibyte(body):
+    if utf8_ok and not body.isascii():
         # Valid multi-byte UTF-8 is almost never an accident, whatever the header claims.
         return body.decode("utf-8")
     for enc in candidates:
@@ -288,9 +288,6 @@ def _is_utf8(body: bytes) -> bool:
         return False
     return True
 
-
-def _is_multibyte(body: bytes) -> bool:
-    return any(b >= 0x80 for b in body[:500_000])
 
 
 def host_of(url: str) -> str:

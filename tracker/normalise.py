@@ -151,11 +151,11 @@ def is_metadata(norm: str) -> bool:
     Needs the lead words, a date, and almost nothing else: "Effective 1 May 2024, we will share your
     data..." is a real clause and stays significant.
     """
-    if len(norm) > 160 or not _DATE_HINT.search(norm):
+    if len(norm) > 160:
         return False
     body = _GLUED.sub(r"\1 ", norm.lstrip("*_#:-| ").strip())
-    m = _META_LEAD.match(body)
-    if not m:
+    m = _META_LEAD.match(body)  # anchored, so it fails fast: checked before the date search
+    if not m or not _DATE_HINT.search(norm):
         return False
     rest = _META_FILLER.sub(" ", body[m.end():]).split()
     return len(rest) <= 3
