@@ -141,52 +141,49 @@ def analyse(old: Extracted | list, new: Extracted, lang: str | None) -> DiffResu
 
 def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
     """Write one document's result (inside the caller's transaction and a savepoint)."""
-    doc, f = p.document, p.fetch
+    doc, f, row = p.document, p.fetch, p.row
     out = CheckOutcome(document=doc, state=p.state or "", reason=p.reason, error=p.error, http_status=f.status,
                        bytes=len(f.body), duration=f.duration, note=p.note, at=at, retry_after=f.retry_after)
-    row = p.row
+
+    def record(state: str, **fields) -> int:
+        return store.record_check(row.id, state=state, at=at, http_status=f.status, nbytes=len(f.body),
+                                  duration=f.duration, **fields)
+
     if p.state == "failed":
-        store.record_check(row.id, state="failed", at=at, reason=p.reason, http_status=f.status, nbytes=len(f.body),
-                           duration=f.duration, error=p.error)
+        record("failed", reason=p.reason, error=p.error)
         return out
     if p.state == "unchanged":
         # A 304 or an identical body: keep the validators we have unless the server sent new ones.
-        store.record_check(row.id, state="unchanged", at=at, http_status=f.status, nbytes=len(f.body),
-                           duration=f.duration, etag=f.etag or row.etag,
-                           last_modified=f.last_modified or row.last_modified, raw_sha256=p.raw_sha)
+        record("unchanged", etag=f.etag or row.etag, last_modified=f.last_modified or row.last_modified,
+               raw_sha256=p.raw_sha)
         out.version = store.latest_version_number(row.id)
         return out
     assert p.extracted is not None
     extracted = p.extracted
     lang = doc.lang or extracted.lang
     text = extracted.text
+    validators = {"etag": f.etag, "last_modified": f.last_modified, "raw_sha256": p.raw_sha}
     previous = store.latest_version(row.id)  # read under the write lock: no duplicate versions
     if previous is not None and previous.sha256 == sha256(text):
-        store.record_check(row.id, state="unchanged", at=at, http_status=f.status, nbytes=len(f.body),
-                           duration=f.duration, etag=f.etag, last_modified=f.last_modified, raw_sha256=p.raw_sha)
+        record("unchanged", **validators)
         out.state, out.version, out.note = "unchanged", previous.number, "same text"
         return out
     if previous is not None and previous.snapshot_sha256:
         why = guard.truncated(f.body, store.snapshot(previous.snapshot_sha256))
         if why:
-            store.record_check(row.id, state="failed", at=at, reason="truncated", http_status=f.status,
-                               nbytes=len(f.body), duration=f.duration, error=why)
+            record("failed", reason="truncated", error=why)
             out.state, out.reason, out.error = "failed", "truncated", why
             return out
     diff = None
     if previous is not None:
         diff = analyse(previous.clauses, extracted, lang)
         if not diff.significant:
-            store.record_check(row.id, state="unchanged", at=at, http_status=f.status, nbytes=len(f.body),
-                               duration=f.duration, etag=f.etag, last_modified=f.last_modified,
-                               raw_sha256=p.raw_sha, reason="insignificant")
+            record("unchanged", reason="insignificant", **validators)
             out.state, out.version = "unchanged", previous.number
             out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
             return out
     snapshot = store.put_snapshot(f.body, f.content_type)
-    check_id = store.record_check(row.id, state="new" if previous is None else "changed", at=at,
-                                  http_status=f.status, nbytes=len(f.body), duration=f.duration, etag=f.etag,
-                                  last_modified=f.last_modified, raw_sha256=p.raw_sha)
+    check_id = record("new" if previous is None else "changed", **validators)
     version = store.add_version(row.id, text=text, clauses=extracted.clauses, recorded_at=at, check_id=check_id,
                                 snapshot_sha256=snapshot, lang=lang)
     store.link_check_version(check_id, version.id)
