@@ -9,7 +9,6 @@ import click
 
 from tracker.cli.main import cli, pass_config
 from tracker.errors import TrackerError
-from tracker.render import FORMATS, render
 
 
 def _tag(result, lang: str | None) -> None:
@@ -42,7 +41,7 @@ def _resolve(cfg, store, service: str, type_: str | None) -> tuple[str, str]:
 @click.option("--type", "type_", metavar="T", help="Document type (e.g. 'Privacy Policy') when a service has several.")
 @click.option("--from", "from_", type=int, metavar="N", help="Old version number (default: the one before --to).")
 @click.option("--to", "to", type=int, metavar="M", help="New version number (default: the latest).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(("text", "unified", "json", "html")), default="text", show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Also show insignificant changes (formatting, dates, moves).")
 @click.option("--tag", "tag", metavar="TAG", help="Only changes carrying this tag (e.g. ai-training).")
 @pass_config
@@ -93,6 +92,8 @@ def diff_cmd(cfg, service, files, type_, from_, to, fmt, show_all, tag) -> None:
     if tag:
         result.changes = [c for c in result.changes if tag in c.tags]
     color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    from tracker.render import render
+
     out = render(result, fmt, show_all=show_all, color=color, **labels)
     if color:
         from rich.console import Console

@@ -11,7 +11,6 @@ from tracker.cli.main import cli, pass_config
 from tracker.declarations import declaration_path, load_file, parse_declaration, render_declaration
 from tracker.errors import DeclarationError, TrackerError
 from tracker.models import Document
-from tracker.ota import ATTRIBUTION, find_declaration_files, read_declaration
 
 
 def file_problems(path: Path) -> tuple[list[Document], list[str]]:
@@ -118,6 +117,8 @@ def import_ota(cfg, source: Path, types: str, force: bool, dry_run: bool) -> Non
     nothing could be imported.
     """
     wanted = [t.strip() for t in types.split(",") if t.strip()] or None
+    from tracker.ota import ATTRIBUTION, find_declaration_files, read_declaration
+
     files, orphans = find_declaration_files(source)
     if not files:
         raise TrackerError(f"{source}: no OTA declaration (*.json) found")

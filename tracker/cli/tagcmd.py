@@ -18,7 +18,6 @@ import click
 
 from tracker.cli.main import cli
 from tracker.errors import TrackerError
-from tracker.tag import tag_text
 
 _PARA = re.compile(r"\n\s*\n")
 
@@ -76,6 +75,8 @@ def tag_cmd(file: str | None, lang: str | None) -> None:
     Reads JSON Lines with a `text` field (other fields are passed through) from FILE or stdin
     and writes JSON Lines with `tags`, `possible`, `polarity` and `evidence` added. Plain text
     is tagged paragraph by paragraph."""
+    from tracker.tag import tag_text
+
     text, name = _read(file)
     out = sys.stdout
     # validate everything before writing, so bad input gives one line and no partial output
