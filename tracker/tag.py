@@ -464,7 +464,9 @@ def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict) -> 
             return "conditional"
         # "will not be used ... following an opt-out" / "except where": a limit, not a plain no
         return "restricted" if found["restricted"] else "negated"
-    for p in ("restricted", "conditional"):
+    # "only if you allow it in your privacy settings": the opt-in gate decides whether the use
+    # happens at all; the settings / limit words around it only say where the choice is made
+    for p in ("conditional", "restricted"):
         if found[p]:
             return p
     return "affirmed"
