@@ -239,3 +239,18 @@ def test_diff_between_stored_versions(ws, site) -> None:
     assert r.code == 0 and "face geometry" in r.out and "advertising" not in r.out
     r = ws.run("diff", "Example", "--from", "7")
     assert r.code == 2 and "Traceback" not in r.err
+
+
+def test_size_and_timeout_options(ws, site) -> None:
+    ws.declare("Example", site.url)
+    r = ws.run("check", "--json", "--max-size", "1KB")
+    out = r.json_lines()[0]
+    assert r.code == 0 and out["state"] == "failed" and out["reason"] == "too-large"
+    site.delay = 1.5
+    r = ws.run("check", "--json", "--timeout", "0.5")
+    assert r.json_lines()[0]["reason"] == "timeout"
+    site.delay = 0
+    assert check(ws)["state"] == "new"
+    for bad in (("--max-size", "huge"), ("--timeout", "0"), ("--jobs", "0")):
+        r = ws.run("check", *bad)
+        assert r.code == 2 and "Traceback" not in r.err and bad[0] in r.err

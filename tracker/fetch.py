@@ -117,7 +117,9 @@ class Fetcher:
         except requests.exceptions.SSLError as e:
             return _fail(url, "connection", f"TLS error: {_short(e)}")
         except requests.exceptions.ConnectionError as e:
-            return _fail(url, "connection", _short(e))
+            # urllib3 wraps a read timeout that used up its retries in a ConnectionError
+            text = _short(e)
+            return _fail(url, "timeout" if "timed out" in text.lower() else "connection", text)
         except requests.exceptions.InvalidURL as e:
             return _fail(url, "connection", f"invalid URL: {_short(e)}")
         except requests.exceptions.RequestException as e:

@@ -26,6 +26,16 @@ def stdout_console():
     return Console(highlight=False, soft_wrap=True)
 
 
+def parse_size(value: str) -> int:
+    """'10MB' -> 10485760 (KB/MB/GB are powers of 1024; a bare number is bytes)."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*", str(value), re.I)
+    if not m or float(m.group(1)) <= 0:
+        raise click.BadParameter(f"{value!r} is not a size such as 500KB or 10MB")
+    return int(float(m.group(1)) * 1024 ** " kmg".index((m.group(2) or " ").lower()))
+
+
 def positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
     if value is not None and value < 1:
         raise click.BadParameter("must be at least 1")
@@ -153,8 +163,10 @@ def outcome_line(o) -> str:
 
 
 def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, as_json: bool,
-              quiet: bool = False, rebuild_feeds: bool = True) -> list:
+              quiet: bool = False, rebuild_feeds: bool = True, timeout: float = 30.0,
+              max_size: int | None = None) -> list:
     from tracker.declarations import select_documents
+    from tracker.fetch import MAX_BYTES, Fetcher
     from tracker.pipeline import run_cycle
 
     docs = select_documents(cfg.documents(), services)
@@ -173,7 +185,9 @@ def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, 
             else:
                 click.echo(line)
 
-    with cfg.store() as store:
+    fetcher = Fetcher(read_timeout=timeout, connect_timeout=min(10.0, timeout), total_timeout=max(4 * timeout, 10.0),
+                      max_bytes=max_size or MAX_BYTES, pool_size=max(4, jobs))
+    with cfg.store() as store, fetcher:
         if interactive:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -185,9 +199,9 @@ def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, 
                     progress.advance(task)
                     emit(o)
 
-                outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, on_outcome=on)
+                outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=on)
         else:
-            outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, on_outcome=emit)
+            outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=emit)
         if rebuild_feeds and any(o.state == "changed" for o in outcomes):
             rebuild(cfg, store)
     if not as_json and not quiet:
@@ -212,16 +226,21 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
               help="Documents fetched at once.")
 @click.option("--per-host", default=1, show_default=True, type=int, callback=positive,
               help="Requests at once to one host.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds to wait for a server to answer (the whole transfer gets four times that).")
+@click.option("--max-size", default="10MB", show_default=True, callback=lambda c, p, v: parse_size(v),
+              help="Largest page accepted, after decompression (e.g. 500KB, 10MB); larger is a failed check.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per document per line.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @pass_config
-def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, as_json: bool, quiet: bool) -> None:
+def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, timeout: float, max_size: int,
+          as_json: bool, quiet: bool) -> None:
     """Check every declared document (or the SERVICES named) once.
 
     Each document ends as new, unchanged, changed or failed (with the reason). Feeds are rebuilt
     when anything changed.
     """
-    run_check(cfg, services, jobs, per_host, as_json, quiet)
+    run_check(cfg, services, jobs, per_host, as_json, quiet, timeout=timeout, max_size=max_size)
 
 
 # --------------------------------------------------------------------------- history / show
