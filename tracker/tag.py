@@ -196,6 +196,9 @@ class RuleSet:
     dilute_commas: int = 6
     by_tag: dict[tuple[str, str], tuple[tuple[Rule, ...], tuple[Rule, ...]]] = field(default_factory=dict)
     tid_groups: list[tuple[int, ...]] = field(default_factory=list)  # term id -> group ids
+    # lang -> cue kind -> (guard group id, regex): "re[w1|w2]:..." items, run only on sentences
+    # holding one of the guard words (regexes cost more than the token lookups)
+    cue_guarded: dict[str, dict[str, tuple[tuple[int, re.Pattern], ...]]] = field(default_factory=dict)
 
 
 def _compile(data: dict) -> RuleSet:
@@ -232,11 +235,14 @@ def _compile(data: dict) -> RuleSet:
                 gates.setdefault((tag, lg), set()).update(term_groups[0])
     cues: dict[str, dict[str, frozenset[int]]] = {}
     cue_regex: dict[str, dict[str, re.Pattern]] = {}
+    cue_guarded: dict[str, dict[str, tuple[tuple[int, re.Pattern], ...]]] = {}
     for lg, c in data.get("polarity", {}).items():
         cues[lg] = {k: gid(frozenset(lex.add(i) for i in c.get(k, []) if not i.startswith("re:")))
                     for k in CUE_KINDS}
         raws = {k: [i[3:] for i in c.get(k, []) if i.startswith("re:")] for k in CUE_KINDS}
         cue_regex[lg] = {k: re.compile("|".join(f"(?:{x})" for x in v), _FLAGS) for k, v in raws.items() if v}
+        cue_guarded[lg] = {k: tuple(_guarded(i, lex, gid) for i in c.get(k, []) if i.startswith("re["))
+                           for k in CUE_KINDS}
     stop = {lg: frozenset(words) for lg, words in data.get("stopwords", {}).items()}
     s = data.get("settings", {})
     by_tag = {}
@@ -251,10 +257,18 @@ def _compile(data: dict) -> RuleSet:
     return RuleSet(
         lexicon=lex, rules=tuple(rules), gates={k: frozenset(v) for k, v in gates.items()},
         confident=float(s.get("confident", 1.0)), possible=float(s.get("possible", 0.5)),
-        cues=cues, cue_regex=cue_regex, stop=stop,
+        cues=cues, cue_regex=cue_regex, cue_guarded=cue_guarded, stop=stop,
         dilute_tags=frozenset(s.get("dilute_tags", ())), dilute_commas=int(s.get("dilute_commas", 6)),
         by_tag=by_tag, tid_groups=[tuple(g) for g in tid_groups],
     )
+
+
+def _guarded(item: str, lex: Lexicon, gid) -> tuple[int, re.Pattern]:
+    """'re[w1|w2]:pattern' -> (group id of the guard words, compiled pattern)."""
+    guard, _, pattern = item[3:].partition("]:")
+    if not guard or not pattern:
+        raise ValueError(f"cue {item!r}: expected re[word|word]:pattern")
+    return gid(lex.group(guard)), re.compile(pattern, _FLAGS)
 
 
 def _default_rule_files() -> list[Path]:
@@ -296,6 +310,8 @@ class _Text:
         self._full: list[int] | None = None
         self.found: dict[int, list[tuple[int, int]]] = {}
         self.groups: dict[int, list[tuple[int, int]]] = {}  # group id -> occurrences
+        self._sorted: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
+        self._tok_sent: list[int] | None = None
 
     def index(self, found: dict[int, list[tuple[int, int]]], tid_groups: list[tuple[int, ...]]) -> None:
         self.found = found
@@ -322,6 +338,27 @@ class _Text:
     def occurrences(self, group: int) -> list[tuple[int, int]]:
         """(first token, last token) of every occurrence of any term of the group."""
         return self.groups.get(group, [])
+
+    def sorted_occurrences(self, group: int) -> tuple[list[tuple[int, int]], list[int]]:
+        """Occurrences in token order and their first tokens, sorted once per text (many rules
+        share a group)."""
+        got = self._sorted.get(group)
+        if got is None:
+            occ = sorted(self.groups.get(group, ()))
+            got = self._sorted[group] = (occ, [f for f, _ in occ])
+        return got
+
+    def token_sent(self, i: int) -> int:
+        """Sentence index of token i (one pass over the tokens, on first use)."""
+        ts = self._tok_sent
+        if ts is None:
+            ts, k, sents, n = [], 0, self.sents, len(self.sents)
+            for st in self.starts:
+                while k + 1 < n and sents[k + 1] <= st:
+                    k += 1
+                ts.append(k)
+            self._tok_sent = ts
+        return ts[i]
 
 
 def detect_lang(text: str, rules: RuleSet | None = None) -> str:
@@ -353,14 +390,12 @@ def _match_rule(rule: Rule, t: _Text) -> list[_Hit]:
         return _match_regex(rule, t)
     per_group = []
     for g in rule.groups:
-        occ = t.occurrences(g)
-        if not occ:
+        if g not in t.groups:
             return []
-        occ = sorted(occ)
-        per_group.append((occ, [f for f, _ in occ]))
+        per_group.append(t.sorted_occurrences(g))
     hits = []
     for a_first, a_last in per_group[0][0]:
-        sent = t.sent_at(t.starts[a_first])
+        sent = t.token_sent(a_first)
         lo, hi = a_first, a_last
         ok = True
         for k, (occ, firsts) in enumerate(per_group[1:], 1):
@@ -369,7 +404,7 @@ def _match_rule(rule: Rule, t: _Text) -> list[_Hit]:
             # only occurrences inside the window: bisect keeps long texts linear, not quadratic
             near = occ[bisect_left(firsts, a_first - rule.window):bisect_right(firsts, a_first + rule.window)]
             for f, last in near:
-                if abs(f - a_first) > rule.window or t.sent_at(t.starts[f]) != sent:
+                if abs(f - a_first) > rule.window or t.token_sent(f) != sent:
                     continue
                 if later and f <= a_last:
                     continue
@@ -429,9 +464,14 @@ def _cue_spans(t: _Text, rs: RuleSet, lg: str, kind: str, s: int, e: int) -> lis
         if s <= t.starts[f] < e:
             out.append((t.starts[f], t.ends[last]))
     rx = rs.cue_regex.get(lg, {}).get(kind)
+    seg = None
     if rx is not None:
         seg = t.norm[s:e]
         out.extend((s + m.start(), s + m.end()) for m in rx.finditer(seg))
+    for g, grx in rs.cue_guarded.get(lg, {}).get(kind, ()):
+        if any(s <= t.starts[f] < e for f, _ in t.occurrences(g)):
+            seg = t.norm[s:e] if seg is None else seg
+            out.extend((s + m.start(), s + m.end()) for m in grx.finditer(seg))
     return out
 
 
