@@ -488,9 +488,9 @@ def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict) -> 
     for i in sorted({h.sent for h in hits}):
         if i not in cache:
             s, e = t.sentence(i)
-            ignore = _cue_spans(t, rs, lg, "negation_ignore", s, e)
-            neg = any(not any(a <= ms < b or a < me <= b for a, b in ignore)
-                      for ms, me in _cue_spans(t, rs, lg, "negation", s, e))
+            negs = _cue_spans(t, rs, lg, "negation", s, e)
+            ignore = _cue_spans(t, rs, lg, "negation_ignore", s, e) if negs else []
+            neg = any(not any(a <= ms < b or a < me <= b for a, b in ignore) for ms, me in negs)
             fs, fe = t.full_sentence(i)
             cache[i] = (neg, bool(_cue_spans(t, rs, lg, "restriction", fs, fe)),
                         bool(_cue_spans(t, rs, lg, "conditional", fs, fe)))
