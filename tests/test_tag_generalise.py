@@ -46,7 +46,8 @@ SECOND_FLOORS = {
     # (file, split): (ai P, ai R, bio P, bio R, secondary macro-F1, polarity accuracy)
     ("tag-examples-en-2.jsonl", "tune"): (0.95, 0.95, 0.95, 0.95, 0.85, 0.90),
     ("tag-examples-fr-2.jsonl", "tune"): (0.95, 0.95, 0.95, 0.95, 0.90, 0.95),
-    ("tag-examples-en-2.jsonl", "heldout"): (0.85, 0.80, 0.95, 0.85, 0.75, 0.60),
+    # third pass measured 1.0 / 0.93 / 1.0 / 0.90 / 0.85 / 0.89 here (this half had been looked at)
+    ("tag-examples-en-2.jsonl", "heldout"): (0.90, 0.88, 0.95, 0.85, 0.80, 0.80),
     ("tag-examples-fr-2.jsonl", "heldout"): (0.95, 0.85, 0.95, 0.95, 0.65, 0.85),
 }
 
@@ -124,3 +125,73 @@ def test_composed_biometrics(term: str) -> None:
                        ("We may share {} with our identity verification provider.", "affirmed")]:
         r = tag_text(frame.format(term))
         assert r.polarity.get("biometrics") == pol, (frame, term, r)
+
+
+# Third set (tests/data/tag-examples-en-3.jsonl, split "heldout3"): 124 clauses from social, AI
+# assistants, dating, fintech, health, kids' apps, smart devices, HR, browser extensions and games,
+# written before the third rule pass and measured once (ai P 0.968 R 0.811, bio P 0.955 R 0.913,
+# secondary macro-F1 0.839, polarity 0.863). The rules were then revised for the weakness classes
+# it showed, so these floors (a little below the after-tuning figures) guard against regressions;
+# they are no longer a held-out measure.
+THIRD_FLOORS = (0.95, 0.93, 0.93, 0.95, 0.87, 0.90)
+
+
+def test_third_set_floors() -> None:
+    spec = importlib.util.spec_from_file_location("tags_eval", ROOT / "bench" / "tags_eval.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rows = mod.load([DATA / "tag-examples-en-3.jsonl"])
+    assert len(rows) >= 100
+    fig = mod.evaluate(rows)
+    ai_p, ai_r, bio_p, bio_r, sec, pol = THIRD_FLOORS
+    ai, bio = fig["per_tag"]["ai-training"], fig["per_tag"]["biometrics"]
+    assert ai["precision"] >= ai_p and ai["recall"] >= ai_r, ai
+    assert bio["precision"] >= bio_p and bio["recall"] >= bio_r, bio
+    assert fig["secondary_macro_f1"] >= sec, fig["secondary_macro_f1"]
+    assert fig["polarity_accuracy"] >= pol, fig["polarity_by_gold"]
+
+
+@pytest.mark.parametrize("neg", ["do not", "never", "will not", "don't"])
+def test_composed_train_on_negations(neg: str) -> None:
+    """Training ON data is the definition even when the model is not named."""
+    for d in ["your data", "customer content", "data from enterprise customers", "your messages",
+              "inputs submitted through the API"]:
+        r = tag_text(f"We {neg} train on {d}.")
+        assert r.polarity.get("ai-training") == "negated", (neg, d, r)
+
+
+@pytest.mark.parametrize("party", ["Our vendor", "The model provider", "Our service providers", "Third parties"])
+def test_composed_third_party_barred_from_training(party: str) -> None:
+    """A processor barred from training is a limit on the data's use (on topic, negated), not a
+    prohibition addressed to the user."""
+    for ban in ["is not permitted to use", "are contractually prohibited from using", "has agreed not to use"]:
+        text = f"{party} {ban} your data to train its models."
+        r = tag_text(text)
+        assert r.polarity.get("ai-training") == "negated", (text, r)
+
+
+@pytest.mark.parametrize("gate", ["only if you allow it in your privacy settings", "if you have turned on this setting",
+                                  "if you opt in", "once you have enabled the improvement setting"])
+def test_composed_opt_in_gates_are_conditional(gate: str) -> None:
+    for use in ["we use your recordings to train our speech models", "your prompts may be used to improve our AI models"]:
+        text = f"{use[0].upper()}{use[1:]} {gate}."
+        assert tag_text(text).polarity.get("ai-training") == "conditional", text
+
+
+@pytest.mark.parametrize("who", ["You may not", "You must not", "Developers shall not"])
+def test_composed_user_prohibitions_on_biometrics_are_not_negations(who: str) -> None:
+    """A rule for the user or developer about biometric data is on topic, but the service does not
+    say it does not process it: not negated."""
+    for act in ["use face data for advertising", "store facial geometry outside the device", "sell fingerprint templates"]:
+        r = tag_text(f"{who} {act}.")
+        assert "biometrics" in r.tags and r.polarity["biometrics"] != "negated", (who, act, r)
+
+
+@pytest.mark.parametrize("text", [
+    "The number of tokens used per model is shown in the developer dashboard.",
+    "Model weights and fine-tuned checkpoints may not be redistributed.",
+    "You can train custom models on your own data in the Studio.",
+    "Customers may fine-tune models using their own data; those models are private to the customer.",
+])
+def test_non_training_senses_of_model(text: str) -> None:
+    assert "ai-training" not in tag_text(text).tags, text
