@@ -311,7 +311,6 @@ class _Text:
         self.found: dict[int, list[tuple[int, int]]] = {}
         self.groups: dict[int, list[tuple[int, int]]] = {}  # group id -> occurrences
         self._sorted: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
-        self._tok_sent: list[int] | None = None
 
     def index(self, found: dict[int, list[tuple[int, int]]], tid_groups: list[tuple[int, ...]]) -> None:
         self.found = found
@@ -348,18 +347,6 @@ class _Text:
             got = self._sorted[group] = (occ, [f for f, _ in occ])
         return got
 
-    def token_sent(self, i: int) -> int:
-        """Sentence index of token i (one pass over the tokens, on first use)."""
-        ts = self._tok_sent
-        if ts is None:
-            ts, k, sents, n = [], 0, self.sents, len(self.sents)
-            for st in self.starts:
-                while k + 1 < n and sents[k + 1] <= st:
-                    k += 1
-                ts.append(k)
-            self._tok_sent = ts
-        return ts[i]
-
 
 def detect_lang(text: str, rules: RuleSet | None = None) -> str:
     """'fr' or 'en' from the share of each language's stop words: enough for policy clauses."""
@@ -395,7 +382,7 @@ def _match_rule(rule: Rule, t: _Text) -> list[_Hit]:
         per_group.append(t.sorted_occurrences(g))
     hits = []
     for a_first, a_last in per_group[0][0]:
-        sent = t.token_sent(a_first)
+        sent = t.sent_at(t.starts[a_first])
         lo, hi = a_first, a_last
         ok = True
         for k, (occ, firsts) in enumerate(per_group[1:], 1):
@@ -404,7 +391,7 @@ def _match_rule(rule: Rule, t: _Text) -> list[_Hit]:
             # only occurrences inside the window: bisect keeps long texts linear, not quadratic
             near = occ[bisect_left(firsts, a_first - rule.window):bisect_right(firsts, a_first + rule.window)]
             for f, last in near:
-                if abs(f - a_first) > rule.window or t.token_sent(f) != sent:
+                if abs(f - a_first) > rule.window or t.sent_at(t.starts[f]) != sent:
                     continue
                 if later and f <= a_last:
                     continue
@@ -529,6 +516,7 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
     if not t.found:
         return TagResult()
     found = t.found.keys()
+    tg = t.groups
     result = TagResult()
     cue_cache: dict = {}
     for tag in TAGS:
@@ -536,9 +524,10 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
         if not gate or gate.isdisjoint(found):
             continue
         positives, veto_rules = rs.by_tag[(tag, lg)]
-        hits = [h for r in positives for h in _match_rule(r, t)]
+        # skip rules whose first group is absent before paying for a call (most are)
+        hits = [h for r in positives if r.groups[0] in tg for h in _match_rule(r, t)]
         if hits and veto_rules:  # vetoes (some are regexes) only run when there is something to veto
-            vetoes = [h for r in veto_rules for h in _match_rule(r, t)]
+            vetoes = [h for r in veto_rules if r.regex is not None or r.groups[0] in tg for h in _match_rule(r, t)]
             hits = [h for h in hits if not _vetoed(h, vetoes, t)]
         if not hits:
             continue
