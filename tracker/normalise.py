@@ -34,6 +34,7 @@ _MD_EMPH = re.compile(r"(\*{1,3}|(?<!\w)_{1,3}|~~)(?=\S)(.+?)(?<=\S)(?:\1(?!\w)|
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 _MD_BULLET = re.compile(r"^\s*(?:[-*+>]\s+)+")
 _MD_STRAY = re.compile(r"\*{2,}|(?<!\w)_+(?=\s|\w)|(?<=\w)_+(?!\w)")  # unpaired "** x**", "_ x_"
+_MD_MARKS = re.compile(r"[*_\[\]<>#\\~`]")  # any of these: maybe Markdown
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
 # Leading enumerators: "3.1 ", "12. ", "(a) ", "a) ", "iv. " - renumbering is noise.
 _ENUM = re.compile(r"^(?:\(?\d{1,3}(?:\.\d{1,3})+\.?\)?|\(?\d{1,3}[.)]|\(\d{1,3}\)|\(?[a-z][.)]|\([a-z]\)"
@@ -82,7 +83,7 @@ def _deobfuscate_email(m: re.Match) -> str:
 
 def strip_markdown(text: str) -> str:
     """Markdown inline markup to plain text (links keep their text, emphasis goes)."""
-    if not any(c in text for c in "*_[]<>#\\~`"):
+    if not _MD_MARKS.search(text):
         return text
     text = _MD_IMAGE.sub(r"\1", text)
     text = _MD_LINK.sub(r"\1", text)
