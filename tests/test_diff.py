@@ -5,7 +5,8 @@ from __future__ import annotations
 from tracker.diff import diff_clauses, diff_texts, word_edits
 from tracker.extract import extract_markdown
 from tracker.models import Change
-from tracker.render import change_html, inline_markers, render_html, render_json, render_unified
+from tracker.pages import clause_html
+from tracker.render import inline_markers, render_html, render_json, render_unified
 
 BASE = """# Policy
 
@@ -113,8 +114,8 @@ def test_long_documents_align_near_linearly():
 
 
 def test_renderings_escape_and_mark():
-    c = Change(kind="modified", section="S", old="a <b> c", new="a <i> c")
-    html = change_html(c)
+    c = Change(kind="modified", section="S", old="a <b> c", new="a <i> c", edits=word_edits("a <b> c", "a <i> c"))
+    html = clause_html(c)
     assert "&lt;" in html and "<del>[-b-]</del>" in html and "<ins>{+i+}</ins>" in html and "<b>" not in html
     assert inline_markers(c) == "a <[-b-]{+i+}> c"
     r = diff_texts("<p>x</p>", "<p>x</p><p>y <script>alert(1)</script> z</p>", fmt="html")

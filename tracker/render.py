@@ -1,7 +1,6 @@
-"""Renderings of a DiffResult: text (rich colours or [-x-]{+y+} markers), unified, json, html.
-
-``change_html`` is the one place that turns a change into escaped HTML with <ins>/<del> and textual
-markers (feed readers such as newsboat drop the styling, so the markers carry the meaning).
+"""Renderings of a DiffResult for the terminal and files: text (rich colours or [-x-]{+y+} markers),
+unified, json, and a standalone side-by-side html page. Feed entries and change pages have their own
+HTML in ``tracker.pages`` (with evidence highlighting and length limits for readers).
 """
 
 from __future__ import annotations
@@ -119,27 +118,6 @@ def render_json(result: DiffResult, show_all: bool = False, **extra) -> str:
     d["changes"] = [c.to_dict() for c in selected(result, show_all)]
     d.update(extra)
     return json.dumps(d, ensure_ascii=False, indent=2)
-
-
-def change_html(change: Change) -> str:
-    """Escaped HTML for one change: inline word diff with <ins>/<del> and textual markers."""
-    c = change
-    if c.kind == "added":
-        return f"<p><strong>Added:</strong> <ins>{escape(c.new or '')}</ins></p>"
-    if c.kind == "removed":
-        return f"<p><strong>Removed:</strong> <del>{escape(c.old or '')}</del></p>"
-    if c.kind == "moved" and c.old == c.new:
-        return f"<p><strong>Moved:</strong> {escape(c.new or '')}</p>"
-    buf = []
-    for e in _edits(c):
-        if e.op == "equal":
-            buf.append(escape(e.new))
-            continue
-        if e.old:
-            buf.append(f"<del>[-{escape(e.old)}-]</del>")
-        if e.new:
-            buf.append(f"<ins>{{+{escape(e.new)}+}}</ins>")
-    return f"<p><strong>{_LABEL.get(c.kind, 'Changed')}:</strong> {''.join(buf)}</p>"
 
 
 def _side_html(c: Change, side: str) -> str:
