@@ -128,8 +128,8 @@ def test_every_corpus_declaration_converts_to_valid_toml(tmp_path):
             conv = read_declaration(decl)
             assert conv.documents and not conv.skipped, (decl, conv.skipped)
             docs = round_trip(conv, tmp_path)
-            fields = [(d.type, d.url, d.select, d.remove, d.history) for d in conv.documents]
-            assert [(d.type, d.url, d.select, d.remove, d.history) for d in docs.values()] == fields
+            fields = [(d.type, d.url, d.select, d.remove, d.history, d.browser) for d in conv.documents]
+            assert [(d.type, d.url, d.select, d.remove, d.history, d.browser) for d in docs.values()] == fields
             n += 1
     assert n >= 30
 
@@ -141,7 +141,8 @@ def test_losses_are_reported_not_dropped():
     assert any("combine" in w for w in x.notes["Privacy Policy"])
     zoom = read_declaration(HTML / "zoom-privacy" / "declaration.json")
     tos = " ".join(zoom.notes["Terms of Service"])
-    assert "removeAmpDeviceId" in tos and "executeClientScripts" in tos
+    assert "removeAmpDeviceId" in tos and "executeClientScripts" not in tos  # now carried over
+    assert next(d for d in zoom.documents if d.type == "Terms of Service").browser
     amazon = read_declaration(HTML / "amazon-privacy" / "declaration.json", types=["privacy policy"])
     (pp,) = amazon.documents
     assert dict(pp.select[0]) == {"startBefore": "h1", "endBefore": "#hmd-FeedbackBox"}

@@ -6,6 +6,8 @@
     select = ["main"]            # CSS selectors kept (optional)
     remove = [".cookie-banner"]  # CSS selectors dropped (optional)
     interval = "12h"             # how often the daemon checks it (optional, default 24h)
+    browser = true               # render with a headless Chromium (pages whose text scripts insert;
+                                 # optional, default false; also a service-level default)
     # a range selector (Open Terms Archive's form): everything from one element to another
     select = [{ startBefore = "h1", endBefore = "#feedback" }]
     [[documents."Privacy Policy".history]]   # selectors in force until a date (optional, oldest first)
@@ -28,8 +30,8 @@ from tracker.errors import DeclarationError
 from tracker.models import Document, PastSelectors
 
 DEFAULT_INTERVAL = 24 * 3600
-SERVICE_KEYS = {"name", "documents", "lang", "url"}
-DOCUMENT_KEYS = {"url", "select", "remove", "interval", "lang", "history"}
+SERVICE_KEYS = {"name", "documents", "lang", "url", "browser"}
+DOCUMENT_KEYS = {"url", "select", "remove", "interval", "lang", "history", "browser"}
 HISTORY_KEYS = {"until", "url", "select", "remove"}
 RANGE_STARTS = ("startBefore", "startAfter")
 RANGE_ENDS = ("endBefore", "endAfter")
@@ -55,6 +57,13 @@ def parse_interval(value: object) -> int:
     if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
         raise ValueError(f"{value!r} is out of range (1s to 365d)")
     return int(seconds)
+
+
+def check_browser(value: object) -> bool:
+    """``browser = true|false``; anything else (``"yes"``, 1) is an error rather than a guess."""
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, not {value!r}")
+    return value
 
 
 def format_interval(seconds: int) -> str:
@@ -212,7 +221,8 @@ def document_at(doc: Document, when: str) -> Document:
     for past in doc.history:
         if moment < past.until:
             return Document(service=doc.service, type=doc.type, url=past.url, select=past.select,
-                            remove=past.remove, interval=doc.interval, lang=doc.lang, source=doc.source)
+                            remove=past.remove, interval=doc.interval, lang=doc.lang, source=doc.source,
+                            browser=doc.browser)
     return doc
 
 
@@ -261,6 +271,12 @@ def parse_declaration(data: dict, source: str) -> list[Document]:
     lang = data.get("lang")
     if lang is not None and not (isinstance(lang, str) and re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]+)*", lang)):
         raise fail("lang", "expected a language code such as en or fr")
+    browser = False
+    if "browser" in data:
+        try:
+            browser = check_browser(data["browser"])
+        except ValueError as e:
+            raise fail("browser", str(e)) from None
     docs = data.get("documents")
     if not isinstance(docs, dict) or not docs:
         raise fail("documents", 'missing or empty (add a [documents."Privacy Policy"] table)')
@@ -280,7 +296,7 @@ def parse_declaration(data: dict, source: str) -> list[Document]:
             raise fail(f"{where}.url", "missing")
         values: dict = {}
         for key, check in (("url", check_url), ("select", check_selectors), ("remove", check_selectors),
-                           ("interval", parse_interval),
+                           ("interval", parse_interval), ("browser", check_browser),
                            ("history", lambda v, got=values: check_history(v, got["url"]))):
             if key in spec:
                 try:
@@ -293,7 +309,7 @@ def parse_declaration(data: dict, source: str) -> list[Document]:
         out.append(Document(service=service, type=dtype, url=values["url"], select=values.get("select", ()),
                             remove=values.get("remove", ()), interval=values.get("interval", DEFAULT_INTERVAL),
                             lang=dlang.lower() if dlang else None, source=source,
-                            history=values.get("history", ())))
+                            history=values.get("history", ()), browser=values.get("browser", browser)))
     return out
 
 
@@ -421,6 +437,8 @@ def render_declaration(service: str, docs: list[Document], header: str = "",
             lines.append(f'interval = "{format_interval(d.interval)}"')
         if d.lang and len(langs) > 1:
             lines.append(f"lang = {_toml_str(d.lang)}")
+        if d.browser:
+            lines.append("browser = true")
         for past in d.history:
             lines += [f"[[{table}.history]]", f"until = {past.until}"]
             if past.url != d.url:

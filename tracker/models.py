@@ -43,6 +43,7 @@ class Document:
     # select/remove items are CSS selector strings or range selectors (a hashable dict, see
     # tracker.declarations.RangeSelector / selector_spec); history is oldest first.
     history: tuple[PastSelectors, ...] = ()
+    browser: bool = False  # render with a headless browser (tracker.browser) instead of a plain GET
 
     @property
     def key(self) -> tuple[str, str]:
@@ -68,6 +69,8 @@ FailureReason = Literal[
     "redirect-loop",
     "decode",
     "robots",
+    "browser-missing",  # browser = true but no headless Chromium found
+    "browser-failed",  # the browser ran but gave no page
 ]
 
 

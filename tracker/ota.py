@@ -9,11 +9,13 @@ An OTA service declaration is JSON::
 (before 2021 the key was ``documents`` instead of ``terms``), with an optional ``<Service>.history.json``
 beside it: ``{type: [{...same keys..., "validUntil": DATE}, ...]}``.
 
-``fetch``/``select``/``remove`` carry over exactly (range selectors included) and the history becomes
-``[[documents.X.history]]``. Three things cannot: ``filter`` names JavaScript functions in
-``<Service>.filters.js``; ``executeClientScripts`` asks for a browser; ``combine`` glues several pages into
-one document (here each page becomes a document of its own). Each is reported as a warning, and written
-as a comment in the TOML file, never dropped silently.
+``fetch``/``select``/``remove`` carry over exactly (range selectors included), ``executeClientScripts``
+becomes ``browser = true`` (rendered by a headless Chromium, see tracker.browser) and the history becomes
+``[[documents.X.history]]``. Two things cannot: ``filter`` names JavaScript functions in
+``<Service>.filters.js``; ``combine`` glues several pages into one document (here each page becomes a
+document of its own). Each is reported as a warning, and written as a comment in the TOML file, never
+dropped silently. (A past entry's ``executeClientScripts`` needs nothing: stored snapshots are already
+rendered.)
 """
 
 from __future__ import annotations
@@ -82,9 +84,6 @@ def _lost(source: dict) -> list[str]:
     if filters:
         out.append("filter not carried over (JavaScript functions in the OTA .filters.js file): "
                    + ", ".join(filters) + "; the extracted text may keep what they removed or rewrote")
-    if source.get("executeClientScripts"):
-        out.append("executeClientScripts: OTA renders this page in a browser; the tracker fetches static "
-                   "HTML, so text that scripts add may be missing")
     return out
 
 
@@ -130,7 +129,7 @@ def convert_declaration(data: object, source: str, history: object = None,
         for key in sorted(set(spec) - _KNOWN_KEYS):
             conv.warn(dtype, f"OTA key {key!r} not understood, ignored")
         try:
-            pages = [(_page(s), _lost(s)) for s in _sources(spec)]
+            pages = [(_page(s), _lost(s), s.get("executeClientScripts") is True) for s in _sources(spec)]
         except ValueError as e:
             conv.skipped.append(f"{dtype}: {e}")
             continue
@@ -138,10 +137,11 @@ def convert_declaration(data: object, source: str, history: object = None,
         if len(pages) > 1:
             conv.warn(dtype, f"combine: OTA joins {len(pages)} pages into one document; imported as "
                              f"{len(pages)} documents ({names[0]!r} .. {names[-1]!r})")
-        for name, ((url, select, remove), lost) in zip(names, pages, strict=True):
+        for name, ((url, select, remove), lost, browser) in zip(names, pages, strict=True):
             for message in dict.fromkeys(lost):
                 conv.warn(name, message)
-            doc = Document(service=service, type=name, url=url, select=select, remove=remove, source=source)
+            doc = Document(service=service, type=name, url=url, select=select, remove=remove, source=source,
+                           browser=browser)
             conv.documents.append(doc)
             firsts.setdefault(dtype, doc)
     if history is not None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from tracker import guard
+from tracker.browser import fetch_document
 from tracker.fetch import Fetcher, decode_body, host_of
 from tracker.models import DiffResult, Document, Extracted, FetchResult
 from tracker.store import DocumentRow, Store, iso, now_ts, sha256
@@ -257,7 +258,7 @@ def run_cycle(
         row = rows[doc.key]
         if stop is not None and stop.is_set():
             return Prepared(document=doc, row=row, fetch=FetchResult(url=doc.url, ok=False), state="skipped")
-        result = limiter.run(doc.url, lambda: fetcher.fetch(doc.url, etag=row.etag, last_modified=row.last_modified))
+        result = limiter.run(doc.url, lambda: fetch_document(fetcher, doc, row.etag, row.last_modified))
         try:
             return prepare(doc, row, result)
         except Exception as e:  # a bug in extraction must fail one check, not the cycle

@@ -489,6 +489,7 @@ class Daemon:
 
     def _check(self, doc: Document, host: str) -> float | None:
         """Fetch, extract, store in one transaction; returns the next due time."""
+        from tracker.browser import fetch_document
         from tracker.cli.core import outcome_line
         from tracker.pipeline import CheckOutcome, Prepared, commit_prepared, prepare
         from tracker.store import now_ts
@@ -505,7 +506,7 @@ class Daemon:
             if due > now + 0.5:  # checked meanwhile by `policy-tracker check`: follow the new schedule
                 log.debug("%s: checked elsewhere, next check in %s", doc.label, human_seconds(due - now))
                 return due
-        result = self.fetcher.fetch(doc.url, etag=row.etag, last_modified=row.last_modified)
+        result = fetch_document(self.fetcher, doc, row.etag, row.last_modified)
         try:
             p = prepare(doc, row, result)
         except Exception as e:  # noqa: BLE001 - an extraction bug fails this check, not the daemon

@@ -65,6 +65,8 @@ def unpack(blob: bytes | None) -> object:
 
 def declaration_hash(doc: Document) -> str:
     spec = {"url": doc.url, "select": [str(s) for s in doc.select], "remove": [str(s) for s in doc.remove]}
+    if doc.browser:  # only when set, so the hashes of existing declarations stay as they were
+        spec["browser"] = True
     return sha256(json.dumps(spec, sort_keys=True))[:16]
 
 
