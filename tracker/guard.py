@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 MIN_RATIO = 0.20  # extracted text under 20% of the previous version is an error/login/bot page
-MIN_CHARS = 40  # shorter than this is not a policy
+MIN_CHARS = 200  # shorter than this is not a policy (an app shell, a placeholder, an error stub)
 
 # Phrases of bot walls, captchas, login walls and error pages. They are only decisive on short pages:
 # a real policy may well mention "captcha" or "sign in" somewhere in 10,000 words.
@@ -18,12 +18,12 @@ _BLOCK_PATTERNS = [
     r"\bcaptcha\b", r"are you (a )?(human|robot)", r"verify (that )?you are (a )?human", r"\bbot (check|detection)\b",
     r"unusual traffic", r"access (is )?denied", r"request (was )?blocked", r"\bforbidden\b", r"just a moment",
     r"checking (if the site connection is secure|your browser)", r"enable (javascript|cookies)",
-    r"please (log|sign) in", r"sign in to (continue|view)", r"log in to (continue|view)", r"page not found",
+    r"please (log|sign) in", r"^\W*loading\W*$", r"\bloading\s*(\.\.\.|…)", r"sign in to (continue|view)", r"log in to (continue|view)", r"page not found",
     r"\b404\b.{0,20}(not found|error)", r"error 404", r"\b50[0-4]\b.{0,30}(error|unavailable|gateway)", r"temporarily unavailable", r"service unavailable", r"rate limit",
     r"too many requests", r"something went wrong", r"cloudflare", r"ddos protection", r"attention required",
     r"vérifi\w+ que vous (n'êtes pas un robot|êtes humain)", r"accès refusé",
 ]
-_BLOCK_RE = re.compile("|".join(_BLOCK_PATTERNS), re.I)
+_BLOCK_RE = re.compile("|".join(_BLOCK_PATTERNS), re.I | re.M)
 SHORT_PAGE = 3000  # characters under which block phrases are taken as a verdict
 
 
