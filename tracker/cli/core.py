@@ -172,8 +172,9 @@ def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, 
     docs = select_documents(cfg.documents(), services)
     if not docs:
         raise TrackerError(f"no documents declared in {cfg.policies} (add one with `policy-tracker add`)")
-    console = stderr_console()
-    interactive = console.is_terminal and not as_json and not quiet
+    # rich (progress bar, colours) only on a terminal: importing it costs cron and pipes 40 ms a run
+    interactive = sys.stderr.isatty() and not as_json and not quiet
+    console = stderr_console() if interactive else None
 
     def emit(o) -> None:
         if as_json:
