@@ -78,6 +78,22 @@ def demo(ctx: click.Context, folder: str | None) -> None:
     pages = sorted((cfg.feeds / "changes").glob("*.html")) if (cfg.feeds / "changes").exists() else []
     for page in pages:
         say(f"  {page}")
-    say(f"\nEverything is in {d}/. Try:\n"
-        f"  policy-tracker --db {cfg.db} --policies {cfg.policies} history {DEMO_SERVICE}\n"
-        f"  policy-tracker --db {cfg.db} --policies {cfg.policies} diff {DEMO_SERVICE} --format html > diff.html")
+    prog = _program()
+    say(f"\nEverything is in {d}/ (the default file names, so commands run there need no options). Try:\n"
+        f"  cd {d}\n"
+        f"  {prog} history {DEMO_SERVICE}\n"
+        f"  {prog} diff {DEMO_SERVICE} --format html > diff.html\n"
+        f"  {prog} report --tag ai-training")
+
+
+def _program() -> str:
+    """How to call this program again: its name when it is on PATH, else the path it was run by."""
+    import os
+    import sys
+
+    if shutil.which("policy-tracker"):
+        return "policy-tracker"
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    if argv0.endswith("policy-tracker") and os.path.exists(argv0):
+        return os.path.abspath(argv0)
+    return f"{sys.executable} -m tracker"
