@@ -32,6 +32,7 @@ RARE_POSTINGS = 40  # a word in more unmatched clauses than this is too common t
 SWEEP_MIN_CLAUSES = 3  # a rename seen in this many clauses is a systematic substitution
 _TOKEN = re.compile(r"\w+\s*|[^\w\s]\s*|\s+")  # words/punctuation carry their trailing space
 _WORD = re.compile(r"\w{3,}")
+_WORDS = re.compile(r"\w+")
 _NEGATION_OR_MODAL = frozenset("""not no never none nor without don't doesn't won't cannot can't may might
 will shall must should would could can only all any some""".split())
 
@@ -277,13 +278,19 @@ def _consistent(subs: list[Substitution], old: list[Clause], new: list[Clause]) 
         return subs
     old_text = "\n".join(c.norm for c in old)
     new_text = "\n".join(c.norm for c in new)
+    words = (Counter(_WORDS.findall(old_text)), Counter(_WORDS.findall(new_text)))
+
+    def counts(phrase: str) -> tuple[int, int]:
+        """Whole-word occurrences in the old and the new text (one-word names are counted from tokens)."""
+        if _WORDS.fullmatch(phrase):
+            return words[0][phrase], words[1][phrase]
+        rx = re.compile(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)")
+        return len(rx.findall(old_text)), len(rx.findall(new_text))
+
     keep = []
     for s in subs:
-        o, n = normalise(s.old), normalise(s.new)
-        rx_o = re.compile(r"(?<!\w)" + re.escape(o) + r"(?!\w)")
-        rx_n = re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)")
-        before, after = len(rx_o.findall(old_text)), len(rx_o.findall(new_text))
-        if after <= 0.25 * before and len(rx_n.findall(new_text)) > len(rx_n.findall(old_text)):
+        (before, after), (n_before, n_after) = counts(normalise(s.old)), counts(normalise(s.new))
+        if after <= 0.25 * before and n_after > n_before:
             keep.append(s)
     return keep
 
