@@ -60,6 +60,7 @@ class Options:
     once: bool = False
     poll: float = 2.0  # seconds between looks at policies/ for changed files
     stop_timeout: float = 8.0  # grace for in-flight fetches on SIGTERM (the whole stop stays under 10 s)
+    notify: tuple[str, ...] = ()  # webhook URLs (tracker/notify.py)
 
 
 # --------------------------------------------------------------------------- pure timing rules
@@ -278,6 +279,11 @@ class Daemon:
         self.gate = HostGate(opts.host_delay)
         self.fetcher = Fetcher(pool_size=max(4, opts.jobs))
         self.watcher = DeclarationWatcher(cfg.policies)
+        self.notifier = None
+        if opts.notify:
+            from tracker.notify import Notifier
+
+            self.notifier = Notifier(list(opts.notify))
         self.store = None
         self.scheduler = None
         self.checks = 0
@@ -370,6 +376,8 @@ class Daemon:
         if self.feeds_dirty.is_set():
             self._rebuild_feeds()
         self.fetcher.close()
+        if self.notifier:
+            self.notifier.close()
         self.store.close()
         if self.opts.once:
             log.info("done: %d check(s)", self.checks)
@@ -544,12 +552,38 @@ class Daemon:
             log.warning("%s: BROKEN after %d failed checks in a row (%s); see feeds/status.atom",
                         doc.label, failures, out.reason)
             self.feeds_dirty.set()
+            if self.notifier:
+                self._notify_broken(out, failures)
         elif before >= broken and failures == 0:
             log.warning("%s: recovered after %d failed checks", doc.label, before)
             self.feeds_dirty.set()
         if out.state in ("changed", "new"):
             self.feeds_dirty.set()
+        if out.state == "changed" and out.change_id is not None and self.notifier:
+            self._notify_change(out.change_id)
         return next_run
+
+    def _notify_change(self, change_id: int) -> None:
+        """POST the stored change (after its commit; outside the database lock while sending)."""
+        from tracker.notify import page_url
+
+        with self.db_lock:
+            record = self.store.change(change_id)
+            page = page_url(self.store, record, self.notifier.base) if record else None
+        if record is None or not record.diff.significant:
+            return
+        for err in self.notifier.send(record, page):
+            log.warning("%s / %s: %s", record.service, record.type, err)
+
+    def _notify_broken(self, out, failures: int) -> None:
+        from tracker.store import iso
+
+        d = out.document
+        body = {"event": "check-broken", "service": d.service, "type": d.type, "url": d.url,
+                "failures": failures, "reason": out.reason, "error": out.error, "at": iso(out.at),
+                "text": f"{d.service} {d.type}: broken after {failures} failed checks in a row ({out.reason})"}
+        for err in self.notifier.post_event(body):
+            log.warning("%s: %s", d.label, err)
 
     # ------------------------------------------------------------------ feeds
 

@@ -482,7 +482,8 @@ class Store:
         return int(cur.lastrowid)
 
     def changes(self, *, service: str | None = None, tag: str | None = None, significant_only: bool = True,
-                limit: int | None = None, since: float | None = None) -> list[ChangeRecord]:
+                limit: int | None = None, since: float | None = None, change_id: int | None = None
+                ) -> list[ChangeRecord]:
         """Published changes, newest first."""
         sql = ("SELECT c.id, c.document_id, d.service, d.type, d.url, c.from_version, c.to_version, c.detected_at, "
                "c.diff, c.tags FROM changes c JOIN documents d ON d.id = c.document_id WHERE 1=1")
@@ -498,6 +499,9 @@ class Store:
         if since is not None:
             sql += " AND c.detected_at >= ?"
             args.append(since)
+        if change_id is not None:
+            sql += " AND c.id = ?"
+            args.append(change_id)
         sql += " ORDER BY c.detected_at DESC, c.id DESC"
         if limit is not None:
             sql += " LIMIT ?"
@@ -509,6 +513,11 @@ class Store:
                                     diff=DiffResult.from_dict(unpack(r[8])),  # type: ignore[arg-type]
                                     tags=json.loads(r[9])))
         return out
+
+    def change(self, change_id: int) -> ChangeRecord | None:
+        """One change by id (significant or not), or None."""
+        found = self.changes(significant_only=False, change_id=change_id)
+        return found[0] if found else None
 
     # ------------------------------------------------------------------ reporting
 

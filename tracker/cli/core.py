@@ -42,6 +42,36 @@ def positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
     return value
 
 
+def _notify_urls(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
+    from tracker.notify import notify_urls
+
+    try:
+        return notify_urls(value or ())
+    except ValueError as e:
+        raise TrackerError(f"--notify {e}") from None
+
+
+notify_option = click.option(
+    "--notify", "notify", multiple=True, metavar="URL", envvar="POLICY_TRACKER_NOTIFY", callback=_notify_urls,
+    help="POST a JSON event to this webhook for each significant change (repeatable; env "
+         "POLICY_TRACKER_NOTIFY, space-separated). The page link uses POLICY_TRACKER_BASE_URL.")
+
+
+def send_notifications(store, urls: list[str], outcomes: list) -> None:
+    """One webhook event per stored change; a failure is one stderr line and nothing else."""
+    from tracker.notify import Notifier, notify_changes
+
+    ids = [o.change_id for o in outcomes if o.state == "changed" and o.change_id is not None]
+    if not urls or not ids:
+        return
+    notifier = Notifier(urls)
+    try:
+        for err in notify_changes(notifier, store, ids):
+            click.echo(f"policy-tracker: warning: {err}", err=True)
+    finally:
+        notifier.close()
+
+
 # --------------------------------------------------------------------------- add
 
 
@@ -164,7 +194,7 @@ def outcome_line(o) -> str:
 
 def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, as_json: bool,
               quiet: bool = False, rebuild_feeds: bool = True, timeout: float = 30.0,
-              max_size: int | None = None, workers: int = 0) -> list:
+              max_size: int | None = None, workers: int = 0, notify: list[str] | None = None) -> list:
     from tracker.declarations import select_documents
     from tracker.fetch import MAX_BYTES, Fetcher
     from tracker.pipeline import run_cycle
@@ -207,6 +237,7 @@ def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, 
                                  processes=workers)
         if rebuild_feeds and any(o.state == "changed" for o in outcomes):
             rebuild(cfg, store)
+        send_notifications(store, notify or [], outcomes)
     if not as_json and not quiet:
         counts: dict[str, int] = {}
         for o in outcomes:
@@ -237,15 +268,17 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
               help="Extra processes that extract pages (multi-core machines, many documents; ~40 MB each).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per document per line.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@notify_option
 @pass_config
 def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, timeout: float, max_size: int,
-          workers: int, as_json: bool, quiet: bool) -> None:
+          workers: int, as_json: bool, quiet: bool, notify: list[str]) -> None:
     """Check every declared document (or the SERVICES named) once.
 
     Each document ends as new, unchanged, changed or failed (with the reason). Feeds are rebuilt
     when anything changed.
     """
-    run_check(cfg, services, jobs, per_host, as_json, quiet, timeout=timeout, max_size=max_size, workers=workers)
+    run_check(cfg, services, jobs, per_host, as_json, quiet, timeout=timeout, max_size=max_size, workers=workers,
+              notify=notify)
 
 
 # --------------------------------------------------------------------------- history / show

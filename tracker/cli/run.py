@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tracker.cli.core import positive
+from tracker.cli.core import notify_option, positive
 from tracker.cli.main import Config, cli, pass_config
 from tracker.errors import TrackerError
 
@@ -42,9 +42,10 @@ def _non_negative(ctx: click.Context, param: click.Parameter, value: float) -> f
               help="Seconds between looks at the policies folder for changed declarations.")
 @click.option("--stop-timeout", default=8.0, show_default=True, type=float, callback=_non_negative,
               help="On SIGTERM/SIGINT, seconds granted to in-flight fetches before they are abandoned.")
+@notify_option
 @pass_config
 def run(cfg: Config, jobs: int, host_delay: float, jitter: float, broken_after: int, once: bool,
-        log_file: str | None, quiet: bool, verbose: bool, poll: float, stop_timeout: float) -> int:
+        log_file: str | None, quiet: bool, verbose: bool, poll: float, stop_timeout: float, notify: list[str]) -> int:
     """Run the tracker as a daemon: each document is checked on its own interval.
 
     The schedule resumes from the last stored checks after a restart. Declarations are re-read when
@@ -57,5 +58,5 @@ def run(cfg: Config, jobs: int, host_delay: float, jitter: float, broken_after: 
         raise TrackerError("--quiet and --verbose cannot be used together")
     setup_logging(log_file, quiet, verbose)
     opts = Options(jobs=jobs, host_delay=host_delay, jitter=jitter, broken_after=broken_after, once=once,
-                   poll=max(0.5, poll), stop_timeout=stop_timeout)
+                   poll=max(0.5, poll), stop_timeout=stop_timeout, notify=tuple(notify))
     return run_daemon(cfg, opts)
