@@ -292,3 +292,20 @@ def test_html_entities_in_titles_are_text(built):
     root = ET.fromstring((out / "all.atom").read_bytes())
     titles = [t.text for t in root.iter(f"{ATOM}title")]
     assert all(html.unescape(t) == t for t in titles)
+
+
+def test_empty_feed_template_gives_feedgens_bytes() -> None:
+    """Feeds of services without changes are filled into a template: the bytes must be feedgen's own."""
+    from tracker.feeds import FeedSpec, _empty_feed, render_feed
+
+    for base in ("file:///tmp/feeds/", "https://example.org/pt/"):
+        for name, slug in (("X", "x"), ("Character.AI", "character-ai"), ("O'Reilly Media", "o-reilly-media"),
+                           ("Meta (Facebook)", "meta-facebook"), ("Société Générale", "societe-generale"),
+                           ("Tinder/Match: 100% dating", "tinder-match-100-dating")):
+            spec = FeedSpec(f"services/{slug}", f"Policy changes: {name}", f"Significant changes of {name}'s policies",
+                            [])
+            filled = _empty_feed(spec, base)
+            assert filled is not None, name
+            assert filled == render_feed(spec, base, {}, 50, fast=False), name
+    hostile = FeedSpec("services/evil", "Policy changes: A & <b>", "Significant changes of A & <b>'s policies", [])
+    assert _empty_feed(hostile, "file:///tmp/feeds/") is None  # escaping cases always go through feedgen
