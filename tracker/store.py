@@ -490,18 +490,12 @@ class Store:
         args: list = []
         if significant_only:
             sql += " AND c.significant > 0"
-        if service is not None:
-            sql += " AND d.service = ?"
-            args.append(service)
-        if tag is not None:
-            sql += " AND EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?)"
-            args.append(tag)
-        if since is not None:
-            sql += " AND c.detected_at >= ?"
-            args.append(since)
-        if change_id is not None:
-            sql += " AND c.id = ?"
-            args.append(change_id)
+        filters = {"d.service = ?": service, "c.detected_at >= ?": since, "c.id = ?": change_id,
+                   "EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?)": tag}
+        for condition, value in filters.items():
+            if value is not None:
+                sql += f" AND {condition}"
+                args.append(value)
         sql += " ORDER BY c.detected_at DESC, c.id DESC"
         if limit is not None:
             sql += " LIMIT ?"
