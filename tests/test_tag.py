@@ -18,55 +18,45 @@ RULES_DIR = Path(__file__).resolve().parents[1] / "tracker" / "rules"
 # --------------------------------------------------------------------------- tag_text
 
 
-@pytest.mark.parametrize("text, polarity", [
-    ("We may use the posts you share to train our generative AI models.", "affirmed"),
-    ("We do not use your private messages to train artificial intelligence models.", "negated"),
-    ("Your content isn't used to train our machine learning models.", "negated"),
-    ("You can opt out of your public posts being used to train our AI models in Settings.", "restricted"),
-    ("If you do not opt out, our partners may use this information to train their AI models.", "restricted"),
-    ("Only if you opt in will your recordings be used to improve our speech recognition models.", "conditional"),
+@pytest.mark.parametrize("tag, text, polarity", [
+    ("ai-training", "We may use the posts you share to train our generative AI models.", "affirmed"),
+    ("ai-training", "We do not use your private messages to train artificial intelligence models.", "negated"),
+    ("ai-training", "Your content isn't used to train our machine learning models.", "negated"),
+    ("ai-training", "You can opt out of your public posts being used to train our AI models in Settings.",
+     "restricted"),
+    ("ai-training", "If you do not opt out, our partners may use this information to train their AI models.",
+     "restricted"),
+    ("ai-training", "Only if you opt in will your recordings be used to improve our speech recognition models.",
+     "conditional"),
+    ("biometrics", "We collect face geometry from your selfie to verify your identity.", "affirmed"),
+    ("biometrics", "We use facial recognition to suggest tags for your friends in photos.", "affirmed"),
+    ("biometrics", "We do not collect fingerprints or any other biometric identifiers.", "negated"),
+    ("biometrics", "Your voiceprint lets us recognise your voice when you call support.", "affirmed"),
 ])
-def test_ai_training_polarity(text: str, polarity: str) -> None:
+def test_priority_tag_and_polarity(tag: str, text: str, polarity: str) -> None:
     r = tag_text(text)
-    assert "ai-training" in r.tags, r
-    assert r.polarity["ai-training"] == polarity
+    assert tag in r.tags, r
+    assert r.polarity[tag] == polarity
 
 
-@pytest.mark.parametrize("text", [
-    "All our staff receive regular training on data protection.",
-    "You may not use bots or scrapers to collect content from the Service to train a machine learning model.",
-    "You agree not to use the output of the Services to develop models that compete with us.",
-    "We collect your device model, operating system and browser type.",
-    "Our smart compose feature uses artificial intelligence to suggest replies.",
-    "Data is exported in a machine-readable format.",
-    "You keep ownership of the models you train on our platform.",
+@pytest.mark.parametrize("tag, text", [
+    ("ai-training", "All our staff receive regular training on data protection."),
+    ("ai-training", "You may not use bots or scrapers to collect content from the Service to train a machine "
+                    "learning model."),
+    ("ai-training", "You agree not to use the output of the Services to develop models that compete with us."),
+    ("ai-training", "We collect your device model, operating system and browser type."),
+    ("ai-training", "Our smart compose feature uses artificial intelligence to suggest replies."),
+    ("ai-training", "Data is exported in a machine-readable format."),
+    ("ai-training", "You keep ownership of the models you train on our platform."),
+    ("biometrics", "Sign in with your Facebook account through our interface."),
+    ("biometrics", "We use browser fingerprinting and cookies to recognise your device."),
+    ("biometrics", "Uploaded videos are matched against a digital fingerprint database of copyrighted works."),
+    ("biometrics", "We store your voice messages so that the recipient can play them."),
+    ("biometrics", "Your profile photo is visible to other users."),
+    ("biometrics", "Fingerprint: 0A22 F8A8 0456 2638 DD74 BA94 2D86 525E"),
 ])
-def test_ai_training_hard_negatives(text: str) -> None:
-    assert "ai-training" not in tag_text(text).tags
-
-
-@pytest.mark.parametrize("text, polarity", [
-    ("We collect face geometry from your selfie to verify your identity.", "affirmed"),
-    ("We use facial recognition to suggest tags for your friends in photos.", "affirmed"),
-    ("We do not collect fingerprints or any other biometric identifiers.", "negated"),
-    ("Your voiceprint lets us recognise your voice when you call support.", "affirmed"),
-])
-def test_biometrics(text: str, polarity: str) -> None:
-    r = tag_text(text)
-    assert "biometrics" in r.tags, r
-    assert r.polarity["biometrics"] == polarity
-
-
-@pytest.mark.parametrize("text", [
-    "Sign in with your Facebook account through our interface.",
-    "We use browser fingerprinting and cookies to recognise your device.",
-    "Uploaded videos are matched against a digital fingerprint database of copyrighted works.",
-    "We store your voice messages so that the recipient can play them.",
-    "Your profile photo is visible to other users.",
-    "Fingerprint: 0A22 F8A8 0456 2638 DD74 BA94 2D86 525E",
-])
-def test_biometrics_hard_negatives(text: str) -> None:
-    assert "biometrics" not in tag_text(text).tags
+def test_priority_tag_hard_negatives(tag: str, text: str) -> None:
+    assert tag not in tag_text(text).tags
 
 
 def test_evidence_spans_point_into_the_text() -> None:
