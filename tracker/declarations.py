@@ -123,14 +123,9 @@ def selector_spec(item: object) -> str | dict:
 
 
 def _compile_css(sel: str) -> str:
-    import soupsieve
+    from tracker import css
 
-    try:
-        soupsieve.compile(sel)
-    except Exception as e:  # soupsieve raises SelectorSyntaxError, sometimes others
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ValueError(f"bad CSS selector {sel!r}: {first}") from e
-    return sel.strip()
+    return css.check(sel)
 
 
 def _check_range(value: dict) -> RangeSelector:
@@ -150,7 +145,7 @@ def _check_range(value: dict) -> RangeSelector:
 
 
 def check_selectors(value: object) -> tuple[str | RangeSelector, ...]:
-    """A selector or list of selectors, each parsed by soupsieve (bs4's CSS engine) now, not at fetch time.
+    """A selector or list of selectors, each checked now (see :mod:`tracker.css`), not at fetch time.
 
     Items are CSS strings or range selectors (inline tables, returned as ``RangeSelector``).
     """

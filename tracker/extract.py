@@ -115,11 +115,9 @@ def _parse(html: bytes | str):
     markup is fed in bs4's 512-unit chunks. libxml2's tree stops growing 255 levels down (the rest of
     the page is lost): such a page is rebuilt from the parser's events, as bs4 did, without limit.
     """
-    from bs4.builder import LXMLTreeBuilder
-    from bs4.exceptions import ParserRejectedMarkup
     from lxml import etree
 
-    for markup, encoding, _, _ in LXMLTreeBuilder().prepare_markup(html):
+    for markup, encoding in _candidates(html):
         try:
             root = _feed(etree.HTMLParser(recover=True, encoding=encoding), markup)
             if root is not None and _too_deep(root):
@@ -127,7 +125,25 @@ def _parse(html: bytes | str):
             return root
         except (UnicodeDecodeError, LookupError, etree.ParserError):
             continue
+    from bs4.exceptions import ParserRejectedMarkup
+
     raise ParserRejectedMarkup("The markup you provided was rejected by the parser.")
+
+
+def _candidates(html: bytes | str) -> Iterable[tuple[bytes | str, str | None]]:
+    """(markup, encoding) pairs to try, as bs4's ``LXMLTreeBuilder.prepare_markup`` lists them.
+
+    Text (what a check passes: the fetcher has already decoded the body) needs no detection, so bs4
+    (0.15 s to import, with soupsieve) is only loaded for bytes.
+    """
+    if isinstance(html, str):
+        yield (html[1:] if html.startswith("\ufeff") else html), None
+        yield html.encode("utf8"), "utf8"
+        return
+    from bs4.builder import LXMLTreeBuilder
+
+    for markup, encoding, _, _ in LXMLTreeBuilder().prepare_markup(html):
+        yield markup, encoding
 
 
 def _feed(parser, markup):
@@ -361,16 +377,19 @@ def _translatable(node) -> tuple[bool, bool]:
 @functools.lru_cache(maxsize=512)
 def _xpath_for(selector: str):
     """(compiled XPath, reads class lists) when cssselect matches as soupsieve does, else None."""
-    import soupsieve
+    from tracker import css
 
     try:
-        soupsieve.compile(selector)
-    except Exception:  # invalid for soupsieve: the fallback raises the error users always saw
+        css.check(selector)
+    except ValueError:  # invalid for soupsieve: the fallback raises the error users always saw
         return None
     try:
         from cssselect import HTMLTranslator, parse
         from lxml import etree
 
+        if css.is_simple(selector):  # tags, classes, ids, combinators: cssselect agrees with soupsieve
+            xpath = HTMLTranslator().css_to_xpath(selector, prefix="descendant-or-self::")
+            return etree.XPath(xpath), "." in selector
         parsed = parse(selector)
         ok = [_translatable(s.parsed_tree) for s in parsed]
         if not parsed or any(s.pseudo_element is not None for s in parsed) or not all(a for a, _ in ok):

@@ -1,0 +1,46 @@
+"""CSS selectors from declarations: checked once, cheaply when they are simple.
+
+soupsieve (bs4's CSS engine) is the reference for what a valid selector is, but importing it costs
+about 0.1 s, a third of a short ``check``. Selectors made only of tag names, classes, ids, ``*``,
+combinators and commas, with plain ASCII identifiers, mean the same thing to soupsieve and to
+cssselect (which turns them into XPath for lxml), so they are accepted without loading soupsieve.
+Everything else is compiled by soupsieve, and its error is the one the user sees.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+_IDENT = r"-?[A-Za-z_][A-Za-z0-9_-]*"
+_COMPOUND = rf"(?:{_IDENT}|\*)?(?:[.#]{_IDENT})*"
+_COMBINATOR = r"(?:\s*[>+~]\s*|\s+)"
+_COMPLEX = rf"{_COMPOUND}(?:{_COMBINATOR}{_COMPOUND})*"
+_SIMPLE = re.compile(rf"\s*{_COMPLEX}(?:\s*,\s*{_COMPLEX})*\s*")
+
+
+def is_simple(selector: str) -> bool:
+    """Tag/class/id/universal selectors joined by combinators or commas (every part non-empty)."""
+    if not _SIMPLE.fullmatch(selector):
+        return False
+    # The grammar lets an empty compound through ("main >", ", p", "a  >  > b"): refuse those here.
+    for part in selector.split(","):
+        pieces = re.split(r"[>+~]", part)
+        if any(not p.strip() for p in pieces):
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=1024)
+def check(selector: str) -> str:
+    """The selector, stripped; ValueError with soupsieve's first line when it is not valid CSS."""
+    if is_simple(selector):
+        return selector.strip()
+    import soupsieve
+
+    try:
+        soupsieve.compile(selector)
+    except Exception as e:  # soupsieve raises SelectorSyntaxError, sometimes others
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"bad CSS selector {selector!r}: {first}") from e
+    return selector.strip()
