@@ -1,0 +1,108 @@
+"""What storing a first version costs: CPU and bytes per document, format 2 vs the format-1 baseline.
+
+N corpus pages (``bench/corpus.py``) are extracted once (untimed), then written as
+``pipeline.commit_prepared`` writes a new document (savepoint, ``put_snapshot``, ``record_check``,
+``add_version``, ``link_check_version``) in one transaction, into a fresh SQLite file. The baseline is
+the same store with the format-1 encoders swapped back in (clauses as a list of ``Clause.to_dict()``,
+the text uncompressed), so both are measured in the same run on the same machine. Then
+``latest_version`` is read back for every document. Best of ``--reps``.
+
+    .venv/bin/python bench/store_write.py [--n 200] [--reps 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus import Corpus  # noqa: E402
+
+from tracker import store as store_mod  # noqa: E402
+from tracker.models import Document, Extracted  # noqa: E402
+from tracker.pipeline import extract_checked  # noqa: E402
+from tracker.store import Store, pack  # noqa: E402
+
+FORMAT_1 = {"encode_clauses": lambda clauses: pack([c.to_dict() for c in clauses]), "encode_text": lambda t: t}
+
+
+def extract_all(n: int) -> tuple[list[Document], list[bytes], list[Extracted]]:
+    docs, bodies, extracted = [], [], []
+    for page in Corpus(n, 1).pages:
+        doc = Document(service=f"Service {page.index}", type="Privacy Policy", url=f"http://127.0.0.1/{page.index}")
+        state, _, error, ex = extract_checked(doc, page.body, "utf-8", "text/html; charset=utf-8", doc.url, None, 0)
+        assert ex is not None, error
+        docs.append(doc)
+        bodies.append(page.body)
+        extracted.append(ex)
+    return docs, bodies, extracted
+
+
+def run_once(folder: Path, docs: list[Document], bodies: list[bytes], extracted: list[Extracted]) -> dict:
+    db = folder / "t.db"
+    with Store(db) as store:
+        rows = store.ensure_documents(docs)
+        texts = [e.text for e in extracted]  # the pipeline renders it before add_version too
+        t0 = time.perf_counter()
+        with store.transaction():
+            for doc, body, ex, text in zip(docs, bodies, extracted, texts, strict=True):
+                row = rows[doc.key]
+                with store.savepoint():
+                    snap = store.put_snapshot(body, "text/html")
+                    check_id = store.record_check(row.id, state="new", http_status=200, nbytes=len(body))
+                    v = store.add_version(row.id, text=text, clauses=ex.clauses, check_id=check_id,
+                                          snapshot_sha256=snap)
+                    store.link_check_version(check_id, v.id)
+        write = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        read = [store.latest_version(rows[d.key].id) for d in docs]
+        read_s = time.perf_counter() - t0
+        assert all(v is not None and v.text == t for v, t in zip(read, texts, strict=True))
+        version_bytes = store.conn.execute(
+            "SELECT SUM(length(CAST(text AS BLOB))), SUM(length(clauses)) FROM versions").fetchone()
+    size = db.stat().st_size
+    db.unlink()
+    return {"write_s": write, "read_s": read_s, "db_bytes": size,
+            "text_bytes": version_bytes[0], "clauses_bytes": version_bytes[1]}
+
+
+def measure(variant: dict | None, reps: int, *data) -> dict:
+    saved = {k: getattr(store_mod, k) for k in FORMAT_1}
+    if variant:
+        for k, f in variant.items():
+            setattr(store_mod, k, f)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = [run_once(Path(tmp), *data) for _ in range(reps)]
+    finally:
+        for k, f in saved.items():
+            setattr(store_mod, k, f)
+    return {k: min(r[k] for r in runs) for k in runs[0]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    data = extract_all(args.n)
+    clauses = sum(len(e.clauses) for e in data[2])
+    print(f"{args.n} documents, {clauses / args.n:.0f} clauses and {sum(map(len, data[1])) / args.n / 1e3:.1f} KB "
+          f"of HTML each; best of {args.reps}")
+    base = measure(FORMAT_1, args.reps, *data)
+    new = measure(None, args.reps, *data)
+    print(f"{'':22}{'format 1':>12}{'format 2':>12}{'ratio':>8}")
+    for key, label, scale, unit in [("write_s", "write (s)", 1, ""), ("read_s", "latest_version x N (s)", 1, ""),
+                                    ("db_bytes", "db file (KB/doc)", 1e3 * args.n, ""),
+                                    ("text_bytes", "versions.text (KB/doc)", 1e3 * args.n, ""),
+                                    ("clauses_bytes", "clauses (KB/doc)", 1e3 * args.n, "")]:
+        b, n = base[key] / scale, new[key] / scale
+        print(f"{label:22}{b:12.3f}{n:12.3f}{n / b:8.2f}{unit}")
+
+
+if __name__ == "__main__":
+    main()
