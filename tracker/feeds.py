@@ -22,18 +22,23 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from feedgen.feed import FeedGenerator
 
 from tracker import __version__
-from tracker.models import Change
+from tracker.models import Change, DiffResult
 from tracker.pages import (
     PRIORITY_TAGS,
     IndexRow,
@@ -45,7 +50,7 @@ from tracker.pages import (
     tag_label,
 )
 from tracker.sanitise import clean_text, esc, file_slug, safe_url, short_hash, uri_part
-from tracker.store import ChangeRecord, DocumentRow, Store, iso
+from tracker.store import ChangeRecord, DocumentRow, Store, iso, unpack
 
 TAG_AUTHORITY = "tag:policy-tracker,2024:"
 ALWAYS_TAGS = ("ai-training", "biometrics", "data-sharing", "data-retention", "children", "location",
@@ -79,6 +84,7 @@ def change_file(ch: ChangeRecord, slugs: dict[str, str]) -> str:
     return f"{slugs[ch.service]}-{file_slug(ch.type)}-v{int(ch.to_version)}.html"
 
 
+@lru_cache(maxsize=4096)
 def _dt(value: str | None) -> datetime:
     return datetime.strptime(value or EPOCH, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
@@ -204,8 +210,12 @@ def _empty_feed(spec: FeedSpec, base: str) -> tuple[bytes, bytes] | None:
 
 
 def render_feed(spec: FeedSpec, base: str, pages: dict[int, str], max_entries: int,
-                fast: bool = True) -> tuple[bytes, bytes]:
-    """(Atom bytes, RSS bytes) of one feed. Deterministic: the same changes give the same bytes."""
+                fast: bool = True, texts: dict | None = None) -> tuple[bytes, bytes]:
+    """(Atom bytes, RSS bytes) of one feed. Deterministic: the same changes give the same bytes.
+
+    ``texts`` memoises each entry's title, summary and content across the feeds of one build (a
+    change is shown in the all, service and tag feeds: its HTML is made once)."""
+    texts = {} if texts is None else texts
     if fast and not spec.changes:
         filled = _empty_feed(spec, base)
         if filled is not None:
@@ -218,12 +228,16 @@ def render_feed(spec: FeedSpec, base: str, pages: dict[int, str], max_entries: i
         fe = fg.add_entry()
         fe.id(entry_id(ch.service, ch.type, ch.to_version))
         fe.guid(entry_id(ch.service, ch.type, ch.to_version), permalink=False)
-        fe.title(entry_title(ch))
+        memo = (ch.id, page)
+        if memo not in texts:
+            texts[memo] = (entry_title(ch), entry_summary(ch), clean_text(entry_content(ch, page)))
+        title, summary, content = texts[memo]
+        fe.title(title)
         fe.link(href=page, rel="alternate", type="text/html")
         fe.updated(_dt(ch.detected_at))
         fe.published(_dt(ch.detected_at))
-        fe.summary(entry_summary(ch))
-        fe.content(clean_text(entry_content(ch, page)), type="html")
+        fe.summary(summary)
+        fe.content(content, type="html")
         for t in ch.tags:
             fe.category(term=clean_text(t))
     index = base + "index.html"
@@ -319,82 +333,278 @@ def _base(out_dir: Path, base_url: str | None) -> str:
     return out_dir.resolve().as_uri().rstrip("/") + "/"
 
 
+# --------------------------------------------------------------------------- incremental rebuild
+#
+# A rebuild after a cycle used to render every feed and every change page from every stored diff,
+# then find most bytes identical. Now each output file has a key: a hash of everything its bytes
+# depend on (the changes it shows, by fingerprint, their page names, neighbours, base URL, and this
+# code). The keys, sizes and mtimes of the files written are kept in MANIFEST; a file whose key,
+# size and mtime still match is neither rendered nor read, and only the diffs of the changes shown
+# in stale files are loaded. A deleted or edited file fails the stat check and is rebuilt, and a
+# missing or unreadable manifest means a full build: the output is always the full build's bytes.
+
+MANIFEST = ".feeds-manifest.json"
+_CODE_FILES = ("feeds.py", "pages.py", "sanitise.py", "models.py", "store.py", "tag.py")
+_code_hash: list[str] = []
+
+
+@dataclass
+class StoredChange:
+    """A change as listed for a rebuild: names, versions and tags, without its diff.
+
+    ``fp`` fingerprints the stored row (every column read, the diff's length and the Adler-32 that
+    ends every zlib stream), so a change replaced in place gets a new fingerprint."""
+
+    id: int
+    document_id: int
+    service: str
+    type: str
+    url: str
+    from_version: int
+    to_version: int
+    detected_at: str
+    tags: list[str]
+    fp: str
+
+
+def code_hash() -> str:
+    """What besides the store shapes the bytes: this code, the page and tagger code (pages re-read old
+    polarities with the tagger), the tag rules, and the feedgen and lxml versions. Read once per
+    process: it describes the code this process runs."""
+    if not _code_hash:
+        import feedgen.version
+        from lxml import etree
+
+        h = hashlib.blake2b(digest_size=16)
+        here = Path(__file__).resolve().parent
+        for p in [here / n for n in _CODE_FILES] + sorted((here / "rules").glob("*.toml")):
+            h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+        h.update(f"{__version__}|{feedgen.version.version_str}|{etree.LXML_VERSION}".encode())
+        _code_hash.append(h.hexdigest())
+    return _code_hash[0]
+
+
+def _key(*parts: object) -> str:
+    return hashlib.blake2b(json.dumps(parts, separators=(",", ":")).encode(), digest_size=16).hexdigest()
+
+
+_LIST_SQL = ("SELECT c.id, c.document_id, d.service, d.type, d.url, c.from_version, c.to_version, c.detected_at, "
+             "c.tags, length(c.diff), hex(substr(c.diff, -4)) FROM changes c JOIN documents d ON d.id = c.document_id "
+             "WHERE c.significant > 0 ORDER BY c.detected_at DESC, c.id DESC")
+
+
+def stored_changes(store: Store) -> list[StoredChange]:
+    """Significant changes, newest first (the order of ``Store.changes``), without unpacking diffs."""
+    out = []
+    for r in store.conn.execute(_LIST_SQL):
+        fp = hashlib.blake2b(repr(r).encode(), digest_size=12).hexdigest()
+        out.append(StoredChange(r[0], r[1], r[2], r[3], r[4], r[5], r[6], iso(r[7]) or "", json.loads(r[8]), fp))
+    return out
+
+
+def load_changes(store: Store, listed: list[StoredChange]) -> dict[int, ChangeRecord]:
+    """Full records (diff unpacked) of the listed changes, by id, read in one query per 500."""
+    by_id = {c.id: c for c in listed}
+    ids = sorted(by_id)
+    out = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        sql = f"SELECT id, diff FROM changes WHERE id IN ({','.join('?' * len(chunk))})"
+        for cid, blob in store.conn.execute(sql, chunk):
+            c = by_id[cid]
+            out[cid] = ChangeRecord(id=c.id, document_id=c.document_id, service=c.service, type=c.type, url=c.url,
+                                    from_version=c.from_version, to_version=c.to_version,
+                                    detected_at=c.detected_at, diff=DiffResult.from_dict(unpack(blob)),  # type: ignore[arg-type]
+                                    tags=list(c.tags))
+    return out
+
+
+@contextmanager
+def _snapshot(store: Store) -> Iterator[None]:
+    """One read transaction (a consistent view while the daemon writes), unless one is open already."""
+    if store.conn.in_transaction:
+        yield
+        return
+    store.conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        store.conn.execute("COMMIT")
+
+
+@dataclass
+class _Output:
+    """Files rendered together (a feed's .atom and .rss), the key of their inputs, and the changes
+    whose diffs rendering needs."""
+
+    rels: tuple[str, ...]
+    key: str
+    needs: list[StoredChange]
+    render: Callable[[dict[int, ChangeRecord]], dict[str, bytes]]
+
+
+def _read_manifest(out_dir: Path) -> dict:
+    try:
+        m = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        if (isinstance(m, dict) and m.get("code") == code_hash() and isinstance(m.get("files"), dict)
+                and isinstance(m.get("titles"), dict)):
+            return m
+    except (OSError, ValueError):
+        pass
+    return {"files": {}, "titles": {}}
+
+
+def _fresh(out_dir: Path, rel: str, key: str, known: dict) -> bool:
+    """The file was written by us for these inputs and nobody touched it since (size and mtime)."""
+    rec = known.get(rel)
+    if not isinstance(rec, list) or len(rec) != 3 or rec[0] != key:
+        return False
+    try:
+        st = (out_dir / rel).stat()
+    except OSError:
+        return False
+    return [st.st_size, st.st_mtime_ns] == rec[1:]
+
+
 def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
                 broken_after: int = 3) -> list[Path]:
-    """Rebuild every feed, change page and the index from the store; returns the files it manages."""
+    """Bring every feed, change page and the index up to date with the store; returns the files it
+    manages. The bytes are always those of a full rebuild; only files whose inputs changed (or that
+    were deleted or edited) are rendered, and only the diffs they show are read."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     base = _base(out_dir, base_url)
-    changes = store.changes(significant_only=True)  # newest first
-    docs = store.documents()
-    slugs = service_slugs([d.service for d in docs] + [c.service for c in changes])
-    pages = {c.id: change_file(c, slugs) for c in changes}
+    manifest = _read_manifest(out_dir)
+    known = manifest["files"]
+    titles = _Titles(manifest["titles"])
+    with _snapshot(store):
+        changes = stored_changes(store)  # newest first
+        docs = store.documents()
+        status, broken = render_status(store, base, broken_after)
+        outputs = _outputs(changes, docs, base, max_entries, broken, titles)
+        stale = [o for o in outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
+        need = {c.id: c for o in stale for c in o.needs}
+        full = load_changes(store, list(need.values()))
+    records = {}
+    stale_ids = {id(o) for o in stale}
+    for o in outputs:
+        if id(o) in stale_ids:
+            for rel, data in o.render(full).items():
+                path = out_dir / rel
+                write_atomic(path, data)
+                st = path.stat()
+                records[rel] = [o.key, st.st_size, st.st_mtime_ns]
+        else:
+            records.update({rel: known[rel] for rel in o.rels})
+    write_atomic(out_dir / "status.atom", status)
+    shown = [c.fp for c in changes[:max_entries]]
+    kept = {fp: titles.by_fp[fp] for fp in shown if fp in titles.by_fp}
+    data = json.dumps({"code": code_hash(), "files": records, "titles": kept}, sort_keys=True, indent=0) + "\n"
+    write_atomic(out_dir / MANIFEST, data.encode("utf-8"))
+    keep = set(records) | {"status.atom"}
+    _prune(out_dir, keep)
+    return [out_dir / rel for rel in sorted(keep)]
 
-    files: dict[str, bytes] = {}
+
+class _Titles:
+    """Entry titles by change fingerprint: kept in the manifest for the index, which lists the latest
+    changes' titles but should not need their diffs when only a new change was added."""
+
+    def __init__(self, cached: dict[str, str]) -> None:
+        self.by_fp = {k: v for k, v in cached.items() if isinstance(v, str)}
+
+    def of(self, c: ChangeRecord | None, fp: str) -> str:
+        if fp not in self.by_fp:
+            assert c is not None, "a change without a cached title is loaded before rendering"
+            self.by_fp[fp] = entry_title(c)
+        return self.by_fp[fp]
+
+
+def _outputs(changes: list[StoredChange], docs: list[DocumentRow], base: str, max_entries: int,
+             broken: list[str], titles: _Titles) -> list[_Output]:
+    """Every file built from the changes (all but status.atom), each with its key and renderer."""
+    code = code_hash()
+    slugs = service_slugs([d.service for d in docs] + [c.service for c in changes])
+    pages = {c.id: change_file(c, slugs) for c in changes}  # type: ignore[arg-type]
     specs = [FeedSpec("all", "Policy changes: all services", "Every significant change of every watched policy",
-                      changes)]
-    by_service: dict[str, list[ChangeRecord]] = {s: [] for s in slugs}
-    by_tag: dict[str, list[ChangeRecord]] = {t: [] for t in ALWAYS_TAGS}
+                      changes)]  # type: ignore[arg-type]
+    by_service: dict[str, list[StoredChange]] = {s: [] for s in slugs}
+    by_tag: dict[str, list[StoredChange]] = {t: [] for t in ALWAYS_TAGS}
     for c in changes:
         by_service[c.service].append(c)
         for t in c.tags:
             by_tag.setdefault(t, []).append(c)
     for name in sorted(by_service):
         specs.append(FeedSpec(f"services/{slugs[name]}", f"Policy changes: {name}",
-                              f"Significant changes of {name}'s policies", by_service[name]))
+                              f"Significant changes of {name}'s policies", by_service[name]))  # type: ignore[arg-type]
     tag_files = {t: file_slug(t) for t in by_tag}
     for t in sorted(by_tag):
         specs.append(FeedSpec(f"tags/{tag_files[t]}", f"Policy changes: {tag_label(t)}",
-                              f"Changes tagged {tag_label(t)} in every watched policy", by_tag[t]))
+                              f"Changes tagged {tag_label(t)} in every watched policy", by_tag[t]))  # type: ignore[arg-type]
+
+    outputs = []
+    texts: dict = {}
     for spec in specs:
-        atom, rss = render_feed(spec, base, pages, max_entries)
-        files[spec.path + ".atom"] = atom
-        files[spec.path + ".rss"] = rss
-    status, broken = render_status(store, base, broken_after)
-    files["status.atom"] = status
+        shown: list[StoredChange] = spec.changes[:max_entries]  # type: ignore[assignment]
+        key = _key("feed", code, base, max_entries, spec.path, spec.title, spec.subtitle,
+                   [(c.fp, pages[c.id]) for c in shown])
+        render = _feed_renderer(spec, shown, base, pages, max_entries, texts)
+        outputs.append(_Output((spec.path + ".atom", spec.path + ".rss"), key, shown, render))
 
-    feed_links = [PageLink(s.path + ".atom", s.title + " (Atom)") for s in specs]
-    feed_links.insert(1, PageLink("all.rss", "Policy changes: all services (RSS)"))
-    feed_links.append(PageLink("status.atom", "Checks failing (Atom)"))
-    files.update(_pages(changes, pages, slugs, tag_files))
-    rows = [IndexRow("changes/" + pages[c.id], entry_title(c), c.detected_at, c.tags)
-            for c in changes[:max_entries]]
-    files["index.html"] = index_page(rows=rows, feeds=feed_links, broken=broken).encode("utf-8")
-
-    written = []
-    for rel, data in sorted(files.items()):
-        path = out_dir / rel
-        write_atomic(path, data)
-        written.append(path)
-    _prune(out_dir, set(files))
-    return written
-
-
-def _pages(changes: list[ChangeRecord], pages: dict[int, str], slugs: dict[str, str],
-           tag_files: dict[str, str]) -> dict[str, bytes]:
-    """Every change page, with previous/next links within the same document."""
-    by_doc: dict[int, list[ChangeRecord]] = defaultdict(list)
+    by_doc: dict[int, list[StoredChange]] = defaultdict(list)
     for c in changes:
         by_doc[c.document_id].append(c)
-    out = {}
     for doc_changes in by_doc.values():
         doc_changes.sort(key=lambda c: c.to_version)
         for i, c in enumerate(doc_changes):
             prev = doc_changes[i - 1] if i > 0 else None
             nxt = doc_changes[i + 1] if i + 1 < len(doc_changes) else None
+            links = (PageLink(pages[prev.id], f"← version {prev.to_version}") if prev else None,
+                     PageLink(pages[nxt.id], f"version {nxt.to_version} →") if nxt else None)
             feeds = [PageLink(f"../services/{slugs[c.service]}.atom", f"{c.service} (Atom)")]
             feeds += [PageLink(f"../tags/{tag_files.get(t, file_slug(t))}.atom", f"{tag_label(t)} (Atom)")
                       for t in c.tags]
-            sig: list[Change] = c.diff.significant
-            html = change_page(
-                service=c.service, document=c.type, url=c.url, from_version=c.from_version,
-                to_version=c.to_version, detected_at=c.detected_at, tags=c.tags, changes=sig,
-                substitutions=c.diff.substitutions, insignificant=len(c.diff.changes) - len(sig),
-                prev=PageLink(pages[prev.id], f"← version {prev.to_version}") if prev else None,
-                next=PageLink(pages[nxt.id], f"version {nxt.to_version} →") if nxt else None,
-                feeds=feeds, title=entry_title(c))
-            out["changes/" + pages[c.id]] = html.encode("utf-8")
-    return out
+            rel = "changes/" + pages[c.id]
+            key = _key("page", code, c.fp, rel, [(ln.href, ln.text) if ln else None for ln in links],
+                       [(f.href, f.text) for f in feeds])
+            outputs.append(_Output((rel,), key, [c], _page_renderer(c, rel, links, feeds, titles)))
+
+    feed_links = [PageLink(s.path + ".atom", s.title + " (Atom)") for s in specs]
+    feed_links.insert(1, PageLink("all.rss", "Policy changes: all services (RSS)"))
+    feed_links.append(PageLink("status.atom", "Checks failing (Atom)"))
+    latest = changes[:max_entries]
+    key = _key("index", code, [(c.fp, pages[c.id]) for c in latest], [(f.href, f.text) for f in feed_links], broken)
+
+    def index(full: dict[int, ChangeRecord]) -> dict[str, bytes]:
+        rows = [IndexRow("changes/" + pages[c.id], titles.of(full.get(c.id), c.fp),
+                         c.detected_at, c.tags) for c in latest]
+        return {"index.html": index_page(rows=rows, feeds=feed_links, broken=broken).encode("utf-8")}
+
+    outputs.append(_Output(("index.html",), key, [c for c in latest if c.fp not in titles.by_fp], index))
+    return outputs
+
+
+def _feed_renderer(spec: FeedSpec, shown: list[StoredChange], base: str, pages: dict[int, str],
+                   max_entries: int, texts: dict) -> Callable[[dict[int, ChangeRecord]], dict[str, bytes]]:
+    def render(full: dict[int, ChangeRecord]) -> dict[str, bytes]:
+        filled = FeedSpec(spec.path, spec.title, spec.subtitle, [full[c.id] for c in shown])
+        atom, rss = render_feed(filled, base, pages, max_entries, texts=texts)
+        return {spec.path + ".atom": atom, spec.path + ".rss": rss}
+    return render
+
+
+def _page_renderer(c: StoredChange, rel: str, links: tuple[PageLink | None, PageLink | None],
+                   feeds: list[PageLink], titles: _Titles) -> Callable[[dict[int, ChangeRecord]], dict[str, bytes]]:
+    def render(full: dict[int, ChangeRecord]) -> dict[str, bytes]:
+        ch = full[c.id]
+        sig: list[Change] = ch.diff.significant
+        html = change_page(
+            service=ch.service, document=ch.type, url=ch.url, from_version=ch.from_version,
+            to_version=ch.to_version, detected_at=ch.detected_at, tags=ch.tags, changes=sig,
+            substitutions=ch.diff.substitutions, insignificant=len(ch.diff.changes) - len(sig),
+            prev=links[0], next=links[1], feeds=feeds, title=titles.of(ch, c.fp))
+        return {rel: html.encode("utf-8")}
+    return render
 
 
 def _prune(out_dir: Path, keep: set[str]) -> None:

@@ -1,0 +1,122 @@
+"""The incremental rebuild (manifest of input keys) gives the full rebuild's bytes, repairs deleted or
+edited files, and reads only the diffs of the files it has to render."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from feeddata import (
+    AI_CLAUSE,
+    AI_NEGATED,
+    BIO_CLAUSE,
+    RETENTION_NEW,
+    RETENTION_OLD,
+    add_change,
+    added,
+    demo_store,
+    modified,
+    removed,
+    ts,
+)
+
+from tracker.feeds import MANIFEST, build_feeds
+from tracker.models import DiffResult
+from tracker.tag import tag_changes
+
+BASE = "https://feeds.example.test/"
+
+
+def tree(out: Path) -> dict[str, bytes]:
+    """Every file of the folder but the manifest (which holds mtimes), by relative path."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != MANIFEST}
+
+
+def same_as_full(store, out: Path, scratch: Path, **kw) -> dict[str, bytes]:
+    """Build ``out`` incrementally and ``scratch`` from nothing; both trees must be equal."""
+    build_feeds(store, out, base_url=BASE, **kw)
+    for p in sorted(scratch.rglob("*"), reverse=True) if scratch.exists() else []:
+        p.unlink() if p.is_file() else p.rmdir()
+    build_feeds(store, scratch, base_url=BASE, **kw)
+    got, want = tree(out), tree(scratch)
+    assert sorted(got) == sorted(want)
+    for rel in want:
+        assert got[rel] == want[rel], rel
+    return got
+
+
+CYCLES = [
+    [("Chirpline", "Privacy Policy", [added("We may share your data with advertising partners.")])],
+    [("Acme Maps", "Terms of Service", [modified(RETENTION_OLD, RETENTION_NEW)]),
+     ("Brand New", "Privacy Policy", [added(BIO_CLAUSE)])],
+    [("Chirpline", "Privacy Policy", [removed(AI_CLAUSE)]),
+     ("Brand New", "Privacy Policy", [modified(AI_NEGATED, AI_CLAUSE, "Your content")])],
+    [("Zeta", "Cookies", [added("Any dispute will be resolved by binding arbitration.")])],
+]
+
+
+def test_incremental_equals_full_over_cycles_and_repairs(tmp_path: Path) -> None:
+    store = demo_store(tmp_path / "t.db")
+    out, scratch = tmp_path / "feeds", tmp_path / "scratch"
+    same_as_full(store, out, scratch)
+    day = 21
+    for cycle in CYCLES:
+        for service, doc, changes in cycle:
+            day += 1
+            add_change(store, service, doc, changes, ts(day), url=f"https://{len(service)}.example.test/p")
+        same_as_full(store, out, scratch)
+        same_as_full(store, out, scratch, max_entries=2)  # another limit: other keys, same bytes
+    same_as_full(store, out, scratch)
+    # deleted, edited and truncated files come back; so does a missing or broken manifest
+    page = next((out / "changes").glob("chirpline-*-v2.html"))
+    page.unlink()
+    (out / "all.atom").write_bytes((out / "all.atom").read_bytes() + b"<!-- hand edit -->")
+    (out / "tags" / "biometrics.rss").write_bytes(b"")
+    same_as_full(store, out, scratch)
+    (out / MANIFEST).write_text("{not json")
+    same_as_full(store, out, scratch)
+    (out / MANIFEST).unlink()
+    same_as_full(store, out, scratch)
+
+
+def test_replaced_and_deleted_changes(tmp_path: Path) -> None:
+    store = demo_store(tmp_path / "t.db")
+    out, scratch = tmp_path / "feeds", tmp_path / "scratch"
+    before = same_as_full(store, out, scratch)
+    # the latest change re-stored in place (same document and version, another diff)
+    doc_id, frm, to, at = store.conn.execute("SELECT document_id, from_version, to_version, detected_at FROM changes "
+                                             "ORDER BY detected_at DESC LIMIT 1").fetchone()
+    store.add_change(doc_id, frm, to, tag_changes(DiffResult([added(BIO_CLAUSE)]), lang="en"), detected_at=at)
+    after = same_as_full(store, out, scratch)
+    assert after["changes/chirpline-privacy-policy-v3.html"] != before["changes/chirpline-privacy-policy-v3.html"]
+    # a change removed from the store: its page is pruned, its neighbour loses the "next" link
+    with store.transaction():
+        store.conn.execute("DELETE FROM changes WHERE document_id=? AND to_version=?", (doc_id, to))
+    final = same_as_full(store, out, scratch)
+    assert "changes/chirpline-privacy-policy-v3.html" not in final
+
+
+def diffs_read(store, fn) -> int:
+    """How many stored diffs ``fn`` reads (counted from the SQL the connection runs)."""
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    try:
+        fn()
+    finally:
+        store.conn.set_trace_callback(None)
+    return sum(len(re.findall(r"\d+", s.split(" IN ", 1)[1])) for s in statements if "SELECT id, diff" in s)
+
+
+def test_only_needed_diffs_are_read(tmp_path: Path) -> None:
+    store = demo_store(tmp_path / "t.db")
+    out = tmp_path / "feeds"
+    for day in range(1, 9):
+        add_change(store, f"Service {day}", "Privacy Policy", [added(f"Clause number {day} about cookies.")], ts(day))
+    assert diffs_read(store, lambda: build_feeds(store, out, max_entries=3)) == 11  # first build: all of them
+    snapshot = tree(out)
+    assert diffs_read(store, lambda: build_feeds(store, out, max_entries=3)) == 0  # nothing new: nothing read
+    assert tree(out) == snapshot
+    add_change(store, "Service 9", "Privacy Policy", [added("One more clause about cookies.")], ts(28))
+    # the new change, and the other entries of the feeds it enters (all; maybe a tag feed): not all 12
+    assert 3 <= diffs_read(store, lambda: build_feeds(store, out, max_entries=3)) <= 5
