@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -231,3 +232,16 @@ def test_tag_command_bad_input(ws) -> None:
     r = ws.run("tag", str(bad))
     assert_one_line_error(r, "line 2", "text")
     assert r.out == ""  # nothing half-written
+
+
+def test_rule_regexes_compile_on_first_use_and_custom_files_fail_at_load(tmp_path: Path) -> None:
+    from tracker.tag import LazyRegex
+
+    rx = LazyRegex(r"\bopt[- ]?out\b")
+    assert [m.span() for m in rx.finditer("You may OPT-OUT or opt out.")] == [(8, 15), (19, 26)]
+    assert rx.search("no way") is None and rx.match("opt out now").group() == "opt out"
+    bad = tmp_path / "bad-regex.toml"
+    bad.write_text('[[rule]]\nid = "v"\ntag = "children"\nveto = true\nregex = true\nall = ["(unclosed"]\n',
+                   encoding="utf-8")
+    with pytest.raises(re.error):
+        load_rules((str(bad),))

@@ -165,6 +165,35 @@ def _extend(found: dict, cands: list, words: list[str], i: int, j0: int, n: int)
 # --------------------------------------------------------------------------- rules
 
 
+class LazyRegex:
+    """A regular expression compiled on its first use.
+
+    Compiling the rules' ~20 regexes (vetoes, polarity cues) was a third of ``load_rules``, paid by
+    every process, while most runs use a few of them (a veto runs only when its tag has a hit, a cue
+    only when a tag needs a polarity). After the first call, ``match``/``search``/``finditer`` are
+    the compiled pattern's own methods, so matching costs what it did."""
+
+    __slots__ = ("pattern", "flags", "match", "search", "finditer")
+
+    def __init__(self, pattern: str, flags: int = _FLAGS) -> None:
+        self.pattern, self.flags = pattern, flags
+        self.match = lambda *a: self.compile().match(*a)
+        self.search = lambda *a: self.compile().search(*a)
+        self.finditer = lambda *a: self.compile().finditer(*a)
+
+    def compile(self) -> re.Pattern:
+        rx = re.compile(self.pattern, self.flags)
+        self.match, self.search, self.finditer = rx.match, rx.search, rx.finditer
+        return rx
+
+
+def _regex(pattern: str, eager: bool) -> LazyRegex:
+    rx = LazyRegex(pattern)
+    if eager:  # custom rules files: a broken pattern fails at load, with the file's other errors
+        rx.compile()
+    return rx
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -176,8 +205,8 @@ class Rule:
     veto: bool = False
     scope: str = "window"  # veto scope: window (near the hit) or sentence
     targets: tuple[str, ...] = ()  # a veto that applies only to these rule ids (all when empty)
-    unless: re.Pattern | None = None  # a veto is void when this matches in the hit's sentence
-    regex: re.Pattern | None = None  # a veto given as one regular expression
+    unless: LazyRegex | None = None  # a veto is void when this matches in the hit's sentence
+    regex: LazyRegex | None = None  # a veto given as one regular expression
     at_start: bool = False  # the regex must match at the start of the sentence
     after: tuple[int, ...] = ()  # indexes of groups that must occur after the first group ("improve ... models")
 
@@ -190,7 +219,7 @@ class RuleSet:
     confident: float
     possible: float
     cues: dict[str, dict[str, int]]  # lang -> cue kind -> group id
-    cue_regex: dict[str, dict[str, re.Pattern]]  # lang -> cue kind -> raw regex items
+    cue_regex: dict[str, dict[str, LazyRegex]]  # lang -> cue kind -> raw regex items
     stop: dict[str, frozenset[str]]
     dilute_tags: frozenset[str] = frozenset()
     dilute_commas: int = 6
@@ -198,10 +227,10 @@ class RuleSet:
     tid_groups: list[tuple[int, ...]] = field(default_factory=list)  # term id -> group ids
     # lang -> cue kind -> (guard group id, regex): "re[w1|w2]:..." items, run only on sentences
     # holding one of the guard words (regexes cost more than the token lookups)
-    cue_guarded: dict[str, dict[str, tuple[tuple[int, re.Pattern], ...]]] = field(default_factory=dict)
+    cue_guarded: dict[str, dict[str, tuple[tuple[int, LazyRegex], ...]]] = field(default_factory=dict)
 
 
-def _compile(data: dict) -> RuleSet:
+def _compile(data: dict, eager: bool = False) -> RuleSet:
     lex = Lexicon()
     group_ids: dict[frozenset[int], int] = {}
 
@@ -223,8 +252,8 @@ def _compile(data: dict) -> RuleSet:
             id=r["id"], tag=tag, weight=float(r.get("weight", 1.0)), groups=groups,
             window=int(r.get("window", 12)), lang=lang, veto=bool(r.get("veto", False)),
             scope=r.get("scope", "window"), targets=tuple(r.get("targets", ())),
-            unless=re.compile("|".join(f"(?:{u})" for u in unless), _FLAGS) if unless else None,
-            regex=re.compile("|".join(f"(?:{g})" for g in r["all"]), _FLAGS) if is_regex else None,
+            unless=_regex("|".join(f"(?:{u})" for u in unless), eager) if unless else None,
+            regex=_regex("|".join(f"(?:{g})" for g in r["all"]), eager) if is_regex else None,
             at_start=bool(r.get("at_start", False)), after=tuple(r.get("after", ())),
         )
         if is_regex and not rule.veto:
@@ -234,14 +263,14 @@ def _compile(data: dict) -> RuleSet:
             for lg in (("en", "fr") if lang == "any" else (lang,)):
                 gates.setdefault((tag, lg), set()).update(term_groups[0])
     cues: dict[str, dict[str, frozenset[int]]] = {}
-    cue_regex: dict[str, dict[str, re.Pattern]] = {}
-    cue_guarded: dict[str, dict[str, tuple[tuple[int, re.Pattern], ...]]] = {}
+    cue_regex: dict[str, dict[str, LazyRegex]] = {}
+    cue_guarded: dict[str, dict[str, tuple[tuple[int, LazyRegex], ...]]] = {}
     for lg, c in data.get("polarity", {}).items():
         cues[lg] = {k: gid(frozenset(lex.add(i) for i in c.get(k, []) if not i.startswith("re:")))
                     for k in CUE_KINDS}
         raws = {k: [i[3:] for i in c.get(k, []) if i.startswith("re:")] for k in CUE_KINDS}
-        cue_regex[lg] = {k: re.compile("|".join(f"(?:{x})" for x in v), _FLAGS) for k, v in raws.items() if v}
-        cue_guarded[lg] = {k: tuple(_guarded(i, lex, gid) for i in c.get(k, []) if i.startswith("re["))
+        cue_regex[lg] = {k: _regex("|".join(f"(?:{x})" for x in v), eager) for k, v in raws.items() if v}
+        cue_guarded[lg] = {k: tuple(_guarded(i, lex, gid, eager) for i in c.get(k, []) if i.startswith("re["))
                            for k in CUE_KINDS}
     stop = {lg: frozenset(words) for lg, words in data.get("stopwords", {}).items()}
     s = data.get("settings", {})
@@ -263,16 +292,21 @@ def _compile(data: dict) -> RuleSet:
     )
 
 
-def _guarded(item: str, lex: Lexicon, gid) -> tuple[int, re.Pattern]:
+def _guarded(item: str, lex: Lexicon, gid, eager: bool) -> tuple[int, LazyRegex]:
     """'re[w1|w2]:pattern' -> (group id of the guard words, compiled pattern)."""
     guard, _, pattern = item[3:].partition("]:")
     if not guard or not pattern:
         raise ValueError(f"cue {item!r}: expected re[word|word]:pattern")
-    return gid(lex.group(guard)), re.compile(pattern, _FLAGS)
+    return gid(lex.group(guard)), _regex(pattern, eager)
 
 
 def _default_rule_files() -> list[Path]:
-    folder = resources.files("tracker") / "rules"
+    """The shipped rules files; next to this module on disk (importlib.resources, a few ms, is only
+    asked when the package is not a folder, e.g. a zip)."""
+    folder = Path(__file__).resolve().parent / "rules"
+    if folder.is_dir():
+        return sorted(p for p in folder.iterdir() if p.name.endswith(".toml"))
+    folder = resources.files("tracker") / "rules"  # type: ignore[assignment]
     return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml"))
 
 
@@ -287,7 +321,7 @@ def load_rules(paths: tuple[str, ...] | None = None) -> RuleSet:
         merged["polarity"].update(d.get("polarity", {}))
         merged["stopwords"].update(d.get("stopwords", {}))
         merged["settings"].update(d.get("settings", {}))
-    return _compile(merged)
+    return _compile(merged, eager=bool(paths))
 
 
 # --------------------------------------------------------------------------- text
