@@ -120,3 +120,67 @@ def test_shared_pages_select_the_same_both_ways():
             assert fast == slow, (html_path.name, select, remove)
             compared += isinstance(fast[0], list)
     assert compared >= 20
+
+
+# --------------------------------------------------------------------------- walking only the selection
+
+
+def whole_and_selected(html, select=(), remove=()):
+    """Clauses when the walker visits only the selected elements, and when it walks the whole body."""
+    def run():
+        try:
+            ex = extract_html(html, select=select, remove=remove)
+        except (SelectorMatchedNothing, ValueError) as e:
+            return type(e).__name__, str(e)
+        return [(c.id, c.text, c.section, c.kind, c.context, c.metadata) for c in ex.clauses], ex.title, ex.lang
+
+    selected = run()
+    extract.WALK_SELECTED_ONLY = False
+    try:
+        whole = run()
+    finally:
+        extract.WALK_SELECTED_ONLY = True
+    return selected, whole
+
+
+INLINE_AND_NESTED = """<html><body><div class="doc"><p>Lead <span class="s">one</span><span class="s">two</span></p>
+<ul><li>Intro list:<div class="inner"><p>in a list</p></div></li></ul><main><p>m</p><main><p>nested</p></main></main>
+<b><div class="inner">bold above</div></b><table><tr><td><div class="inner">cell</div></td></tr></table></div>
+<div class="x"><h2>H</h2><p>under h</p></div></body></html>"""
+
+
+@pytest.mark.parametrize("selector", SELECTORS + ["span.s", ".inner", "main", "div.x", "div.x, main", "body"])
+def test_walking_only_the_selection_gives_the_same_clauses(selector):
+    for page in (PAGE, INLINE_AND_NESTED):
+        selected, whole = whole_and_selected(page, select=selector)
+        assert selected == whole, (selector, page[:40])
+        selected, whole = whole_and_selected(page, select=selector, remove="footer, .lead")
+        assert selected == whole
+
+
+def test_only_safe_selections_skip_the_rest_of_the_page():
+    """Guard against a vacuous comparison: the short cut is taken where it is safe, and only there."""
+    def roots(html, selector):
+        page = extract._Page(html)
+        sel, _ = extract._compile(page, [selector])
+        return extract._selected_roots(page.root, sel, set())
+
+    assert [e.tag for e in roots(PAGE, "main")] == ["main"]
+    assert [e.tag for e in roots(INLINE_AND_NESTED, "main")] == ["main"]  # the nested one is covered
+    assert [e.get("class") for e in roots(INLINE_AND_NESTED, "div.x, div.doc")] == ["doc", "x"]
+    for selector in ("span.s", ".inner", "li li"):  # inline, or below a list, bold text or a table
+        assert roots(INLINE_AND_NESTED if selector != "li li" else PAGE, selector) is None, selector
+
+
+def test_shared_pages_walk_only_the_selection_with_the_same_clauses():
+    cases = _shared_cases()
+    if not cases:
+        pytest.skip("../shared not present")
+    compared = 0
+    for html_path, specs in cases:
+        raw = html_path.read_bytes()
+        for select, remove in specs:
+            selected, whole = whole_and_selected(raw, select, remove)
+            assert selected == whole, (html_path.name, select, remove)
+            compared += isinstance(selected[0], list)
+    assert compared >= 20

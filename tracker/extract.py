@@ -45,8 +45,13 @@ def make_clause(text: str, section: tuple[str, ...], kind: str, context: str = "
     text = _squash(text)
     if not text:
         return None
+    return _clause(text, section, kind, context)
+
+
+def _clause(text: str, section: tuple[str, ...], kind: str, context: str = "") -> Clause | None:
+    """``make_clause`` for text already squashed (the HTML walker squashes before it decides the kind)."""
     norm = normalise(text)
-    if not any(ch.isalnum() for ch in norm):
+    if not (norm[:1].isalnum() or any(ch.isalnum() for ch in norm)):
         return None
     return Clause(id=clause_id(norm), text=text, norm=norm, section=section, kind=kind,
                   metadata=is_metadata(norm), context=context)
@@ -57,16 +62,14 @@ class _Sections:
 
     def __init__(self) -> None:
         self.stack: list[tuple[int, str]] = []
+        self.path: tuple[str, ...] = ()  # rebuilt on push only: every clause of a section shares it
 
     def push(self, level: int, text: str) -> tuple[str, ...]:
         while self.stack and self.stack[-1][0] >= level:
             self.stack.pop()
         self.stack.append((level, text))
+        self.path = tuple(t for _, t in self.stack)
         return self.path
-
-    @property
-    def path(self) -> tuple[str, ...]:
-        return tuple(t for _, t in self.stack)
 
 
 def _looks_like_heading(text: str, bold_only: bool) -> bool:
@@ -525,6 +528,42 @@ def _pick_main(root, body) -> list:
     return [body]
 
 
+# Tags whose presence above a selected element changes nothing in how its text becomes clauses:
+# everything except headings, list/table/definition/quote structure, bold, text containers,
+# preserved white space, skipped elements and line breaks.
+_NOT_NEUTRAL = frozenset(_HEADINGS) | frozenset(_KIND_OF) | _BOLD | _CONTAINERS | _PRESERVE | _ALWAYS_SKIP | \
+    frozenset("table thead tbody tfoot caption td th ul ol dl br".split())
+WALK_SELECTED_ONLY = True  # False walks the whole body, as before (kept for the equivalence tests)
+
+
+def _selected_roots(root, sel: set, rm: set) -> list | None:
+    """The outermost selected elements in document order, to walk instead of the whole body.
+
+    Text outside the selection never becomes a clause, so walking it only costs time (a third of
+    the nodes of a typical page). Only when it cannot change a clause: every selected element is a
+    block (its own boundaries flush the text), and nothing above it is structure the walker tracks
+    (a list, table, heading, bold, removed element...). Otherwise None: walk the whole body.
+    """
+    if root is None or not sel:
+        return None
+    out = []
+    for el in root.iter():
+        if el not in sel:
+            continue
+        if el.tag not in _BLOCKS:
+            return None
+        covered = False
+        for anc in el.iterancestors():
+            if anc in sel:
+                covered = True
+                break
+            if anc.tag in _NOT_NEUTRAL or anc in rm or anc.get("role") == "heading" or anc.get("data-cfemail"):
+                return None
+        if not covered:
+            out.append(el)
+    return out
+
+
 class _Walker:
     """One pass over the DOM, flushing inline text into clauses at block boundaries."""
 
@@ -576,10 +615,10 @@ class _Walker:
             kind, level = "heading", PSEUDO_HEADING_LEVEL
         if kind == "heading":
             section = self.sections.push(level, text)
-            clause = make_clause(text, section, "heading")
+            clause = _clause(text, section, "heading")
         else:
             context = self.lists[-1] if kind == "list-item" and self.lists else ""
-            clause = make_clause(text, self.sections.path, kind, context)
+            clause = _clause(text, self.sections.path, kind, context)
         if clause is not None:
             self.clauses.append(clause)
 
@@ -636,7 +675,12 @@ def extract_html(html: bytes | str, select=(), remove=(), base_url: str | None =
     if select and not sel and not any(r.found for r in sel_ranges):
         raise SelectorMatchedNothing(f"select {select!r} matched nothing")
     auto = not select
-    roots = _pick_main(root, body) if auto else [body]
+    if auto:
+        roots = _pick_main(root, body)
+    else:
+        # From the root element, not <body>: a selected <html> (":root") keeps its text.
+        roots = (_selected_roots(root, sel, rm) if WALK_SELECTED_ONLY and not sel_ranges and not rm_ranges
+                 else None) or [root]
 
     w = _Walker(auto)
     ranges = sel_ranges + rm_ranges

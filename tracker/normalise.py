@@ -117,13 +117,11 @@ def normalise(text: str) -> str:
         text = text[m.end():]
     # Only single ASCII spaces are left, so plain substring tests find every place the regexes would
     # change (the regexes cost 8 us a clause; these tests under 1 us).
-    if any(pair in text for pair in _SPACE_PAIRS):
+    if (" ," in text or " ." in text or " ;" in text or " :" in text or " !" in text or " ?" in text
+            or " %" in text or " )" in text or " ]" in text or "( " in text or "[ " in text):
         text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
         text = _SPACE_AFTER_OPEN.sub(r"\1", text)
     return text.casefold()
-
-
-_SPACE_PAIRS = tuple(" " + c for c in ",.;:!?%)]") + ("( ", "[ ")
 
 
 def _may_hide_email(text: str) -> bool:
