@@ -24,7 +24,11 @@ from corpus import Corpus  # noqa: E402
 
 from tracker import store as store_mod  # noqa: E402
 from tracker.models import Document, Extracted  # noqa: E402
-from tracker.pipeline import extract_checked  # noqa: E402
+
+try:  # moved from pipeline to extract
+    from tracker.extract import extract_checked  # type: ignore[attr-defined]
+except ImportError:
+    from tracker.pipeline import extract_checked  # type: ignore[attr-defined,no-redef]
 from tracker.store import Store, pack  # noqa: E402
 
 FORMAT_1 = {"encode_clauses": lambda clauses: pack([c.to_dict() for c in clauses]), "encode_text": lambda t: t}
