@@ -28,7 +28,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import OUT, TRACKER, VENV_PY, Run, dump_json, median, note, ratio, run_measured, table  # noqa: E402
+from common import (  # noqa: E402
+    OUT,
+    TRACKER,
+    VENV_PY,
+    Run,
+    compile_tracker,
+    dump_json,
+    median,
+    note,
+    ratio,
+    run_measured,
+    table,
+)
 from corpus import Corpus, CorpusServer, service_name, write_policies  # noqa: E402
 
 PHASES = ("seed", "changed", "unchanged")
@@ -58,8 +70,10 @@ def tracker_jobs_default() -> int:
 
 
 def tracker_available() -> bool:
+    """Whether ``policy-tracker check`` runs here; byte-compiles the package first (see compile_tracker)."""
     if not TRACKER.exists():
         return False
+    compile_tracker()
     r = subprocess.run([str(TRACKER), "check", "--help"], capture_output=True, text=True)
     return r.returncode == 0
 

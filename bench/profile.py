@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import OUT, ROOT, TRACKER, note, run_measured  # noqa: E402
+from common import OUT, ROOT, TRACKER, compile_tracker, note, run_measured  # noqa: E402
 from corpus import Corpus, CorpusServer, write_policies  # noqa: E402
 from cycle import CHANGED, DATE_ONLY, PHASES  # noqa: E402
 
@@ -55,6 +55,7 @@ def main() -> None:
     args = ap.parse_args()
     if not PYSPY.exists():
         sys.exit("py-spy is missing: .venv/bin/pip install py-spy")
+    compile_tracker()
     work = OUT / "profile"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

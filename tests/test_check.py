@@ -257,7 +257,7 @@ def test_size_and_timeout_options(ws, site) -> None:
 
 
 def test_worker_processes_store_the_same_as_in_process(tmp_path, httpserver) -> None:
-    """`--workers 1` moves extraction to a spawned process: the stored clauses must be identical."""
+    """`--workers 1` moves extraction to a child process: the stored clauses must be identical."""
     from conftest import Workspace
 
     pages = {}

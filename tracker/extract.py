@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tracker.errors import TrackerError
-from tracker.models import Clause, Extracted
+from tracker.models import Clause, Document, Extracted
 from tracker.normalise import clause_id, is_metadata, normalise
 
 
@@ -698,8 +698,8 @@ def extract_html(html: bytes | str, select=(), remove=(), base_url: str | None =
             node = stack.pop()
             kind = type(node)
             if kind is str:
-                if not containers and (auto or sel_depth or any(r.active for r in sel_ranges)) \
-                        and not any(r.active for r in rm_ranges):
+                if not containers and (auto or sel_depth or (sel_ranges and any(r.active for r in sel_ranges))) \
+                        and not (rm_ranges and any(r.active for r in rm_ranges)):
                     w.text(node)
                 continue
             if kind is tuple:
@@ -776,6 +776,48 @@ def extract_html(html: bytes | str, select=(), remove=(), base_url: str | None =
                 stack.append(node.text)
         w.flush()
     return Extracted(clauses=w.clauses, title=title, lang=page_lang)
+
+
+# --------------------------------------------------------------------------- one fetched page
+
+
+def extract_checked(doc: Document, body: bytes, encoding: str | None, content_type: str, url: str,
+                    final_url: str | None, previous_length: int
+                    ) -> tuple[str | None, str | None, str | None, Extracted | None]:
+    """Decode, extract and guard one page: (None, None, None, extracted) or ("failed", reason, error, None).
+
+    A pure function of its arguments, so it can run in a worker process (:mod:`tracker.worker`).
+    """
+    from tracker import guard
+    from tracker.charset import decode_body
+
+    try:
+        text = decode_body(body, encoding)
+    except (ValueError, LookupError) as e:
+        return "failed", "decode", str(e), None
+    mime = content_type.split(";", 1)[0].strip().lower()
+    try:
+        if mime in ("text/markdown", "text/x-markdown") or url.lower().endswith(".md"):
+            extracted = extract_markdown(text)
+        elif mime == "text/plain":
+            extracted = extract_text(text)
+        else:
+            extracted = extract_html(text, select=doc.select, remove=doc.remove, base_url=final_url or doc.url,
+                                     lang=doc.lang)
+    except SelectorMatchedNothing as e:
+        return "failed", "selector-matched-nothing", str(e) or "selector matched nothing", None
+    except RecursionError:
+        return "failed", "decode", "markup nested too deeply to extract", None
+    body_text = extracted.text
+    if not extracted.clauses or not body_text.strip():
+        return "failed", "empty", "no text found on the page", None
+    why = guard.blocked_reason(body_text, extracted.title)
+    if why:
+        return "failed", "blocked", why, None
+    why = guard.too_short(len(body_text), previous_length)
+    if why:
+        return "failed", "too-short", why, None
+    return None, None, None, extracted
 
 
 # --------------------------------------------------------------------------- Markdown

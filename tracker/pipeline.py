@@ -17,9 +17,10 @@ from itertools import islice
 
 from tracker import guard
 from tracker.browser import fetch_document
-from tracker.fetch import Fetcher, decode_body, host_of
+from tracker.fetch import Fetcher, host_of
 from tracker.models import DiffResult, Document, Extracted, FetchResult
 from tracker.store import DocumentRow, Store, iso, now_ts, sha256
+from tracker.worker import Workers, default_processes
 
 BATCH_SIZE = 100  # documents per transaction
 BATCH_SECONDS = 2.0  # ...or this long, whichever comes first
@@ -93,48 +94,12 @@ def prepare(doc: Document, row: DocumentRow, fetch: FetchResult,
     if row.raw_sha256 == p.raw_sha and row.versions:
         p.state, p.note = "unchanged", "identical body"
         return p
+    from tracker.extract import extract_checked
+
     args = (doc, fetch.body, fetch.encoding, fetch.content_type, fetch.url, fetch.final_url, row.text_length)
     state, reason, error, extracted = offload(extract_checked, *args) if offload else extract_checked(*args)
     p.state, p.reason, p.error, p.extracted = state, reason, error, extracted
     return p
-
-
-def extract_checked(doc: Document, body: bytes, encoding: str | None, content_type: str, url: str,
-                    final_url: str | None, previous_length: int
-                    ) -> tuple[str | None, str | None, str | None, Extracted | None]:
-    """Decode, extract and guard one page: (None, None, None, extracted) or ("failed", reason, error, None).
-
-    A pure function of its arguments, so it can run in a worker process.
-    """
-    from tracker.extract import SelectorMatchedNothing, extract_html, extract_markdown, extract_text
-
-    try:
-        text = decode_body(body, encoding)
-    except (ValueError, LookupError) as e:
-        return "failed", "decode", str(e), None
-    mime = content_type.split(";", 1)[0].strip().lower()
-    try:
-        if mime in ("text/markdown", "text/x-markdown") or url.lower().endswith(".md"):
-            extracted = extract_markdown(text)
-        elif mime == "text/plain":
-            extracted = extract_text(text)
-        else:
-            extracted = extract_html(text, select=doc.select, remove=doc.remove, base_url=final_url or doc.url,
-                                     lang=doc.lang)
-    except SelectorMatchedNothing as e:
-        return "failed", "selector-matched-nothing", str(e) or "selector matched nothing", None
-    except RecursionError:
-        return "failed", "decode", "markup nested too deeply to extract", None
-    body_text = extracted.text
-    if not extracted.clauses or not body_text.strip():
-        return "failed", "empty", "no text found on the page", None
-    why = guard.blocked_reason(body_text, extracted.title)
-    if why:
-        return "failed", "blocked", why, None
-    why = guard.too_short(len(body_text), previous_length)
-    if why:
-        return "failed", "too-short", why, None
-    return None, None, None, extracted
 
 
 # --------------------------------------------------------------------------- database part
@@ -216,46 +181,6 @@ def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
 # --------------------------------------------------------------------------- the cycle
 
 
-PROCESS_MIN_DOCS = 20  # fewer documents than this are not worth a worker process's start-up
-
-
-class ExtractionWorkers:
-    """Extraction in worker processes (spawned, so no lock is inherited from the fetch threads).
-
-    If the pool breaks (a worker killed, out of memory), the work is done in-process instead:
-    a check never fails because of the pool.
-    """
-
-    def __init__(self, processes: int) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_warm_worker)
-        self.free = threading.Semaphore(processes)
-        self.broken = False
-
-    def run(self, fn: Callable[..., tuple], *args: object) -> tuple:
-        """In a worker when one is free, else right here: both cores extract, neither waits."""
-        from concurrent.futures.process import BrokenProcessPool
-
-        if not self.broken and self.free.acquire(blocking=False):
-            try:
-                return self.pool.submit(fn, *args).result()
-            except (BrokenProcessPool, OSError):
-                self.broken = True
-            finally:
-                self.free.release()
-        return fn(*args)
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _warm_worker() -> None:
-    import tracker.extract  # noqa: F401  (import once, while the first pages are being fetched)
-
-
 class HostLimiter:
     """At most ``per_host`` requests at once per host, and at least ``delay`` seconds between starts."""
 
@@ -291,13 +216,12 @@ def run_cycle(
     limiter: HostLimiter | None = None,
     on_outcome: Callable[[CheckOutcome], None] | None = None,
     stop: threading.Event | None = None,
-    processes: int = 0,
+    processes: int | None = None,
 ) -> list[CheckOutcome]:
     """Check every document once. Results are committed in batches as they arrive.
 
-    ``processes``: worker processes that extract pages alongside the fetch threads (default none).
-    On a multi-core machine with many documents they cut a seed cycle by about a quarter per worker
-    on 2 cores, at about 40 MB each; by default a cycle stays in one lean process.
+    ``processes``: helper processes that extract pages beside the fetch threads (None: one on a
+    multi-core machine, see :mod:`tracker.worker`); they start only in cycles with many new pages.
     """
     docs = list(docs)
     if not docs:
@@ -309,7 +233,8 @@ def run_cycle(
     outcomes: list[CheckOutcome] = []
     pending: list[Prepared] = []
     last_commit = time.monotonic()
-    workers = ExtractionWorkers(processes) if processes and len(docs) >= PROCESS_MIN_DOCS else None
+    processes = default_processes() if processes is None else processes
+    workers = Workers(processes) if processes and len(docs) > 1 else None
 
     def work(doc: Document) -> Prepared:
         row = rows[doc.key]

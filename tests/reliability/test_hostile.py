@@ -21,6 +21,8 @@ from faultserver import FaultServer, policy_page
 from figures import record, table
 from lxml import etree, html
 
+from tracker.feeds import MANIFEST
+
 BAD_TAGS = {"script", "iframe", "object", "embed", "frame", "frameset", "applet", "base", "form", "input", "svg",
             "math", "noscript", "template"}
 URL_ATTRS = {"href", "src", "action", "formaction", "data", "poster", "background", "cite", "xlink:href", "srcset",
@@ -123,6 +125,11 @@ def inspect_outputs(feeds: Path) -> tuple[int, list[str], list[str]]:
             if not data.rstrip().lower().endswith(b"</html>"):
                 invalid.append(f"{rel}: incomplete HTML")
             bad += dangers(html.document_fromstring(data), rel)
+        elif rel == MANIFEST:  # the incremental build's bookkeeping: hashes, sizes, titles
+            try:
+                json.loads(data)
+            except ValueError as e:
+                invalid.append(f"{rel}: {e}")
         else:
             invalid.append(f"{rel}: unexpected file type")
     return n, invalid, bad

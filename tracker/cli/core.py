@@ -194,7 +194,7 @@ def outcome_line(o) -> str:
 
 def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, as_json: bool,
               quiet: bool = False, rebuild_feeds: bool = True, timeout: float = 30.0,
-              max_size: int | None = None, workers: int = 0, notify: list[str] | None = None) -> list:
+              max_size: int | None = None, workers: int | None = None, notify: list[str] | None = None) -> list:
     from tracker.declarations import select_documents
     from tracker.fetch import MAX_BYTES, Fetcher
     from tracker.pipeline import run_cycle
@@ -264,14 +264,15 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
               help="Seconds to wait for a server to answer (the whole transfer gets four times that).")
 @click.option("--max-size", default="10MB", show_default=True, callback=lambda c, p, v: parse_size(v),
               help="Largest page accepted, after decompression (e.g. 500KB, 10MB); larger is a failed check.")
-@click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 64),
-              help="Extra processes that extract pages (multi-core machines, many documents; ~40 MB each).")
+@click.option("--workers", default=None, type=click.IntRange(0, 64),
+              help="Helper processes that extract pages when a cycle has many new ones (about 20 MB each). "
+                   "Default: 1 on a multi-core machine, else 0.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per document per line.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @notify_option
 @pass_config
 def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, timeout: float, max_size: int,
-          workers: int, as_json: bool, quiet: bool, notify: list[str]) -> None:
+          workers: int | None, as_json: bool, quiet: bool, notify: list[str]) -> None:
     """Check every declared document (or the SERVICES named) once.
 
     Each document ends as new, unchanged, changed or failed (with the reason). Feeds are rebuilt

@@ -1,0 +1,85 @@
+"""tracker.worker: extraction in real child processes gives exactly the in-process result."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from pages import policy_html
+
+from tracker.extract import extract_checked
+from tracker.models import Document
+from tracker.worker import Workers
+
+DOC = Document(service="Example", type="Privacy Policy", url="https://example.com/privacy", select=("main",))
+
+
+def args(i: int = 0) -> tuple:
+    doc = DOC
+    body = policy_html({"Your choices": [f"Setting number {i} controls how we contact you."]}).encode()
+    return (doc, body, "utf-8", "text/html; charset=utf-8", doc.url, None, 0)
+
+
+@pytest.fixture
+def workers():
+    w = Workers(1, start_after=0)
+    yield w
+    w.close()
+
+
+def test_a_child_extracts_exactly_what_the_process_does(workers: Workers) -> None:
+    for i in range(3):
+        remote = workers.run(extract_checked, *args(i))
+        assert remote == extract_checked(*args(i))
+        assert remote[0] is None and len(remote[3].clauses) > 5
+    assert workers.remote == 3 and workers.local == 0 and len(workers.children) == 1
+
+
+def test_an_exception_in_the_child_is_raised_here_as_in_process(workers: Workers) -> None:
+    bad = (None, *args()[1:])  # no declaration: extract_checked raises AttributeError
+    with pytest.raises(AttributeError):
+        extract_checked(*bad)
+    with pytest.raises(AttributeError):
+        workers.run(extract_checked, *bad)
+    assert workers.run(extract_checked, *args(1)) == extract_checked(*args(1))  # the child is still there
+    assert workers.remote == 1 and not workers.broken
+
+
+def test_a_dead_child_means_in_process_work_not_a_failed_check(workers: Workers) -> None:
+    workers.run(extract_checked, *args(0))
+    child = workers.children[0]
+    child.proc.kill()
+    child.proc.wait()
+    assert workers.run(extract_checked, *args(1)) == extract_checked(*args(1))
+    assert workers.broken and not workers.children
+    assert workers.run(extract_checked, *args(2)) == extract_checked(*args(2))
+    assert workers.local == 1  # after the death, in-process (the retry of the dead call is not counted)
+
+
+def test_children_start_only_after_enough_pages_and_only_for_known_functions() -> None:
+    w = Workers(1, start_after=2)
+    try:
+        for i in range(2):
+            w.run(extract_checked, *args(i))
+        assert not w.children and w.local == 2
+        w.run(extract_checked, *args(3))
+        assert len(w.children) == 1 and w.remote == 1
+        assert w.run(len, "abc") == 3 and w.local == 3  # not an allowed function: in-process
+    finally:
+        w.close()
+
+
+def test_closing_ends_the_children() -> None:
+    w = Workers(2, start_after=0)
+    w.run(extract_checked, *args(0))
+    procs = [c.proc for c in w.children]
+    w.close()
+    assert procs and all(p.returncode is not None for p in procs)
+
+
+def test_a_child_imports_no_http_library_or_database() -> None:
+    code = ("import sys, tracker.worker as w; w._allowed(); "
+            "print(sorted(m for m in ('requests', 'urllib3', 'sqlite3', 'bs4', 'soupsieve') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

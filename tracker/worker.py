@@ -1,0 +1,175 @@
+"""Page extraction in helper processes: the CPU-heavy part of a check, on the machine's other cores.
+
+Fetching is I/O and runs in threads, but turning a page into clauses is pure Python and holds the
+GIL, so on its own a big cycle (the first check of a registry) uses one core. Here a few child
+processes (``python -m tracker.worker``) take pages from the fetch threads. They are started only
+once a cycle has extracted ``start_after`` pages itself, so small and unchanged cycles never pay for
+them, and a page is extracted in-process whenever every child is busy, so nobody waits.
+
+Each child imports only the extraction modules (lxml, no HTTP library, no database): about 20 MB.
+Requests and answers are pickled frames on the child's stdin/stdout (the child is ours; nothing
+else is ever unpickled). A child that dies or fails is replaced by in-process work: the same
+function runs again here, so a check gets exactly the result (or exception) it would have had.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+_HEADER = struct.Struct(">I")
+
+
+@functools.cache
+def _allowed() -> dict[str, Callable]:
+    """What a child may be asked to run (by name: functions are not pickled by value)."""
+    from tracker.extract import extract_checked
+
+    return {"extract_checked": extract_checked}
+
+
+class WorkerGone(Exception):
+    """The child process is gone (killed, out of memory, closed pipe)."""
+
+
+def _write(stream, obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _read(stream) -> object:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        raise EOFError
+    (n,) = _HEADER.unpack(head)
+    data = stream.read(n)
+    if len(data) < n:
+        raise EOFError
+    return pickle.loads(data)
+
+
+class _Child:
+    """One ``python -m tracker.worker`` process, used by one thread at a time."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parent.parent)  # importable even when not installed
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.proc = subprocess.Popen([sys.executable, "-m", "tracker.worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
+
+    def call(self, name: str, args: tuple) -> tuple[bool, object]:
+        """(True, result) or (False, None) when the function raised in the child."""
+        try:
+            _write(self.proc.stdin, (name, args))
+            return _read(self.proc.stdout)  # type: ignore[return-value]
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError) as e:
+            raise WorkerGone(str(e)) from None
+
+    def close(self, timeout: float = 2.0) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()  # EOF on stdin: the child's loop ends
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Workers:
+    """Up to ``processes`` children, started on demand; ``run`` never blocks on a busy child."""
+
+    def __init__(self, processes: int, start_after: int = 16) -> None:
+        self.processes = max(0, processes)
+        self.start_after = start_after
+        self.idle: list[_Child] = []
+        self.children: list[_Child] = []
+        self.local = 0  # pages extracted in-process
+        self.remote = 0  # pages extracted by a child
+        self.broken = False
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[..., tuple], *args: object) -> tuple:
+        """``fn(*args)``, in a free child when there is one (or one may start), else right here."""
+        name = getattr(fn, "__name__", "")
+        child = self._take() if name in _allowed() else None
+        if child is None:
+            with self._lock:
+                self.local += 1
+            return fn(*args)
+        try:
+            ok, result = child.call(name, args)
+        except WorkerGone:
+            with self._lock:
+                self.broken = True  # one death is enough: the rest of the cycle stays in-process
+                self.children.remove(child)
+            child.close(timeout=0.1)
+            return fn(*args)
+        with self._lock:
+            self.idle.append(child)
+            self.remote += ok
+        return result if ok else fn(*args)  # an exception: raise it here, exactly as in-process
+
+    def _take(self) -> _Child | None:
+        with self._lock:
+            if self.idle:
+                return self.idle.pop()
+            if self.broken or len(self.children) >= self.processes or self.local < self.start_after:
+                return None
+            try:
+                child = _Child()
+            except OSError:
+                self.broken = True
+                return None
+            self.children.append(child)
+            return child
+
+    def close(self) -> None:
+        with self._lock:
+            children, self.children, self.idle = self.children, [], []
+        for child in children:
+            child.close()
+
+
+def default_processes() -> int:
+    """One child on a multi-core machine (leaving a core to the fetch threads and the database)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 1 if cores >= 2 else 0
+
+
+def main() -> None:
+    """The child's loop: read (name, args), answer (True, result) or (False, None), until EOF."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which closes our stdin
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the frames
+    functions = _allowed()
+    while True:
+        try:
+            name, args = _read(inp)  # type: ignore[misc]
+        except EOFError:
+            return
+        try:
+            answer = (True, functions[name](*args))
+        except Exception:  # the parent runs it again in-process and gets the real exception
+            answer = (False, None)
+        try:
+            _write(out, answer)
+        except (BrokenPipeError, OSError):
+            return
+
+
+if __name__ == "__main__":
+    main()
