@@ -185,3 +185,22 @@ def test_metadata_lines():
     assert is_metadata(normalise("Date d'effet : 10 juin 2022"))
     assert not is_metadata(normalise("Effective January 1, 2024, we will begin using your data to train AI."))
     assert not is_metadata(normalise("We updated our practices."))
+
+
+def test_the_short_cut_of_normalise_agrees_with_every_step():
+    """normalise() skips its regexes for plain ASCII text; on any text it must equal the full path."""
+    import random
+
+    from tracker.normalise import _normalise_full, _plain
+
+    rng = random.Random(7)
+    pieces = ["We", " may", " share", " data", ".", ",", " ", "  ", "(", ")", "[", "]", "{at}", " at ", " dot ",
+              "@", "http://a.example/x?utm_source=y", "*", "_", "#", "`", "\t", "\n", "1. ", "(a) ", " ,", " )",
+              "( ", "Last updated", " 2024", "DOT", "(AT)", "ex", "~", "\\", "<", ">", "’", "\u00a0"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(20000)]
+    texts += ["We share your data with partners.", "3.1 When you post", "iv. Retention", "  padded  text "]
+    plain = 0
+    for text in texts:
+        assert normalise(text) == _normalise_full(text), repr(text)
+        plain += text.isascii() and _plain(text)
+    assert plain > 1000  # the short cut is really taken

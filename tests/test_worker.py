@@ -8,7 +8,7 @@ import sys
 import pytest
 from pages import policy_html
 
-from tracker.extract import extract_checked
+from tracker.extract import extract_checked, extract_packed
 from tracker.models import Document
 from tracker.worker import Workers
 
@@ -34,6 +34,14 @@ def test_a_child_extracts_exactly_what_the_process_does(workers: Workers) -> Non
         assert remote == extract_checked(*args(i))
         assert remote[0] is None and len(remote[3].clauses) > 5
     assert workers.remote == 3 and workers.local == 0 and len(workers.children) == 1
+
+
+def test_a_child_packs_the_version_exactly_as_the_process_does(workers: Workers) -> None:
+    state, _, _, packed = workers.run(extract_packed, *args(7))
+    assert state is None and workers.remote == 1
+    assert (state, None, None, packed) == extract_packed(*args(7))
+    extracted = extract_checked(*args(7))[3]
+    assert packed.decode_clauses() == extracted.clauses and packed.sha256 and packed.length == len(extracted.text)
 
 
 def test_an_exception_in_the_child_is_raised_here_as_in_process(workers: Workers) -> None:

@@ -17,10 +17,14 @@ import functools
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, Document, Extracted
 from tracker.normalise import clause_id, is_metadata, normalise
+
+if TYPE_CHECKING:
+    from tracker.codec import PackedVersion
 
 
 class SelectorMatchedNothing(ValueError):
@@ -819,6 +823,22 @@ def extract_checked(doc: Document, body: bytes, encoding: str | None, content_ty
         return "failed", "too-short", why, None
     return None, None, None, extracted
 
+
+
+def extract_packed(doc: Document, body: bytes, encoding: str | None, content_type: str, url: str,
+                   final_url: str | None, previous_length: int
+                   ) -> tuple[str | None, str | None, str | None, PackedVersion | None]:
+    """``extract_checked``, with the version packed for storage (text, clauses, sha256) right here.
+
+    What a check needs from a page, in the form that crosses a process boundary cheaply: a worker
+    process returns a few compressed bytes instead of hundreds of pickled clauses, and the process
+    holding the database only inserts them (it decodes the clauses only to diff a changed page).
+    """
+    from tracker.codec import pack_extracted
+
+    state, reason, error, extracted = extract_checked(doc, body, encoding, content_type, url, final_url,
+                                                      previous_length)
+    return state, reason, error, (pack_extracted(extracted) if extracted is not None else None)
 
 # --------------------------------------------------------------------------- Markdown
 

@@ -414,7 +414,7 @@ def _one(store: Store, fc: FileCommit, extracted: Extracted | None, st: _DocStat
     lang = st.lang or extracted.lang
     diff = None
     if st.number:
-        diff = analyse(st.clauses, extracted, lang)
+        diff = analyse(st.clauses, extracted.clauses, lang)
         if not diff.significant:
             return "insignificant"
     version = store.add_version(st.id, text=text, clauses=extracted.clauses, recorded_at=fc.at, lang=lang,

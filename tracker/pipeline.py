@@ -17,8 +17,9 @@ from itertools import islice
 
 from tracker import guard
 from tracker.browser import fetch_document
+from tracker.codec import PackedVersion
 from tracker.fetch import Fetcher, host_of
-from tracker.models import DiffResult, Document, Extracted, FetchResult
+from tracker.models import Clause, DiffResult, Document, FetchResult
 from tracker.store import DocumentRow, Store, iso, now_ts, sha256
 from tracker.worker import Workers, default_processes
 
@@ -69,7 +70,7 @@ class Prepared:
     state: str | None = None  # failed | unchanged when decided early
     reason: str | None = None
     error: str | None = None
-    extracted: Extracted | None = None
+    packed: PackedVersion | None = None  # the new version's text and clauses, ready to insert
     raw_sha: str | None = None
     note: str | None = None
 
@@ -94,25 +95,22 @@ def prepare(doc: Document, row: DocumentRow, fetch: FetchResult,
     if row.raw_sha256 == p.raw_sha and row.versions:
         p.state, p.note = "unchanged", "identical body"
         return p
-    from tracker.extract import extract_checked
+    from tracker.extract import extract_packed
 
     args = (doc, fetch.body, fetch.encoding, fetch.content_type, fetch.url, fetch.final_url, row.text_length)
-    state, reason, error, extracted = offload(extract_checked, *args) if offload else extract_checked(*args)
-    p.state, p.reason, p.error, p.extracted = state, reason, error, extracted
+    p.state, p.reason, p.error, p.packed = offload(extract_packed, *args) if offload else extract_packed(*args)
     return p
 
 
 # --------------------------------------------------------------------------- database part
 
 
-def analyse(old: Extracted | list, new: Extracted, lang: str | None) -> DiffResult:
+def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
     """Clause diff plus tags: the one place the two stages are joined."""
     from tracker.diff import diff_clauses
     from tracker.tag import tag_changes
 
-    old_clauses = old.clauses if isinstance(old, Extracted) else old
-    result = diff_clauses(old_clauses, new.clauses)
-    return tag_changes(result, lang=lang)
+    return tag_changes(diff_clauses(old, new), lang=lang)
 
 
 def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
@@ -134,13 +132,12 @@ def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
                raw_sha256=p.raw_sha)
         out.version = store.latest_version_number(row.id)
         return out
-    assert p.extracted is not None
-    extracted = p.extracted
-    lang = doc.lang or extracted.lang
-    text = extracted.text
+    assert p.packed is not None
+    packed = p.packed
+    lang = doc.lang or packed.lang
     validators = {"etag": f.etag, "last_modified": f.last_modified, "raw_sha256": p.raw_sha}
     previous = store.latest_version(row.id)  # read under the write lock: no duplicate versions
-    if previous is not None and previous.sha256 == sha256(text):
+    if previous is not None and previous.sha256 == packed.sha256:
         record("unchanged", **validators)
         out.state, out.version, out.note = "unchanged", previous.number, "same text"
         return out
@@ -152,7 +149,7 @@ def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
             return out
     diff = None
     if previous is not None:
-        diff = analyse(previous.clauses, extracted, lang)
+        diff = analyse(previous.clauses, packed.decode_clauses(), lang)
         if not diff.significant:
             record("unchanged", reason="insignificant", **validators)
             out.state, out.version = "unchanged", previous.number
@@ -160,16 +157,16 @@ def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
             return out
     snapshot = store.put_snapshot(f.body, f.content_type)
     check_id = record("new" if previous is None else "changed", **validators)
-    version = store.add_version(row.id, text=text, clauses=extracted.clauses, recorded_at=at, check_id=check_id,
-                                snapshot_sha256=snapshot, lang=lang)
-    store.link_check_version(check_id, version.id)
-    out.version = version.number
+    version_id, number, _ = store.add_packed_version(row.id, packed, recorded_at=at, check_id=check_id,
+                                                     snapshot_sha256=snapshot, lang=lang)
+    store.link_check_version(check_id, version_id)
+    out.version = number
     if previous is None:
         out.state = "new"
         return out
     assert diff is not None
     out.state = "changed"
-    out.change_id = store.add_change(row.id, previous.number, version.number, diff, detected_at=at)
+    out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=at)
     out.significant = len(diff.significant)
     out.tags = diff.tags()
     for c in diff.significant:

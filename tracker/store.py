@@ -15,7 +15,6 @@ Design choices, and why:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
@@ -28,9 +27,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tracker.codec import (  # noqa: F401  (re-exported: callers import them from here)
+    CLAUSES_FORMAT,
+    COMPRESSION,
+    PackedVersion,
+    clause_count,
+    decode_clauses,
+    decode_text,
+    encode_clauses,
+    encode_text,
+    pack,
+    pack_version,
+    sha256,
+    unpack,
+)
 from tracker.errors import TrackerError
 from tracker.models import Clause, DiffResult, Document
-from tracker.normalise import clause_id
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -47,92 +59,6 @@ def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def sha256(data: bytes | str) -> str:
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return hashlib.sha256(data).hexdigest()
-
-
-COMPRESSION = 1  # zlib level: 2.6x faster than 6 on policy pages for ~25% more bytes
-
-
-def pack(obj: object) -> bytes:
-    return zlib.compress(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), COMPRESSION)
-
-
-def unpack(blob: bytes | None) -> object:
-    if blob is None:
-        return None
-    return json.loads(zlib.decompress(blob).decode("utf-8"))
-
-
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
-
-CLAUSES_FORMAT = 2
-
-
-def encode_clauses(clauses: list[Clause]) -> bytes:
-    """Clauses -> the ``versions.clauses`` blob (format 2), about half the bytes and CPU of a list of dicts.
-
-    ``{"v": 2, "sections": [path, ...], "rows": [[id, text, norm, section, kind, metadata, context], ...]}``:
-    ``section`` indexes ``sections``; ``id`` is null when it equals ``clause_id(norm)``; ``norm`` is null
-    when it equals ``text.casefold()``, an int k when it equals ``text.casefold()[k:]`` (a stripped
-    enumerator such as "2.1 "), else the norm itself. Every shortcut is checked here, so reading is exact.
-    """
-    sections: dict[tuple[str, ...], int] = {}
-    rows = []
-    for c in clauses:
-        norm = c.norm
-        folded = c.text.casefold()
-        if norm == folded:
-            n: str | int | None = None
-        elif folded.endswith(norm):
-            n = len(folded) - len(norm)
-        else:
-            n = norm
-        rows.append([None if c.id == clause_id(norm) else c.id, c.text, n,
-                     sections.setdefault(c.section, len(sections)), c.kind, c.metadata, c.context])
-    blob = _encode_json({"v": CLAUSES_FORMAT, "sections": list(sections), "rows": rows})
-    return zlib.compress(blob.encode("utf-8"), COMPRESSION)
-
-
-def decode_clauses(blob: bytes) -> list[Clause]:
-    """A ``versions.clauses`` blob -> clauses: format 2, or the list of ``Clause.to_dict()`` before it."""
-    data = json.loads(zlib.decompress(blob))
-    if isinstance(data, list):  # format 1
-        return [Clause.from_dict(d) for d in data]
-    if data.get("v") != CLAUSES_FORMAT:
-        raise TrackerError(f"clauses stored in format {data.get('v')!r}: made by a newer policy-tracker; upgrade")
-    sections = [tuple(s) for s in data["sections"]]
-    out = []
-    for id_, text, n, section, kind, metadata, context in data["rows"]:
-        if n is None:
-            norm = text.casefold()
-        elif type(n) is int:
-            norm = text.casefold()[n:]
-        else:
-            norm = n
-        out.append(Clause(clause_id(norm) if id_ is None else id_, text, norm, sections[section], kind, metadata, context))
-    return out
-
-
-def clause_count(blob: bytes) -> int:
-    data = json.loads(zlib.decompress(blob))
-    return len(data) if isinstance(data, list) else len(data["rows"])
-
-
-def encode_text(text: str) -> str | bytes:
-    """A version's text for ``versions.text``: zlib bytes (about a fifth of the size), or the string itself
-    when compressing would not make it smaller (short texts)."""
-    raw = text.encode("utf-8")
-    packed = zlib.compress(raw, COMPRESSION)
-    return packed if len(packed) < len(raw) else text
-
-
-def decode_text(value: str | bytes) -> str:
-    return value if isinstance(value, str) else zlib.decompress(value).decode("utf-8")
 
 
 def declaration_hash(doc: Document) -> str:
@@ -482,18 +408,28 @@ class Store:
                     check_id: int | None = None, snapshot_sha256: str | None = None, lang: str | None = None,
                     source: str = "check") -> Version:
         """Append a version (number = last + 1). Callers wrap it with the check row in one savepoint."""
+        packed = pack_version(text, clauses)
+        vid, number, recorded_at = self.add_packed_version(document_id, packed, recorded_at=recorded_at,
+                                                           check_id=check_id, snapshot_sha256=snapshot_sha256,
+                                                           lang=lang, source=source)
+        return Version(id=vid, document_id=document_id, number=number, recorded_at=iso(recorded_at) or "",
+                       sha256=packed.sha256, text=text, clauses=clauses, lang=lang, snapshot_sha256=snapshot_sha256,
+                       source=source)
+
+    def add_packed_version(self, document_id: int, packed: PackedVersion, *, recorded_at: float | None = None,
+                           check_id: int | None = None, snapshot_sha256: str | None = None, lang: str | None = None,
+                           source: str = "check") -> tuple[int, int, float]:
+        """``add_version`` for a version already packed (by the process that extracted it):
+        (version id, number, recorded_at). Nothing is encoded or decoded here."""
         recorded_at = now_ts() if recorded_at is None else recorded_at
         number = self.conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE document_id=?",
                                    (document_id,)).fetchone()[0]
-        digest = sha256(text)
         cur = self.conn.execute(
             "INSERT INTO versions (document_id, number, recorded_at, check_id, snapshot_sha256, sha256, text, "
             "length, clauses, lang, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (document_id, number, recorded_at, check_id, snapshot_sha256, digest, encode_text(text), len(text),
-             encode_clauses(clauses), lang, source))
-        return Version(id=int(cur.lastrowid), document_id=document_id, number=number, recorded_at=iso(recorded_at) or "",
-                       sha256=digest, text=text, clauses=clauses, lang=lang, snapshot_sha256=snapshot_sha256,
-                       source=source)
+            (document_id, number, recorded_at, check_id, snapshot_sha256, packed.sha256, packed.text, packed.length,
+             packed.clauses, lang, source))
+        return int(cur.lastrowid), number, recorded_at
 
     def link_check_version(self, check_id: int, version_id: int) -> None:
         self.conn.execute("UPDATE checks SET version_id=? WHERE id=?", (version_id, check_id))

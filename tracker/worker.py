@@ -25,14 +25,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 _HEADER = struct.Struct(">I")
+PATIENCE = float(os.environ.get("POLICY_TRACKER_PATIENCE", "0.02"))  # seconds a page waits for a busy child before it is extracted in-process
 
 
 @functools.cache
 def _allowed() -> dict[str, Callable]:
     """What a child may be asked to run (by name: functions are not pickled by value)."""
-    from tracker.extract import extract_checked
+    from tracker.extract import extract_checked, extract_packed
 
-    return {"extract_checked": extract_checked}
+    return {"extract_checked": extract_checked, "extract_packed": extract_packed}
 
 
 class WorkerGone(Exception):
@@ -90,18 +91,19 @@ class _Child:
 class Workers:
     """Up to ``processes`` children, started on demand; ``run`` never blocks on a busy child."""
 
-    def __init__(self, processes: int, start_after: int = 16) -> None:
+    def __init__(self, processes: int, start_after: int = 16, patience: float = PATIENCE) -> None:
         self.processes = max(0, processes)
         self.start_after = start_after
+        self.patience = patience
         self.idle: list[_Child] = []
         self.children: list[_Child] = []
         self.local = 0  # pages extracted in-process
         self.remote = 0  # pages extracted by a child
         self.broken = False
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
 
     def run(self, fn: Callable[..., tuple], *args: object) -> tuple:
-        """``fn(*args)``, in a free child when there is one (or one may start), else right here."""
+        """``fn(*args)`` in a child when one is free within ``patience`` seconds, else right here."""
         name = getattr(fn, "__name__", "")
         child = self._take() if name in _allowed() else None
         if child is None:
@@ -114,28 +116,36 @@ class Workers:
             with self._lock:
                 self.broken = True  # one death is enough: the rest of the cycle stays in-process
                 self.children.remove(child)
+                self._lock.notify_all()
             child.close(timeout=0.1)
             return fn(*args)
         with self._lock:
             self.idle.append(child)
             self.remote += ok
+            self._lock.notify()
         return result if ok else fn(*args)  # an exception: raise it here, exactly as in-process
 
     def _take(self) -> _Child | None:
         with self._lock:
-            if self.idle:
-                return self.idle.pop()
-            if self.broken or len(self.children) >= self.processes or self.local < self.start_after:
+            if self.broken or self.local < self.start_after:
                 return None
-            try:
-                child = _Child()
-            except OSError:
-                self.broken = True
-                return None
-            self.children.append(child)
-            return child
+            if not self.idle and len(self.children) < self.processes:
+                try:
+                    child = _Child()
+                except OSError:
+                    self.broken = True
+                    return None
+                self.children.append(child)
+                return child
+            # A child is about to be free more often than not: waiting a little for it keeps this
+            # process (fetching, storing) free, and past the patience both sides work.
+            if not self.idle and self.children and self.patience > 0:
+                self._lock.wait_for(lambda: self.idle or self.broken, timeout=self.patience)
+            return self.idle.pop() if self.idle and not self.broken else None
 
     def close(self) -> None:
+        if os.environ.get("POLICY_TRACKER_PATIENCE"):
+            print(f"local {self.local} remote {self.remote}", file=sys.stderr)
         with self._lock:
             children, self.children, self.idle = self.children, [], []
         for child in children:
