@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import socket
 import threading
 import time
@@ -150,3 +151,34 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("garbage") is None
     assert 0 <= parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") <= 1
+
+
+def test_environment_is_read_once_unless_a_proxy_or_netrc_needs_requests_to_read_it(monkeypatch, tmp_path) -> None:
+    for key in list(os.environ):
+        if key.lower().endswith("_proxy") or key in ("NETRC", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with Fetcher() as f:
+        assert f.session.trust_env is False and f.session.verify is True
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
+    with Fetcher() as f:
+        assert f.session.trust_env is False and f.session.verify == str(tmp_path / "ca.pem")
+    (tmp_path / ".netrc").write_text("machine example.com login a password b\n")
+    with Fetcher() as f:
+        assert f.session.trust_env is True
+    (tmp_path / ".netrc").unlink()
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    with Fetcher() as f:
+        assert f.session.trust_env is True
+
+
+def test_a_declared_proxy_is_used(monkeypatch, httpserver) -> None:
+    """With http_proxy set, requests go to the proxy (here the local server plays the proxy)."""
+    httpserver.expect_request("/privacy").respond_with_data(
+        "<html><body><p>via proxy</p></body></html>", content_type="text/html")
+    monkeypatch.setenv("http_proxy", httpserver.url_for("/").rstrip("/"))
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with Fetcher() as f:
+        r = f.fetch("http://policy.example/privacy")
+    assert r.ok and b"via proxy" in r.body
