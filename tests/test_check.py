@@ -279,3 +279,24 @@ def test_worker_processes_store_the_same_as_in_process(tmp_path, httpserver) -> 
             results.append(sorted(db.execute(
                 "SELECT d.service, v.sha256, v.clauses FROM versions v JOIN documents d ON d.id = v.document_id")))
     assert len(results[0]) == 24 and results[0] == results[1]
+
+
+def test_feeds_exist_from_the_first_check_and_follow_failures(ws, site) -> None:
+    """Readers subscribe before anything changes: the first check writes the service's (empty) feed."""
+    import feedparser
+
+    ws.declare("Example", site.url)
+    assert check(ws)["state"] == "new"
+    index = ws.feeds / "index.html"
+    service_feeds = list((ws.feeds / "services").glob("*.atom"))
+    assert index.exists() and len(service_feeds) == 1
+    parsed = feedparser.parse(service_feeds[0].read_bytes())
+    assert not parsed.bozo and parsed.entries == []
+    before = {p: p.stat().st_mtime_ns for p in ws.feeds.rglob("*") if p.is_file()}
+    assert check(ws)["state"] == "unchanged"
+    assert {p: p.stat().st_mtime_ns for p in ws.feeds.rglob("*") if p.is_file()} == before  # nothing rewritten
+    site.status = 500
+    for _ in range(3):
+        assert check(ws)["state"] == "failed"
+    status = feedparser.parse((ws.feeds / "status.atom").read_bytes())
+    assert len(status.entries) == 1 and "HTTP 500" in status.entries[0].content[0].value

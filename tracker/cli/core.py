@@ -235,7 +235,10 @@ def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, 
         else:
             outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=emit,
                                  processes=workers)
-        if rebuild_feeds and any(o.state == "changed" for o in outcomes):
+        # New documents need their (empty) service feeds and failures their status entries, not only
+        # changes; the build is incremental, so a cycle where nothing moved skips it altogether.
+        if rebuild_feeds and (any(o.state in ("new", "changed", "failed") for o in outcomes)
+                              or not (cfg.feeds / "index.html").exists()):
             rebuild(cfg, store)
         send_notifications(store, notify or [], outcomes)
     if not as_json and not quiet:
@@ -275,8 +278,8 @@ def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, time
           workers: int | None, as_json: bool, quiet: bool, notify: list[str]) -> None:
     """Check every declared document (or the SERVICES named) once.
 
-    Each document ends as new, unchanged, changed or failed (with the reason). Feeds are rebuilt
-    when anything changed.
+    Each document ends as new, unchanged, changed or failed (with the reason). Feeds are brought up
+    to date (incrementally) when a document is new, changed or failing, or when none exist yet.
     """
     run_check(cfg, services, jobs, per_host, as_json, quiet, timeout=timeout, max_size=max_size, workers=workers,
               notify=notify)
