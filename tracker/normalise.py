@@ -134,18 +134,19 @@ def _normalise_full(text: str) -> str:
 
 
 # Characters after which ``normalise`` needs its full path (for ASCII text): Markdown marks, "@",
-# brackets (an obfuscated "(at)", a space after an opening bracket) and control characters.
+# brackets (an obfuscated "(at)", a space after an opening bracket) and control characters; and a
+# space before another space or before closing punctuation.
 _SPECIAL_CHARS = re.compile(r"[*_\[\]<>#\\~`@({\x00-\x1f\x7f]")
+_SPACE_BEFORE = re.compile(r" [ ,.;:!?%)\]]")
 
 
 def _plain(text: str) -> bool:
     """ASCII text that no step of ``normalise`` but the enumerator and letter case would change.
 
-    One character-class search and substring tests (a regex of alternatives costs 5 us a clause).
+    Two single-purpose searches and substring tests (one regex of alternatives costs 5 us a clause).
     """
-    return not (_SPECIAL_CHARS.search(text) or "  " in text or "http" in text or "dot" in text.lower()
-                or " ," in text or " ." in text or " ;" in text or " :" in text or " !" in text
-                or " ?" in text or " %" in text or " )" in text or " ]" in text)
+    return not (_SPECIAL_CHARS.search(text) or _SPACE_BEFORE.search(text) or "http" in text
+                or "dot" in text.lower())
 
 
 def _may_hide_email(text: str) -> bool:
