@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, Extracted
@@ -112,6 +112,7 @@ class PackedVersion:
     length: int  # characters of text
     lang: str | None = None  # the page's own language, when it declares one
     title: str | None = None
+    snapshot: bytes | None = None  # the raw page, compressed for the snapshots table
 
     def decode_clauses(self) -> list[Clause]:
         return decode_clauses(self.clauses)
@@ -122,5 +123,9 @@ def pack_version(text: str, clauses: list[Clause], lang: str | None = None, titl
     return PackedVersion(sha256(text), encode_text(text), encode_clauses(clauses), len(text), lang, title)
 
 
-def pack_extracted(extracted: Extracted) -> PackedVersion:
-    return pack_version(extracted.text, extracted.clauses, extracted.lang, extracted.title)
+def pack_extracted(extracted: Extracted, raw: bytes | None = None) -> PackedVersion:
+    """The version of an extracted page, with the raw page (``raw``) compressed for its snapshot."""
+    packed = pack_version(extracted.text, extracted.clauses, extracted.lang, extracted.title)
+    if raw is None:
+        return packed
+    return replace(packed, snapshot=zlib.compress(raw, COMPRESSION))

@@ -828,7 +828,8 @@ def extract_checked(doc: Document, body: bytes, encoding: str | None, content_ty
 def extract_packed(doc: Document, body: bytes, encoding: str | None, content_type: str, url: str,
                    final_url: str | None, previous_length: int
                    ) -> tuple[str | None, str | None, str | None, PackedVersion | None]:
-    """``extract_checked``, with the version packed for storage (text, clauses, sha256) right here.
+    """``extract_checked``, with the version packed for storage (text, clauses, sha256, and the
+    compressed raw page for its snapshot) right here.
 
     What a check needs from a page, in the form that crosses a process boundary cheaply: a worker
     process returns a few compressed bytes instead of hundreds of pickled clauses, and the process
@@ -838,7 +839,7 @@ def extract_packed(doc: Document, body: bytes, encoding: str | None, content_typ
 
     state, reason, error, extracted = extract_checked(doc, body, encoding, content_type, url, final_url,
                                                       previous_length)
-    return state, reason, error, (pack_extracted(extracted) if extracted is not None else None)
+    return state, reason, error, (pack_extracted(extracted, body) if extracted is not None else None)
 
 # --------------------------------------------------------------------------- Markdown
 

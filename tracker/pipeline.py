@@ -155,7 +155,7 @@ def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
             out.state, out.version = "unchanged", previous.number
             out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
             return out
-    snapshot = store.put_snapshot(f.body, f.content_type)
+    snapshot = store.put_snapshot(f.body, f.content_type, digest=p.raw_sha, compressed=packed.snapshot)
     check_id = record("new" if previous is None else "changed", **validators)
     version_id, number, _ = store.add_packed_version(row.id, packed, recorded_at=at, check_id=check_id,
                                                      snapshot_sha256=snapshot, lang=lang)

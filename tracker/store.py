@@ -393,11 +393,14 @@ class Store:
     def set_next_check(self, document_id: int, when: float | None) -> None:
         self.conn.execute("UPDATE documents SET next_check_at=? WHERE id=?", (when, document_id))
 
-    def put_snapshot(self, body: bytes, content_type: str | None = None) -> str:
-        digest = sha256(body)
+    def put_snapshot(self, body: bytes, content_type: str | None = None, *, digest: str | None = None,
+                     compressed: bytes | None = None) -> str:
+        """Store a raw page once (content-addressed); ``digest``/``compressed`` when already computed."""
+        digest = digest or sha256(body)
         self.conn.execute(
             "INSERT OR IGNORE INTO snapshots (sha256, body, size, content_type, first_seen) VALUES (?, ?, ?, ?, ?)",
-            (digest, zlib.compress(body, COMPRESSION), len(body), content_type, now_ts()))
+            (digest, compressed if compressed is not None else zlib.compress(body, COMPRESSION), len(body),
+             content_type, now_ts()))
         return digest
 
     def snapshot(self, digest: str) -> bytes | None:

@@ -183,3 +183,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+if os.environ.get("PT_SWITCH"):  # SCRATCH
+    sys.setswitchinterval(float(os.environ["PT_SWITCH"]))
