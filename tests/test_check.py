@@ -200,6 +200,8 @@ def test_history_and_show(ws, site) -> None:
     assert "children under 13" in shown.out and "Log in" not in shown.out and "cookies" not in shown.out
     old = ws.run("show", "Example", "--version", "1")
     assert "children under 13" not in old.out and "Information we collect" in old.out
+    raw = ws.run("show", "Example", "--raw")  # the snapshot, stored compressed, comes back byte for byte
+    assert raw.code == 0 and raw.out == site.body
     r = ws.run("show", "Example", "--version", "9")
     assert r.code == 2 and "Traceback" not in r.err
     r = ws.run("history", "Nobody")
