@@ -91,3 +91,32 @@ def test_a_child_imports_no_http_library_or_database() -> None:
             "print(sorted(m for m in ('requests', 'urllib3', 'sqlite3', 'bs4', 'soupsieve') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_packed_versions_cross_processes_as_bytes_and_keep_their_clauses_at_home() -> None:
+    import pickle
+
+    _, _, _, here = extract_packed(*args(3))
+    clauses = extract_checked(*args(3))[3].clauses
+    assert here.decode_clauses() == clauses and "_clauses" in here.__dict__
+    there = pickle.loads(pickle.dumps(here))
+    assert "_clauses" not in there.__dict__ and there == here and there.decode_clauses() == clauses
+
+
+def test_warm_starts_every_child_at_once_and_pages_wait_for_a_busy_one() -> None:
+    w = Workers(2, start_after=100, patience=5.0)
+    try:
+        w.warm()
+        assert len(w.children) == 2 and len(w.idle) == 2 and w.start_after == 0
+        import threading
+
+        results = []
+        threads = [threading.Thread(target=lambda i=i: results.append(w.run(extract_checked, *args(i))))
+                   for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(results) == 6 and w.remote == 6 and w.local == 0  # 6 pages, 2 children, all waited
+    finally:
+        w.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, Extracted
@@ -115,17 +115,23 @@ class PackedVersion:
     snapshot: bytes | None = None  # the raw page, compressed for the snapshots table
 
     def decode_clauses(self) -> list[Clause]:
-        return decode_clauses(self.clauses)
+        """The clauses: those it was packed from when still at hand (same process), else decoded."""
+        kept = self.__dict__.get("_clauses")
+        return list(kept) if kept is not None else decode_clauses(self.clauses)
+
+    def __getstate__(self) -> dict:
+        # Sent to another process without the clause objects: the bytes are what crosses.
+        return {k: v for k, v in self.__dict__.items() if k != "_clauses"}
 
 
-def pack_version(text: str, clauses: list[Clause], lang: str | None = None, title: str | None = None
-                 ) -> PackedVersion:
-    return PackedVersion(sha256(text), encode_text(text), encode_clauses(clauses), len(text), lang, title)
+def pack_version(text: str, clauses: list[Clause], lang: str | None = None, title: str | None = None,
+                 raw: bytes | None = None) -> PackedVersion:
+    """Pack a version; ``raw``, the page it was extracted from, is compressed for its snapshot."""
+    packed = PackedVersion(sha256(text), encode_text(text), encode_clauses(clauses), len(text), lang, title,
+                           zlib.compress(raw, COMPRESSION) if raw is not None else None)
+    object.__setattr__(packed, "_clauses", tuple(clauses))  # not a field: not compared, not pickled
+    return packed
 
 
 def pack_extracted(extracted: Extracted, raw: bytes | None = None) -> PackedVersion:
-    """The version of an extracted page, with the raw page (``raw``) compressed for its snapshot."""
-    packed = pack_version(extracted.text, extracted.clauses, extracted.lang, extracted.title)
-    if raw is None:
-        return packed
-    return replace(packed, snapshot=zlib.compress(raw, COMPRESSION))
+    return pack_version(extracted.text, extracted.clauses, extracted.lang, extracted.title, raw)

@@ -217,7 +217,7 @@ def run_cycle(
 ) -> list[CheckOutcome]:
     """Check every document once. Results are committed in batches as they arrive.
 
-    ``processes``: helper processes that extract pages beside the fetch threads (None: one on a
+    ``processes``: helper processes that extract pages beside the fetch threads (None: two on a
     multi-core machine, see :mod:`tracker.worker`); they start only in cycles with many new pages.
     """
     docs = list(docs)
@@ -232,6 +232,8 @@ def run_cycle(
     last_commit = time.monotonic()
     processes = default_processes() if processes is None else processes
     workers = Workers(processes) if processes and len(docs) > 1 else None
+    if workers and sum(1 for d in docs if not rows[d.key].versions) >= workers.start_after:
+        workers.warm()  # many first checks: every page will be extracted, start the children now
 
     def work(doc: Document) -> Prepared:
         row = rows[doc.key]

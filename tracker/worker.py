@@ -2,9 +2,10 @@
 
 Fetching is I/O and runs in threads, but turning a page into clauses is pure Python and holds the
 GIL, so on its own a big cycle (the first check of a registry) uses one core. Here a few child
-processes (``python -m tracker.worker``) take pages from the fetch threads. They are started only
-once a cycle has extracted ``start_after`` pages itself, so small and unchanged cycles never pay for
-them, and a page is extracted in-process whenever every child is busy, so nobody waits.
+processes (``python -m tracker.worker``) extract and pack pages for the fetch threads. They start
+at once when a cycle has many first checks, or after ``start_after`` pages were extracted
+in-process, so small and unchanged cycles never pay for them. A page waits up to ``PATIENCE`` for a
+free child (keeping this process free to fetch and store), then is extracted here: nobody stalls.
 
 Each child imports only the extraction modules (lxml, no HTTP library, no database): about 20 MB.
 Requests and answers are pickled frames on the child's stdin/stdout (the child is ours; nothing
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 _HEADER = struct.Struct(">I")
-PATIENCE = float(os.environ.get("POLICY_TRACKER_PATIENCE", "0.02"))  # seconds a page waits for a busy child before it is extracted in-process
+PATIENCE = 0.2  # seconds a page waits for a busy child before it is extracted in-process
 
 
 @functools.cache
@@ -89,9 +90,9 @@ class _Child:
 
 
 class Workers:
-    """Up to ``processes`` children, started on demand; ``run`` never blocks on a busy child."""
+    """Up to ``processes`` children, started on demand; ``run`` waits at most ``patience`` for one."""
 
-    def __init__(self, processes: int, start_after: int = 16, patience: float = PATIENCE) -> None:
+    def __init__(self, processes: int, start_after: int = 32, patience: float = PATIENCE) -> None:
         self.processes = max(0, processes)
         self.start_after = start_after
         self.patience = patience
@@ -125,6 +126,19 @@ class Workers:
             self._lock.notify()
         return result if ok else fn(*args)  # an exception: raise it here, exactly as in-process
 
+    def warm(self) -> None:
+        """Start every child now: the cycle is known to need many extractions (a first check)."""
+        with self._lock:
+            while not self.broken and len(self.children) < self.processes:
+                try:
+                    child = _Child()
+                except OSError:
+                    self.broken = True
+                    break
+                self.children.append(child)
+                self.idle.append(child)
+            self.start_after = 0
+
     def _take(self) -> _Child | None:
         with self._lock:
             if self.broken or self.local < self.start_after:
@@ -144,8 +158,6 @@ class Workers:
             return self.idle.pop() if self.idle and not self.broken else None
 
     def close(self) -> None:
-        if os.environ.get("POLICY_TRACKER_PATIENCE"):
-            print(f"local {self.local} remote {self.remote}", file=sys.stderr)
         with self._lock:
             children, self.children, self.idle = self.children, [], []
         for child in children:
@@ -153,9 +165,13 @@ class Workers:
 
 
 def default_processes() -> int:
-    """One child on a multi-core machine (leaving a core to the fetch threads and the database)."""
+    """Two children on a multi-core machine, none on one core (about 20 MB each).
+
+    The parent mostly waits on the network and the database, so two children keep two cores busy
+    extracting; more would add memory for little on the small machines this runs on.
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return 1 if cores >= 2 else 0
+    return 2 if cores >= 2 else 0
 
 
 def main() -> None:
@@ -183,5 +199,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-if os.environ.get("PT_SWITCH"):  # SCRATCH
-    sys.setswitchinterval(float(os.environ["PT_SWITCH"]))
