@@ -22,13 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import Corpus  # noqa: E402
 
-from tracker import store as store_mod  # noqa: E402
+from tracker import codec  # noqa: E402
+from tracker.extract import extract_checked  # noqa: E402
 from tracker.models import Document, Extracted  # noqa: E402
-
-try:  # moved from pipeline to extract
-    from tracker.extract import extract_checked  # type: ignore[attr-defined]
-except ImportError:
-    from tracker.pipeline import extract_checked  # type: ignore[attr-defined,no-redef]
 from tracker.store import Store, pack  # noqa: E402
 
 FORMAT_1 = {"encode_clauses": lambda clauses: pack([c.to_dict() for c in clauses]), "encode_text": lambda t: t}
@@ -75,16 +71,16 @@ def run_once(folder: Path, docs: list[Document], bodies: list[bytes], extracted:
 
 
 def measure(variant: dict | None, reps: int, *data) -> dict:
-    saved = {k: getattr(store_mod, k) for k in FORMAT_1}
+    saved = {k: getattr(codec, k) for k in FORMAT_1}  # the encoders live in tracker.codec
     if variant:
         for k, f in variant.items():
-            setattr(store_mod, k, f)
+            setattr(codec, k, f)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             runs = [run_once(Path(tmp), *data) for _ in range(reps)]
     finally:
         for k, f in saved.items():
-            setattr(store_mod, k, f)
+            setattr(codec, k, f)
     return {k: min(r[k] for r in runs) for k in runs[0]}
 
 
