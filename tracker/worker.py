@@ -62,6 +62,8 @@ class _Child:
     """One ``python -m tracker.worker`` process, used by one thread at a time."""
 
     def __init__(self) -> None:
+        if not sys.executable:  # embedded interpreters: no python to start (the caller stays in-process)
+            raise OSError("no Python executable to start a worker process")
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parent.parent)  # importable even when not installed
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
