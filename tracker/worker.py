@@ -184,6 +184,8 @@ def main() -> None:
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the frames
     functions = _allowed()
+    import cssselect  # noqa: F401  (imported now, while the parent is still fetching the first pages)
+    import lxml.etree  # noqa: F401
     while True:
         try:
             name, args = _read(inp)  # type: ignore[misc]
