@@ -35,23 +35,35 @@ SELECTORS = ["main", "p", ".lead", "#content", "main > p", "li li", "h1 + p", "h
              "[type=text]", "p:-soup-contains(share)", "template p", "li:only-child", "td:last-child"]
 
 
+def clauses_of(html, select=(), remove=()):
+    """Everything extract_html gives (or the error it raises), for comparing two code paths."""
+    try:
+        ex = extract_html(html, select=select, remove=remove)
+    except (SelectorMatchedNothing, ValueError) as e:
+        return type(e).__name__, str(e)
+    return [(c.id, c.text, c.section, c.kind, c.context, c.metadata) for c in ex.clauses], ex.title, ex.lang
+
+
+def with_and_without(attr, replacement, html, select=(), remove=()):
+    """Clauses as extract runs, then with ``extract.<attr>`` replaced (the slower reference path)."""
+    usual = clauses_of(html, select, remove)
+    original = getattr(extract, attr)
+    setattr(extract, attr, replacement)
+    try:
+        reference = clauses_of(html, select, remove)
+    finally:
+        setattr(extract, attr, original)
+    return usual, reference
+
+
 def both_ways(html, select=(), remove=()):
     """Clauses with cssselect where it applies, then with soupsieve for everything."""
-    def run():
-        try:
-            ex = extract_html(html, select=select, remove=remove)
-        except (SelectorMatchedNothing, ValueError) as e:
-            return type(e).__name__, str(e)
-        return [(c.id, c.text, c.section, c.kind, c.context) for c in ex.clauses], ex.title, ex.lang
+    return with_and_without("_xpath_for", lambda selector: None, html, select, remove)
 
-    fast = run()
-    original = extract._xpath_for
-    extract._xpath_for = lambda selector: None  # every selector through soupsieve
-    try:
-        slow = run()
-    finally:
-        extract._xpath_for = original
-    return fast, slow
+
+def whole_and_selected(html, select=(), remove=()):
+    """Clauses when the walker visits only the selected elements, and when it walks the whole body."""
+    return with_and_without("WALK_SELECTED_ONLY", False, html, select, remove)
 
 
 @pytest.mark.parametrize("selector", SELECTORS)
@@ -108,7 +120,8 @@ def _shared_cases():
     return cases
 
 
-def test_shared_pages_select_the_same_both_ways():
+@pytest.mark.parametrize("paths", [both_ways, whole_and_selected], ids=["css-engines", "walk-selection"])
+def test_shared_pages_give_the_same_clauses_both_ways(paths):
     cases = _shared_cases()
     if not cases:
         pytest.skip("../shared not present")
@@ -116,31 +129,13 @@ def test_shared_pages_select_the_same_both_ways():
     for html_path, specs in cases:
         raw = html_path.read_bytes()
         for select, remove in specs:
-            fast, slow = both_ways(raw, select, remove)
-            assert fast == slow, (html_path.name, select, remove)
-            compared += isinstance(fast[0], list)
+            usual, reference = paths(raw, select, remove)
+            assert usual == reference, (html_path.name, select, remove)
+            compared += isinstance(usual[0], list)
     assert compared >= 20
 
 
 # --------------------------------------------------------------------------- walking only the selection
-
-
-def whole_and_selected(html, select=(), remove=()):
-    """Clauses when the walker visits only the selected elements, and when it walks the whole body."""
-    def run():
-        try:
-            ex = extract_html(html, select=select, remove=remove)
-        except (SelectorMatchedNothing, ValueError) as e:
-            return type(e).__name__, str(e)
-        return [(c.id, c.text, c.section, c.kind, c.context, c.metadata) for c in ex.clauses], ex.title, ex.lang
-
-    selected = run()
-    extract.WALK_SELECTED_ONLY = False
-    try:
-        whole = run()
-    finally:
-        extract.WALK_SELECTED_ONLY = True
-    return selected, whole
 
 
 INLINE_AND_NESTED = """<html><body><div class="doc"><p>Lead <span class="s">one</span><span class="s">two</span></p>
@@ -170,17 +165,3 @@ def test_only_safe_selections_skip_the_rest_of_the_page():
     assert [e.get("class") for e in roots(INLINE_AND_NESTED, "div.x, div.doc")] == ["doc", "x"]
     for selector in ("span.s", ".inner", "li li"):  # inline, or below a list, bold text or a table
         assert roots(INLINE_AND_NESTED if selector != "li li" else PAGE, selector) is None, selector
-
-
-def test_shared_pages_walk_only_the_selection_with_the_same_clauses():
-    cases = _shared_cases()
-    if not cases:
-        pytest.skip("../shared not present")
-    compared = 0
-    for html_path, specs in cases:
-        raw = html_path.read_bytes()
-        for select, remove in specs:
-            selected, whole = whole_and_selected(raw, select, remove)
-            assert selected == whole, (html_path.name, select, remove)
-            compared += isinstance(selected[0], list)
-    assert compared >= 20
