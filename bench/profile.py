@@ -1,7 +1,8 @@
 """Where policy-tracker's time goes in each cycle: py-spy over the real `check` child process.
 
 Runs the seed / changed / unchanged cycles of bench/cycle.py for policy-tracker only, each under
-``py-spy record`` (native Python stacks of every thread, idle threads excluded), and prints for each
+``py-spy record --subprocesses`` (Python stacks of every thread of the command and of its extraction
+worker processes, idle threads excluded), and prints for each
 cycle the share of samples in the tracker functions and libraries that matter. py-spy is a dev tool:
 ``.venv/bin/pip install py-spy``. Raw collapsed stacks are kept in bench/out/profile/ for flame graphs.
 
@@ -69,7 +70,7 @@ def main() -> None:
             plain = run_measured([str(TRACKER), "--db", str(work / "t.db"), "--policies", str(policies), "--feeds",
                                   str(work / "feeds"), "check", "--quiet"], log=work / f"{phase}-plain")
             # the profiled run keeps its own database (p.db), so both runs see the same cycle
-            run = run_measured([str(PYSPY), "record", "-r", str(args.rate), "-f", "raw", "-o", str(raw), "--",
+            run = run_measured([str(PYSPY), "record", "--subprocesses", "-r", str(args.rate), "-f", "raw", "-o", str(raw), "--",
                                 str(TRACKER), "--db", str(work / "p.db"), "--policies", str(policies), "--feeds",
                                 str(work / "pfeeds"), "check", "--quiet"], log=work / phase)
             total, incl, self_ = summarise(raw, args.top)
