@@ -204,3 +204,17 @@ def test_the_short_cut_of_normalise_agrees_with_every_step():
         assert normalise(text) == _normalise_full(text), repr(text)
         plain += text.isascii() and _plain(text)
     assert plain > 1000  # the short cut is really taken
+
+
+def test_every_extracted_clause_id_is_the_hash_of_its_norm():
+    """codec.pack_extracted relies on it (it does not hash each clause a second time)."""
+    from pages import policy_html
+
+    from tracker.codec import decode_clauses, encode_clauses
+    from tracker.extract import extract_markdown, extract_text
+
+    extracted = [extract_html(policy_html()), extract_markdown("# T\n\n1. One *thing*.\n\n- [a](http://x)\n"),
+                 extract_text("Title\n\nA paragraph.\n")]
+    for ex in extracted:
+        assert ex.clauses and all(c.id == clause_id(c.norm) for c in ex.clauses)
+        assert decode_clauses(encode_clauses(ex.clauses, ids_derived=True)) == ex.clauses

@@ -40,13 +40,15 @@ _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check
 CLAUSES_FORMAT = 2
 
 
-def encode_clauses(clauses: list[Clause]) -> bytes:
+def encode_clauses(clauses: list[Clause], ids_derived: bool = False) -> bytes:
     """Clauses -> the ``versions.clauses`` blob (format 2), about half the bytes and CPU of a list of dicts.
 
     ``{"v": 2, "sections": [path, ...], "rows": [[id, text, norm, section, kind, metadata, context], ...]}``:
     ``section`` indexes ``sections``; ``id`` is null when it equals ``clause_id(norm)``; ``norm`` is null
     when it equals ``text.casefold()``, an int k when it equals ``text.casefold()[k:]`` (a stripped
-    enumerator such as "2.1 "), else the norm itself. Every shortcut is checked here, so reading is exact.
+    enumerator such as "2.1 "), else the norm itself. Every shortcut is checked here, so reading is exact;
+    ``ids_derived`` says the ids are known to be ``clause_id(norm)`` (clauses fresh from extraction, which
+    makes them so), which skips hashing every clause a second time.
     """
     sections: dict[tuple[str, ...], int] = {}
     rows = []
@@ -59,7 +61,7 @@ def encode_clauses(clauses: list[Clause]) -> bytes:
             n = len(folded) - len(norm)
         else:
             n = norm
-        rows.append([None if c.id == clause_id(norm) else c.id, c.text, n,
+        rows.append([None if ids_derived or c.id == clause_id(norm) else c.id, c.text, n,
                      sections.setdefault(c.section, len(sections)), c.kind, c.metadata, c.context])
     blob = _encode_json({"v": CLAUSES_FORMAT, "sections": list(sections), "rows": rows})
     return zlib.compress(blob.encode("utf-8"), COMPRESSION)
@@ -125,13 +127,14 @@ class PackedVersion:
 
 
 def pack_version(text: str, clauses: list[Clause], lang: str | None = None, title: str | None = None,
-                 raw: bytes | None = None) -> PackedVersion:
+                 raw: bytes | None = None, ids_derived: bool = False) -> PackedVersion:
     """Pack a version; ``raw``, the page it was extracted from, is compressed for its snapshot."""
-    packed = PackedVersion(sha256(text), encode_text(text), encode_clauses(clauses), len(text), lang, title,
-                           zlib.compress(raw, COMPRESSION) if raw is not None else None)
+    packed = PackedVersion(sha256(text), encode_text(text), encode_clauses(clauses, ids_derived), len(text), lang,
+                           title, zlib.compress(raw, COMPRESSION) if raw is not None else None)
     object.__setattr__(packed, "_clauses", tuple(clauses))  # not a field: not compared, not pickled
     return packed
 
 
 def pack_extracted(extracted: Extracted, raw: bytes | None = None) -> PackedVersion:
-    return pack_version(extracted.text, extracted.clauses, extracted.lang, extracted.title, raw)
+    """Pack what ``tracker.extract`` made (its clause ids are always ``clause_id(norm)``)."""
+    return pack_version(extracted.text, extracted.clauses, extracted.lang, extracted.title, raw, ids_derived=True)
