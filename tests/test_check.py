@@ -262,8 +262,10 @@ def test_worker_processes_store_the_same_as_in_process(tmp_path, httpserver) -> 
     """`--workers 1` moves extraction to a child process: the stored clauses must be identical."""
     from conftest import Workspace
 
+    from tracker.worker import Workers
+
     pages = {}
-    for i in range(24):  # above the threshold that starts a worker
+    for i in range(Workers(1).start_after + 2):  # enough first checks to start the workers at once
         path = f"/p{i}"
         pages[path] = policy_html({"Your choices": [f"Setting number {i} controls how we contact you."]})
         httpserver.expect_request(path).respond_with_data(pages[path], content_type="text/html")
@@ -280,7 +282,7 @@ def test_worker_processes_store_the_same_as_in_process(tmp_path, httpserver) -> 
         with sqlite3.connect(w.db) as db:
             results.append(sorted(db.execute(
                 "SELECT d.service, v.sha256, v.clauses FROM versions v JOIN documents d ON d.id = v.document_id")))
-    assert len(results[0]) == 24 and results[0] == results[1]
+    assert len(results[0]) == len(pages) and results[0] == results[1]
 
 
 def test_feeds_exist_from_the_first_check_and_follow_failures(ws, site) -> None:

@@ -120,3 +120,34 @@ def test_warm_starts_every_child_at_once_and_pages_wait_for_a_busy_one() -> None
         assert len(results) == 6 and w.remote == 6 and w.local == 0  # 6 pages, 2 children, all waited
     finally:
         w.close()
+
+
+def test_a_cycle_through_children_stores_what_an_in_process_cycle_stores(tmp_path, httpserver) -> None:
+    """run_cycle with a real server and SQLite file: the pages really go to the children."""
+    import sqlite3
+
+    from tracker.pipeline import run_cycle
+    from tracker.store import Store
+
+    docs = []
+    for i in range(6):
+        path = f"/p{i}"
+        body = policy_html({"Your choices": [f"Setting number {i} controls how we contact you."]})
+        httpserver.expect_request(path).respond_with_data(body, content_type="text/html")
+        docs.append(Document(service=f"Service {i}", type="Privacy Policy", url=httpserver.url_for(path),
+                             select=("main",)))
+    stored = []
+    for name, processes in (("children", 2), ("here", 0)):
+        pool = Workers(processes, start_after=0)
+        try:
+            with Store(tmp_path / f"{name}.db") as store:
+                outcomes = run_cycle(store, docs, workers=pool if processes else None, processes=0)
+        finally:
+            pool.close()
+        assert [o.state for o in outcomes] == ["new"] * 6
+        assert pool.remote == (6 if processes else 0)
+        with sqlite3.connect(tmp_path / f"{name}.db") as db:
+            stored.append(sorted(db.execute("SELECT d.service, v.sha256, v.text, v.clauses, s.body FROM versions v "
+                                            "JOIN documents d ON d.id = v.document_id "
+                                            "JOIN snapshots s ON s.sha256 = v.snapshot_sha256")))
+    assert len(stored[0]) == 6 and stored[0] == stored[1]

@@ -214,11 +214,13 @@ def run_cycle(
     on_outcome: Callable[[CheckOutcome], None] | None = None,
     stop: threading.Event | None = None,
     processes: int | None = None,
+    workers: Workers | None = None,
 ) -> list[CheckOutcome]:
     """Check every document once. Results are committed in batches as they arrive.
 
     ``processes``: helper processes that extract pages beside the fetch threads (None: two on a
     multi-core machine, see :mod:`tracker.worker`); they start only in cycles with many new pages.
+    ``workers``: a pool to use instead (the caller closes it).
     """
     docs = list(docs)
     if not docs:
@@ -230,8 +232,10 @@ def run_cycle(
     outcomes: list[CheckOutcome] = []
     pending: list[Prepared] = []
     last_commit = time.monotonic()
-    processes = default_processes() if processes is None else processes
-    workers = Workers(processes) if processes and len(docs) > 1 else None
+    own_workers = workers is None
+    if own_workers:
+        processes = default_processes() if processes is None else processes
+        workers = Workers(processes) if processes and len(docs) > 1 else None
     if workers and sum(1 for d in docs if not rows[d.key].versions) >= workers.start_after:
         workers.warm()  # many first checks: every page will be extracted, start the children now
 
@@ -297,6 +301,6 @@ def run_cycle(
     finally:
         if own_fetcher:
             fetcher.close()
-        if workers:
+        if workers and own_workers:
             workers.close()
     return outcomes
