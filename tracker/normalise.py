@@ -118,7 +118,7 @@ def _normalise_full(text: str) -> str:
     if _may_hide_email(text) and _EMAIL_HINT.search(text):
         text = _EMAIL_OBF.sub(_deobfuscate_email, text)
     if "  " in text or not text.isprintable():  # other white space is unprintable: nothing to squash
-        text = " ".join(text.split())  # what _WS.sub(" ", text).strip() gives, six times faster
+        text = " ".join(text.split())  # str.split breaks on exactly what \s matches; 6x faster than re.sub
     text = text.strip()
     m = _ENUM.match(text)  # anchored at the start: one match at most
     if m:
