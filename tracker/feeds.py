@@ -344,7 +344,7 @@ def _base(out_dir: Path, base_url: str | None) -> str:
 # missing or unreadable manifest means a full build: the output is always the full build's bytes.
 
 MANIFEST = ".feeds-manifest.json"
-_CODE_FILES = ("feeds.py", "pages.py", "sanitise.py", "models.py", "store.py", "tag.py")
+_CODE_FILES = ("feeds.py", "pages.py", "sanitise.py", "models.py", "store.py", "codec.py", "tag.py")
 _code_hash: list[str] = []
 
 
