@@ -294,9 +294,19 @@ def summarise(n: int, reps: int, tools: list[str], jobs: int, results: dict, ser
             "tracker/urlwatch": ratio(pt, t.get("urlwatch", {}).get(phase, {}).get("wall_s")),
             "tracker/floor": ratio(pt, t.get("floor", {}).get(phase, {}).get("wall_s")),
             "ota/tracker": ratio(t.get("ota", {}).get(phase, {}).get("wall_s"), pt),
+            "paired tracker/urlwatch": paired(results, phase),
         }
     out["goals"] = goals(out)
     return out
+
+
+def paired(results: dict, phase: str) -> list[float]:
+    """policy-tracker / urlwatch per repetition (the two ran back to back): on a noisy machine the
+    spread and the count of wins say more than the ratio of medians alone."""
+    if "policy-tracker" not in results or "urlwatch" not in results:
+        return []
+    pairs = zip(results["policy-tracker"][phase], results["urlwatch"][phase], strict=False)
+    return [round(a.wall / b.wall, 3) for a, b in pairs if a.rc == 0 and b.rc == 0 and b.wall > 0]
 
 
 def goals(out: dict) -> list[dict]:
@@ -346,6 +356,11 @@ def render(out: dict) -> str:
     for g in out["goals"]:
         mark = "n/a " if g["ok"] is None else ("PASS" if g["ok"] else "MISS")
         lines.append(f"  [{mark}] {g['goal']}: {g['value']}")
+    for phase in PHASES:
+        pr = out["ratios"][phase].get("paired tracker/urlwatch") or []
+        if len(pr) > 1:
+            lines.append(f"  {phase}: policy-tracker faster than urlwatch in {sum(x < 1 for x in pr)} of {len(pr)} "
+                         f"repetitions (paired ratios {min(pr):.2f}-{max(pr):.2f})")
     summaries = {(e["phase"], e["summary"]) for e in out["extras"].get("policy-tracker", [])}
     for phase, summary in sorted(summaries, key=lambda x: PHASES.index(x[0])):
         lines.append(f"  policy-tracker {phase}: {summary}")
