@@ -10,7 +10,7 @@ from pages import policy_html
 
 from tracker.extract import extract_checked, extract_packed
 from tracker.models import Document
-from tracker.worker import Workers
+from tracker.worker import EARLY_START, Workers, early_workers
 
 DOC = Document(service="Example", type="Privacy Policy", url="https://example.com/privacy", select=("main",))
 
@@ -76,6 +76,32 @@ def test_children_start_only_after_enough_pages_and_only_for_known_functions() -
         assert w.run(len, "abc") == 3 and w.local == 3  # not an allowed function: in-process
     finally:
         w.close()
+
+
+def test_a_child_started_ahead_is_used_before_start_after_pages() -> None:
+    w = Workers(2, start_after=100)
+    try:
+        w.start(1)
+        assert len(w.children) == 1
+        for i in range(3):
+            assert w.run(extract_checked, *args(i)) == extract_checked(*args(i))
+        assert w.remote == 3 and w.local == 0 and len(w.children) == 1  # no second child below start_after
+    finally:
+        w.close()
+
+
+def test_early_workers_start_one_child_for_a_big_watch_list_and_all_on_a_first_run() -> None:
+    assert early_workers(EARLY_START - 1, first_run=True, processes=2) is None
+    assert early_workers(EARLY_START, first_run=True, processes=0) is None
+    for first_run, expected in ((False, 1), (True, 2)):
+        pool = early_workers(EARLY_START, first_run=first_run, processes=2)
+        try:
+            assert pool is not None and len(pool.children) == expected and len(pool.idle) == expected
+            assert all(c.proc.poll() is None for c in pool.children)
+        finally:
+            procs = [c.proc for c in pool.children]
+            pool.close()
+        assert all(p.returncode is not None for p in procs)  # closed at once, even while starting up
 
 
 def test_closing_ends_the_children() -> None:

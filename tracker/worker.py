@@ -78,14 +78,20 @@ class _Child:
         except (OSError, EOFError, pickle.UnpicklingError, ValueError) as e:
             raise WorkerGone(str(e)) from None
 
-    def close(self, timeout: float = 2.0) -> None:
+    def close(self) -> None:
+        """End the child now. It holds nothing but imported modules (every answer has been read), so
+        it is terminated rather than waited for: one still starting up would take its import time."""
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
-                stream.close()  # EOF on stdin: the child's loop ends
+                stream.close()
             except OSError:
                 pass
+        if self.proc.poll() is None:
+            self.proc.terminate()
+
+    def reap(self) -> None:
         try:
-            self.proc.wait(timeout=timeout)
+            self.proc.wait(timeout=2.0)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -120,7 +126,8 @@ class Workers:
                 self.broken = True  # one death is enough: the rest of the cycle stays in-process
                 self.children.remove(child)
                 self._lock.notify_all()
-            child.close(timeout=0.1)
+            child.close()
+            child.reap()
             return fn(*args)
         with self._lock:
             self.idle.append(child)
@@ -130,8 +137,17 @@ class Workers:
 
     def warm(self) -> None:
         """Start every child now: the cycle is known to need many extractions (a first check)."""
+        self.start(self.processes)
+        self.start_after = 0
+
+    def start(self, n: int) -> None:
+        """Have ``n`` children (at most ``processes``) running now, ahead of the first page.
+
+        A child takes about 0.1 s of CPU to import lxml and the extraction modules; started before
+        this process imports the HTTP, database and feed libraries, that happens on another core.
+        """
         with self._lock:
-            while not self.broken and len(self.children) < self.processes:
+            while not self.broken and len(self.children) < min(n, self.processes):
                 try:
                     child = _Child()
                 except OSError:
@@ -139,13 +155,13 @@ class Workers:
                     break
                 self.children.append(child)
                 self.idle.append(child)
-            self.start_after = 0
 
     def _take(self) -> _Child | None:
         with self._lock:
-            if self.broken or self.local < self.start_after:
+            if self.broken:
                 return None
-            if not self.idle and len(self.children) < self.processes:
+            # A started child is always used; a new one is started only past ``start_after`` pages.
+            if not self.idle and len(self.children) < self.processes and self.local >= self.start_after:
                 try:
                     child = _Child()
                 except OSError:
@@ -164,6 +180,8 @@ class Workers:
             children, self.children, self.idle = self.children, [], []
         for child in children:
             child.close()
+        for child in children:
+            child.reap()
 
 
 def default_processes() -> int:
@@ -174,6 +192,25 @@ def default_processes() -> int:
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return 2 if cores >= 2 else 0
+
+
+EARLY_START = 32  # declared documents from which ``early_workers`` starts a child before the cycle
+
+
+def early_workers(documents: int, first_run: bool, processes: int | None = None) -> Workers | None:
+    """A pool for a ``check`` of ``documents``, its children started now, before the cycle's imports.
+
+    Real policy pages rarely come back byte-identical (nonces, tokens, rotating banners), so a watch
+    list of ``EARLY_START`` or more documents extracts some pages in most cycles: one child is started
+    at once, every child when this is the first run (no database yet: every page is extracted). A
+    small watch list gets None (``run_cycle`` then starts children only if a cycle turns out big).
+    """
+    processes = default_processes() if processes is None else processes
+    if not processes or documents < EARLY_START:
+        return None
+    pool = Workers(processes)
+    pool.start(processes if first_run else 1)
+    return pool
 
 
 def main() -> None:

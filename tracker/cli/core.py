@@ -43,6 +43,8 @@ def positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
 
 
 def _notify_urls(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
+    if not value:
+        return []  # without importing tracker.notify (and requests): check starts its workers before that
     from tracker.notify import notify_urls
 
     try:
@@ -196,12 +198,26 @@ def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, 
               quiet: bool = False, rebuild_feeds: bool = True, timeout: float = 30.0,
               max_size: int | None = None, workers: int | None = None, notify: list[str] | None = None) -> list:
     from tracker.declarations import select_documents
-    from tracker.fetch import MAX_BYTES, Fetcher
-    from tracker.pipeline import run_cycle
+    from tracker.worker import early_workers
 
     docs = select_documents(cfg.documents(), services)
     if not docs:
         raise TrackerError(f"no documents declared in {cfg.policies} (add one with `policy-tracker add`)")
+    # Before the HTTP, database and feed imports below: the children start up on another core meanwhile.
+    pool = early_workers(len(docs), first_run=not cfg.db.exists(), processes=workers)
+    try:
+        return _run_check(cfg, docs, jobs, per_host, as_json, quiet, rebuild_feeds, timeout, max_size, workers,
+                          pool, notify)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool, quiet: bool, rebuild_feeds: bool,
+               timeout: float, max_size: int | None, workers: int | None, pool, notify: list[str] | None) -> list:
+    from tracker.fetch import MAX_BYTES, Fetcher
+    from tracker.pipeline import run_cycle
+
     # rich (progress bar, colours) only on a terminal: importing it costs cron and pipes 40 ms a run
     interactive = sys.stderr.isatty() and not as_json and not quiet
     console = stderr_console() if interactive else None
@@ -231,10 +247,12 @@ def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, 
                     emit(o)
 
                 outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=on,
-                                     processes=workers)
+                                     processes=workers, workers=pool)
         else:
             outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=emit,
-                                 processes=workers)
+                                 processes=workers, workers=pool)
+        if pool is not None:
+            pool.close()  # idle from here on: their memory back before the feeds are built
         # New documents need their (empty) service feeds and failures their status entries, not only
         # changes; the build is incremental, so a cycle where nothing moved skips it altogether.
         if rebuild_feeds and (any(o.state in ("new", "changed", "failed") for o in outcomes)
