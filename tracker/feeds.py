@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import re
-import tempfile
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -306,24 +306,49 @@ def render_status(store: Store, base: str, broken_after: int) -> tuple[bytes, li
 # --------------------------------------------------------------------------- writing
 
 
-def write_atomic(path: Path, data: bytes) -> bool:
-    """Write via a temporary file and rename; leave the file alone when its bytes are the same."""
+def write_atomic(path: Path | str, data: bytes, folders: set[str] | None = None) -> os.stat_result | None:
+    """Write via a temporary file and rename, so a reader never sees half a feed; leave the file alone
+    when its bytes are the same. Returns the written file's stat (for the manifest), else None.
+
+    Plain ``os`` calls on string paths: a first build writes hundreds of files, and ``tempfile`` and
+    ``pathlib`` doubled the cost of each. ``folders`` remembers the folders already made.
+    """
+    path = os.fspath(path)
     try:
-        if path.read_bytes() == data:
-            return False
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == len(data) and f.read() == data:
+                return None
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    folder = os.path.dirname(path) or "."
+    if folders is None or folder not in folders:
+        os.makedirs(folder, exist_ok=True)
+        if folders is not None:
+            folders.add(folder)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{threading.get_ident()}-{os.path.basename(path)}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
+        fd = os.open(tmp, flags, 0o644)
+    except FileExistsError:  # left by a killed run whose process id came round again
+        os.unlink(tmp)
+        fd = os.open(tmp, flags, 0o644)
+    try:
+        try:
+            os.fchmod(fd, 0o644)  # readable by the web server whatever the umask
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            st = os.fstat(fd)  # a rename keeps size and mtime
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
         raise
-    return True
+    return st
 
 
 def _base(out_dir: Path, base_url: str | None) -> str:
@@ -487,19 +512,19 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
         full = load_changes(store, list(need.values()))
     records = {}
     stale_ids = {id(o) for o in stale}
+    root, folders = str(out_dir), {str(out_dir)}
     for o in outputs:
         if id(o) in stale_ids:
             for rel, data in o.render(full).items():
-                path = out_dir / rel
-                write_atomic(path, data)
-                st = path.stat()
+                path = f"{root}/{rel}"
+                st = write_atomic(path, data, folders) or os.stat(path)
                 records[rel] = [o.key, st.st_size, st.st_mtime_ns]
         else:
             records.update({rel: known[rel] for rel in o.rels})
     write_atomic(out_dir / "status.atom", status)
     shown = [c.fp for c in changes[:max_entries]]
     kept = {fp: titles.by_fp[fp] for fp in shown if fp in titles.by_fp}
-    data = json.dumps({"code": code_hash(), "files": records, "titles": kept}, sort_keys=True, indent=0) + "\n"
+    data = json.dumps({"code": code_hash(), "files": records, "titles": kept}, sort_keys=True, separators=(",", ":")) + "\n"
     write_atomic(out_dir / MANIFEST, data.encode("utf-8"))
     keep = set(records) | {"status.atom"}
     _prune(out_dir, keep)
