@@ -287,7 +287,7 @@ def test_write_atomic_reports_the_file_it_wrote_readable_whatever_the_umask(tmp_
     assert (st.st_size, st.st_mtime_ns) == (now.st_size, now.st_mtime_ns) == (6, now.st_mtime_ns)
     assert now.st_mode & 0o777 == 0o644
     # A temporary file left by a killed run with the same process and thread id is replaced, not an error.
-    (tmp_path / f".tmp-{os.getpid()}-{threading.get_ident()}-f.rss").write_bytes(b"half")
+    (tmp_path / f".f.rss.{os.getpid()}-{threading.get_ident()}.tmp").write_bytes(b"half")
     assert write_atomic(p, b"<rss></rss>") and p.read_bytes() == b"<rss></rss>"
     assert sorted(q.name for q in tmp_path.iterdir()) == ["f.rss"]
 

@@ -120,3 +120,21 @@ def test_only_needed_diffs_are_read(tmp_path: Path) -> None:
     add_change(store, "Service 9", "Privacy Policy", [added("One more clause about cookies.")], ts(28))
     # the new change, and the other entries of the feeds it enters (all; maybe a tag feed): not all 12
     assert 3 <= diffs_read(store, lambda: build_feeds(store, out, max_entries=3)) <= 5
+
+
+def test_a_build_prunes_only_the_files_it_once_managed(tmp_path: Path) -> None:
+    """Stale feeds and pages of its own go; hidden files (another build's temporary files), other
+    extensions and folders stay."""
+    store = demo_store(tmp_path / "t.db")
+    out = tmp_path / "feeds"
+    build_feeds(store, out, base_url=BASE)
+    stale = [out / "services" / "gone-service.atom", out / "services" / "gone-service.rss",
+             out / "changes" / "gone-service-privacy-policy-v2.html"]
+    kept = [out / "services" / ".all.atom.123-456.tmp", out / "services" / "notes.txt",
+            out / "tags" / ".hidden.atom"]
+    for p in stale + kept:
+        p.write_bytes(b"x")
+    (out / "changes" / "sub.html").mkdir()
+    build_feeds(store, out, base_url=BASE)
+    assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in kept) and (out / "changes" / "sub.html").is_dir()

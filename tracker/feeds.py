@@ -325,7 +325,7 @@ def write_atomic(path: Path | str, data: bytes, folders: set[str] | None = None)
         os.makedirs(folder, exist_ok=True)
         if folders is not None:
             folders.add(folder)
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{threading.get_ident()}-{os.path.basename(path)}")
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}-{threading.get_ident()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(tmp, flags, 0o644)
@@ -485,7 +485,7 @@ def _fresh(out_dir: Path, rel: str, key: str, known: dict) -> bool:
     if not isinstance(rec, list) or len(rec) != 3 or rec[0] != key:
         return False
     try:
-        st = (out_dir / rel).stat()
+        st = os.stat(f"{out_dir}/{rel}")  # not pathlib: called for every managed file of every build
     except OSError:
         return False
     return [st.st_size, st.st_mtime_ns] == rec[1:]
@@ -635,9 +635,14 @@ def _page_renderer(c: StoredChange, rel: str, links: tuple[PageLink | None, Page
 def _prune(out_dir: Path, keep: set[str]) -> None:
     """Remove feeds/pages this module wrote before that no longer exist (a service removed...)."""
     for sub, exts in (("services", (".atom", ".rss")), ("tags", (".atom", ".rss")), ("changes", (".html",))):
-        folder = out_dir / sub
-        if not folder.is_dir():
+        try:
+            entries = list(os.scandir(out_dir / sub))  # the entries know their type: no stat per file
+        except OSError:
             continue
-        for p in folder.iterdir():
-            if p.is_file() and p.suffix in exts and f"{sub}/{p.name}" not in keep:
-                p.unlink(missing_ok=True)
+        for e in entries:
+            if (e.name.endswith(exts) and not e.name.startswith(".") and f"{sub}/{e.name}" not in keep
+                    and e.is_file(follow_symlinks=False)):
+                try:
+                    os.unlink(e.path)
+                except FileNotFoundError:
+                    pass

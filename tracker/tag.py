@@ -21,7 +21,6 @@ import tomllib
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from tracker.models import DiffResult, Evidence, TagResult
@@ -306,6 +305,8 @@ def _default_rule_files() -> list[Path]:
     folder = Path(__file__).resolve().parent / "rules"
     if folder.is_dir():
         return sorted(p for p in folder.iterdir() if p.name.endswith(".toml"))
+    from importlib import resources  # 7 ms of imports, for the zip case only
+
     folder = resources.files("tracker") / "rules"  # type: ignore[assignment]
     return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml"))
 
