@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from tracker import guard
+from tracker.analyse import Analysed, Base, analyse, extract_analysed
 from tracker.browser import fetch_document
 from tracker.codec import PackedVersion
 from tracker.fetch import Fetcher, host_of
-from tracker.models import Clause, DiffResult, Document, FetchResult
+from tracker.models import Document, FetchResult
 from tracker.store import DocumentRow, Store, iso, now_ts, sha256
 from tracker.worker import Workers, default_processes
 
@@ -71,6 +72,7 @@ class Prepared:
     reason: str | None = None
     error: str | None = None
     packed: PackedVersion | None = None  # the new version's text and clauses, ready to insert
+    analysed: Analysed | None = None  # its diff against the version stored when it was fetched
     raw_sha: str | None = None
     note: str | None = None
 
@@ -79,8 +81,10 @@ class Prepared:
 
 
 def prepare(doc: Document, row: DocumentRow, fetch: FetchResult,
-            offload: Callable[..., tuple] | None = None) -> Prepared:
-    """Everything that needs no database: classify the fetch, extract, and guard against bad pages.
+            offload: Callable[..., tuple] | None = None,
+            base: Callable[[int], Base | None] | None = None) -> Prepared:
+    """Everything that needs no write: classify the fetch, extract, guard against bad pages and,
+    given ``base`` (a reader of the latest stored version), diff and tag against it.
 
     ``offload(fn, *args)`` runs the CPU-heavy part elsewhere (a worker process) and returns its result.
     """
@@ -95,22 +99,15 @@ def prepare(doc: Document, row: DocumentRow, fetch: FetchResult,
     if row.raw_sha256 == p.raw_sha and row.versions:
         p.state, p.note = "unchanged", "identical body"
         return p
-    from tracker.extract import extract_packed
-
-    args = (doc, fetch.body, fetch.encoding, fetch.content_type, fetch.url, fetch.final_url, row.text_length)
-    p.state, p.reason, p.error, p.packed = offload(extract_packed, *args) if offload else extract_packed(*args)
+    previous = base(row.id) if base is not None and row.versions else None
+    args = (doc, fetch.body, fetch.encoding, fetch.content_type, fetch.url, fetch.final_url, row.text_length,
+            previous)
+    p.state, p.reason, p.error, p.packed, p.analysed = (offload(extract_analysed, *args) if offload
+                                                        else extract_analysed(*args))
     return p
 
 
 # --------------------------------------------------------------------------- database part
-
-
-def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
-    """Clause diff plus tags: the one place the two stages are joined."""
-    from tracker.diff import diff_clauses
-    from tracker.tag import tag_changes
-
-    return tag_changes(diff_clauses(old, new), lang=lang)
 
 
 def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
@@ -136,7 +133,7 @@ def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
     packed = p.packed
     lang = doc.lang or packed.lang
     validators = {"etag": f.etag, "last_modified": f.last_modified, "raw_sha256": p.raw_sha}
-    previous = store.latest_version(row.id)  # read under the write lock: no duplicate versions
+    previous = store.latest_head(row.id)  # read under the write lock: no duplicate versions
     if previous is not None and previous.sha256 == packed.sha256:
         record("unchanged", **validators)
         out.state, out.version, out.note = "unchanged", previous.number, "same text"
@@ -149,7 +146,10 @@ def commit_prepared(store: Store, p: Prepared, at: float) -> CheckOutcome:
             return out
     diff = None
     if previous is not None:
-        diff = analyse(previous.clauses, packed.decode_clauses(), lang)
+        if p.analysed is not None and p.analysed.number == previous.number:
+            diff = p.analysed.diff  # computed where the page was extracted, against this very version
+        else:
+            diff = analyse(store.version_clauses(previous.id), packed.decode_clauses(), lang)
         if not diff.significant:
             record("unchanged", reason="insignificant", **validators)
             out.state, out.version = "unchanged", previous.number
@@ -238,6 +238,7 @@ def run_cycle(
         workers = Workers(processes) if processes and len(docs) > 1 else None
     if workers and sum(1 for d in docs if not rows[d.key].versions) >= workers.start_after:
         workers.warm()  # many first checks: every page will be extracted, start the children now
+    reader = store.base_reader()  # changed pages are diffed where they are extracted
 
     def work(doc: Document) -> Prepared:
         row = rows[doc.key]
@@ -245,7 +246,7 @@ def run_cycle(
             return Prepared(document=doc, row=row, fetch=FetchResult(url=doc.url, ok=False), state="skipped")
         result = limiter.run(doc.url, lambda: fetch_document(fetcher, doc, row.etag, row.last_modified))
         try:
-            return prepare(doc, row, result, workers.run if workers else None)
+            return prepare(doc, row, result, workers.run if workers else None, reader)
         except Exception as e:  # a bug in extraction must fail one check, not the cycle
             return Prepared(document=doc, row=row, fetch=result, state="failed", reason="decode",
                             error=f"extraction failed: {type(e).__name__}: {e}")
@@ -299,6 +300,8 @@ def run_cycle(
                 raise
         flush()
     finally:
+        if reader is not None:
+            reader.close()
         if own_fetcher:
             fetcher.close()
         if workers and own_workers:

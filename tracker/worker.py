@@ -32,9 +32,10 @@ PATIENCE = 0.2  # seconds a page waits for a busy child before it is extracted i
 @functools.cache
 def _allowed() -> dict[str, Callable]:
     """What a child may be asked to run (by name: functions are not pickled by value)."""
+    from tracker.analyse import extract_analysed
     from tracker.extract import extract_checked, extract_packed
 
-    return {"extract_checked": extract_checked, "extract_packed": extract_packed}
+    return {"extract_checked": extract_checked, "extract_packed": extract_packed, "extract_analysed": extract_analysed}
 
 
 class WorkerGone(Exception):
