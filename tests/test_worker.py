@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pages import policy_html
 
 from tracker.extract import extract_checked, extract_packed
 from tracker.models import Document
-from tracker.worker import EARLY_START, Workers, early_workers
+from tracker.worker import ALLOWED, EARLY_START, Workers, _allowed, early_workers
 
 DOC = Document(service="Example", type="Privacy Policy", url="https://example.com/privacy", select=("main",))
 
@@ -110,6 +112,22 @@ def test_closing_ends_the_children() -> None:
     procs = [c.proc for c in w.children]
     w.close()
     assert procs and all(p.returncode is not None for p in procs)
+
+
+def test_the_parent_sends_pages_to_children_without_importing_extraction() -> None:
+    code = ("import sys, tracker.worker as w; from tracker.models import Document; "
+            "from pages import policy_html; pool = w.Workers(1, start_after=0); "
+            "doc = Document(service='S', type='Privacy Policy', url='https://example.com/p', select=('main',)); "
+            "body = policy_html({'Choices': ['You can opt out of marketing e-mails.']}).encode(); "
+            "import types; fn = types.FunctionType((lambda: 0).__code__, {}, 'extract_packed'); "
+            "fn.__module__ = 'tracker.extract'; "
+            "state, _, _, packed = pool.run(fn, doc, body, 'utf-8', 'text/html', doc.url, None, 0); pool.close(); "
+            "print(state, pool.remote, packed.length > 0, sorted(m for m in ('tracker.extract', 'tracker.normalise', "
+            "'lxml.etree', 'tracker.analyse') if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == "None 1 True []"
+    assert set(_allowed()) == set(ALLOWED) and all(f.__module__ == ALLOWED[n] for n, f in _allowed().items())
 
 
 def test_a_child_imports_no_http_library_or_database() -> None:

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, Extracted
-from tracker.normalise import clause_id
+
+
+def clause_id(norm: str) -> str:
+    """Short stable id of a normalised clause (12 hex digits of BLAKE2b): same wording, same id.
+
+    Defined here, with the storage format that leaves derivable ids out, so that reading stored
+    clauses does not import (and compile the regular expressions of) :mod:`tracker.normalise`.
+    """
+    return hashlib.blake2b(norm.encode("utf-8"), digest_size=6).hexdigest()
 
 
 def sha256(data: bytes | str) -> str:

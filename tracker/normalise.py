@@ -9,10 +9,11 @@ addresses and letter case.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tracker.codec import clause_id  # noqa: F401  (defined with the storage format, which relies on it)
 
 _MOJIBAKE_HINT = re.compile("[\u00c2\u00c3\u00c5\u00e2\u00ef\u00f0\u00ce\u00d0\u00d1\ufffd]")
 
@@ -156,9 +157,6 @@ def _may_hide_email(text: str) -> bool:
     return "dot" in low or ("at" in low and any(c in text for c in "[({<"))
 
 
-def clause_id(norm: str) -> str:
-    """Short stable id of a normalised clause (12 hex digits of BLAKE2b): same wording, same id."""
-    return hashlib.blake2b(norm.encode("utf-8"), digest_size=6).hexdigest()
 
 
 _MONTHS = (r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|févr|fevr|mars|avr|mai|juin|juil|août|aout"

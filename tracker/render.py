@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from html import escape
 
-from tracker.diff import word_edits
 from tracker.models import Change, DiffResult, WordEdit
 
 FORMATS = ("text", "unified", "json", "html")
@@ -19,6 +18,8 @@ def _edits(c: Change) -> list[WordEdit]:
     if c.edits:
         return c.edits
     if c.old is not None and c.new is not None and c.old != c.new:
+        from tracker.diff import word_edits  # stored changes carry their edits: rarely needed
+
         return word_edits(c.old, c.new)
     return [WordEdit("equal", c.old or c.new or "", c.new or c.old or "")]
 

@@ -29,9 +29,15 @@ _HEADER = struct.Struct(">I")
 PATIENCE = 0.2  # seconds a page waits for a busy child before it is extracted in-process
 
 
+# What a child may be asked to run, by name (functions are not pickled by value). Checked by name in
+# the parent, which need not import the extraction modules at all when the children do the work.
+ALLOWED = {"extract_checked": "tracker.extract", "extract_packed": "tracker.extract",
+           "extract_analysed": "tracker.analyse"}
+
+
 @functools.cache
 def _allowed() -> dict[str, Callable]:
-    """What a child may be asked to run (by name: functions are not pickled by value)."""
+    """The child's table of ``ALLOWED`` functions."""
     from tracker.analyse import extract_analysed
     from tracker.extract import extract_checked, extract_packed
 
@@ -115,7 +121,7 @@ class Workers:
     def run(self, fn: Callable[..., tuple], *args: object) -> tuple:
         """``fn(*args)`` in a child when one is free within ``patience`` seconds, else right here."""
         name = getattr(fn, "__name__", "")
-        child = self._take() if name in _allowed() else None
+        child = self._take() if ALLOWED.get(name, "") == getattr(fn, "__module__", None) else None
         if child is None:
             with self._lock:
                 self.local += 1

@@ -61,11 +61,11 @@ notify_option = click.option(
 
 def send_notifications(store, urls: list[str], outcomes: list) -> None:
     """One webhook event per stored change; a failure is one stderr line and nothing else."""
-    from tracker.notify import Notifier, notify_changes
-
     ids = [o.change_id for o in outcomes if o.state == "changed" and o.change_id is not None]
     if not urls or not ids:
         return
+    from tracker.notify import Notifier, notify_changes
+
     notifier = Notifier(urls)
     try:
         for err in notify_changes(notifier, store, ids):
