@@ -99,6 +99,9 @@ def test_early_workers_start_one_child_for_a_big_watch_list_and_all_on_a_first_r
         pool = early_workers(EARLY_START, first_run=first_run, processes=2)
         try:
             assert pool is not None and len(pool.children) == expected and len(pool.idle) == expected
+            # a later run will diff changed pages in the child: it loads those stages at start
+            assert all(("--analyse" in c.proc.args) == (not first_run) for c in pool.children)
+            assert pool.run(extract_checked, *args(5)) == extract_checked(*args(5)) and pool.remote == 1
             assert all(c.proc.poll() is None for c in pool.children)
         finally:
             procs = [c.proc for c in pool.children]

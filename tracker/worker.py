@@ -68,13 +68,14 @@ def _read(stream) -> object:
 class _Child:
     """One ``python -m tracker.worker`` process, used by one thread at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, analyse: bool = False) -> None:
         if not sys.executable:  # embedded interpreters: no python to start (the caller stays in-process)
             raise OSError("no Python executable to start a worker process")
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parent.parent)  # importable even when not installed
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        self.proc = subprocess.Popen([sys.executable, "-m", "tracker.worker"], stdin=subprocess.PIPE,
+        argv = [sys.executable, "-m", "tracker.worker"] + (["--analyse"] if analyse else [])
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
 
     def call(self, name: str, args: tuple) -> tuple[bool, object]:
@@ -107,8 +108,10 @@ class _Child:
 class Workers:
     """Up to ``processes`` children, started on demand; ``run`` waits at most ``patience`` for one."""
 
-    def __init__(self, processes: int, start_after: int = 32, patience: float = PATIENCE) -> None:
+    def __init__(self, processes: int, start_after: int = 32, patience: float = PATIENCE,
+                 analyse: bool = False) -> None:
         self.processes = max(0, processes)
+        self.analyse = analyse  # children load the diff and tag stages at start (pages will be diffed)
         self.start_after = start_after
         self.patience = patience
         self.idle: list[_Child] = []
@@ -156,7 +159,7 @@ class Workers:
         with self._lock:
             while not self.broken and len(self.children) < min(n, self.processes):
                 try:
-                    child = _Child()
+                    child = _Child(self.analyse)
                 except OSError:
                     self.broken = True
                     break
@@ -170,7 +173,7 @@ class Workers:
             # A started child is always used; a new one is started only past ``start_after`` pages.
             if not self.idle and len(self.children) < self.processes and self.local >= self.start_after:
                 try:
-                    child = _Child()
+                    child = _Child(self.analyse)
                 except OSError:
                     self.broken = True
                     return None
@@ -209,13 +212,15 @@ def early_workers(documents: int, first_run: bool, processes: int | None = None)
 
     Real policy pages rarely come back byte-identical (nonces, tokens, rotating banners), so a watch
     list of ``EARLY_START`` or more documents extracts some pages in most cycles: one child is started
-    at once, every child when this is the first run (no database yet: every page is extracted). A
-    small watch list gets None (``run_cycle`` then starts children only if a cycle turns out big).
+    at once, and it loads the diff and tag stages while this process is still starting (a changed page
+    is diffed where it is extracted); every child when this is the first run (no database yet: every
+    page is extracted, nothing diffed). A small watch list gets None (``run_cycle`` then starts
+    children only if a cycle turns out big).
     """
     processes = default_processes() if processes is None else processes
     if not processes or documents < EARLY_START:
         return None
-    pool = Workers(processes)
+    pool = Workers(processes, analyse=not first_run)
     pool.start(processes if first_run else 1)
     return pool
 
@@ -230,6 +235,12 @@ def main() -> None:
     functions = _allowed()
     import cssselect  # noqa: F401  (imported now, while the parent is still fetching the first pages)
     import lxml.etree  # noqa: F401
+
+    if "--analyse" in sys.argv[1:]:  # changed pages will be diffed here: load those stages now too
+        from tracker.tag import load_rules
+
+        load_rules()
+        import tracker.diff  # noqa: F401
     while True:
         try:
             name, args = _read(inp)  # type: ignore[misc]
