@@ -34,6 +34,31 @@ def test_conditional_headers_sent(httpserver) -> None:
     assert seen["User-Agent"].startswith("policy-tracker/")
 
 
+def test_cookies_follow_redirects_and_later_requests_with_the_default_headers(httpserver) -> None:
+    """A consent or bot-check page that sets a cookie and redirects gets it back, as a browser would."""
+    seen: list[dict] = []
+
+    def gate(request):
+        seen.append(dict(request.headers))
+        return Response(status=302, headers={"Location": "/policy", "Set-Cookie": "consent=yes; Path=/"})
+
+    def policy(request):
+        seen.append(dict(request.headers))
+        if request.cookies.get("consent") != "yes":
+            return Response("<p>Please accept cookies</p>", status=403, content_type="text/html")
+        return Response("<p>The policy</p>", content_type="text/html")
+
+    httpserver.expect_request("/gate").respond_with_handler(gate)
+    httpserver.expect_request("/policy").respond_with_handler(policy)
+    with Fetcher(user_agent="policy-tracker-test") as f:
+        r = f.fetch(httpserver.url_for("/gate"))
+        assert r.ok and r.body == b"<p>The policy</p>" and r.final_url == httpserver.url_for("/policy")
+        again = f.fetch(httpserver.url_for("/policy"), etag='"v1"')
+    assert again.ok and again.body == b"<p>The policy</p>"
+    assert [h.get("User-Agent") for h in seen] == ["policy-tracker-test"] * 3
+    assert seen[2].get("If-None-Match") == '"v1"' and "gzip" in seen[2].get("Accept-Encoding", "")
+
+
 def test_too_large_is_refused_not_truncated(httpserver) -> None:
     httpserver.expect_request("/big").respond_with_data("<p>" + "x" * 200_000, content_type="text/html")
     r = Fetcher(max_bytes=100_000).fetch(httpserver.url_for("/big"))
