@@ -103,3 +103,14 @@ def test_add_refuses_bad_input(ws, args, needle) -> None:
     assert_one_line_error(r, needle)
     assert list(ws.policies.iterdir()) == []
     assert not (ws.root.parent / "escape.toml").exists()
+
+
+def test_control_character_test_matches_unicode_categories_for_every_code_point() -> None:
+    import sys
+    import unicodedata
+
+    from tracker.declarations import _has_control
+
+    for cp in range(sys.maxunicode + 1):
+        c = chr(cp)
+        assert _has_control(f"Name {c}") == unicodedata.category(c).startswith("C"), hex(cp)

@@ -80,7 +80,7 @@ def check_url(url: object) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{url!r} is not an http(s) URL")
-    if any(c.isspace() for c in url):
+    if len(url.split(maxsplit=1)) > 1:  # str.split breaks on exactly what isspace() calls white space
         raise ValueError(f"{url!r} contains white space")
     if parts.netloc.endswith(":"):
         raise ValueError(f"{url!r} has an empty port")
@@ -228,20 +228,26 @@ def slugify(name: str) -> str:
     return s or "service"
 
 
+def _has_control(text: str) -> bool:
+    """A character of Unicode category C (control, format, surrogate, private use, unassigned).
+    Printable text has none, so the per-character test runs only on the rare text that is not."""
+    return not text.isprintable() and any(unicodedata.category(c).startswith("C") for c in text)
+
+
 def check_service_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ValueError("expected a non-empty service name")
     name = name.strip()
     if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name or len(name) > 120:
         raise ValueError(f"{name!r} is not a usable service name (no path separators, at most 120 characters)")
-    if any(unicodedata.category(c).startswith("C") for c in name):
+    if _has_control(name):
         raise ValueError(f"{name!r} contains control characters")
     return name
 
 
 def _document_type(name: str) -> str:
     name = name.strip()
-    if not name or len(name) > 120 or any(unicodedata.category(c).startswith("C") for c in name):
+    if not name or len(name) > 120 or _has_control(name):
         raise ValueError(f"{name!r} is not a usable document type")
     if "/" in name or "\\" in name:
         raise ValueError(f"{name!r} is not a usable document type (no path separators)")
