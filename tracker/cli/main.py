@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from dataclasses import dataclass
@@ -52,6 +53,16 @@ def cli(ctx: click.Context, db: str, policies: str, feeds: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: turns every expected error into one line on stderr and a non-zero exit."""
+    try:
+        _main(argv)
+    finally:
+        if argv is None:  # the program itself, about to end (not a caller passing arguments)
+            # Everything alive now lives until exit: keep it out of the interpreter's last garbage
+            # collection, which otherwise walks every object of every module (30 to 90 ms of a 1 s check).
+            gc.freeze()
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="policy-tracker", standalone_mode=False)
     except TrackerError as e:
