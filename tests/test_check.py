@@ -304,3 +304,16 @@ def test_feeds_exist_from_the_first_check_and_follow_failures(ws, site) -> None:
         assert check(ws)["state"] == "failed"
     status = feedparser.parse((ws.feeds / "status.atom").read_bytes())
     assert len(status.entries) == 1 and "HTTP 500" in status.entries[0].content[0].value
+
+
+def test_the_program_freezes_its_objects_before_exit_and_a_caller_does_not() -> None:
+    """At exit the interpreter's last collection would walk every object; frozen ones are skipped."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, gc, sys; from tracker.cli import main; "
+            "atexit.register(lambda: print('frozen' if gc.get_freeze_count() else 'not frozen')); "
+            "sys.argv = ['policy-tracker', '--version']; main({})")
+    for arg, expected in (("", "frozen"), ("['--version']", "not frozen")):
+        r = subprocess.run([sys.executable, "-c", code.format(arg)], capture_output=True, text=True)
+        assert r.returncode == 0 and r.stdout.splitlines()[-1] == expected
