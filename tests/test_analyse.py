@@ -106,6 +106,10 @@ def test_a_child_analyses_exactly_as_this_process(store: Store) -> None:
         w.close()
     assert there[4] == here[4] and there[3] == here[3]
     assert pickle.loads(pickle.dumps(there[4])).diff.tags() == ["ai-training", "biometrics"]
+    # an analysis that fails (here: unreadable stored clauses) leaves the extraction alone; the
+    # writer analyses again and records the failure as its own
+    broken = extract_analysed(*args[:7], Base(1, sha, b"not a clauses blob"))
+    assert broken[:4] == here[:4] and broken[4] is None
     # the same text as the base: nothing to analyse
     same = extract_analysed(*args[:7], Base(1, here[3].sha256, blob))
     assert same[4] is None and same[3] == here[3]

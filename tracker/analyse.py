@@ -54,5 +54,8 @@ def extract_analysed(doc: Document, body: bytes, encoding: str | None, content_t
                                                   previous_length)
     if packed is None or base is None or packed.sha256 == base.sha256:
         return state, reason, error, packed, None
-    diff = analyse(decode_clauses(base.clauses), packed.decode_clauses(), doc.lang or packed.lang)
+    try:
+        diff = analyse(decode_clauses(base.clauses), packed.decode_clauses(), doc.lang or packed.lang)
+    except Exception:  # a bug in diff or tag: the writer analyses again and records it as such
+        return state, reason, error, packed, None
     return state, reason, error, packed, Analysed(base.number, diff)
