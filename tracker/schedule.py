@@ -285,6 +285,7 @@ class Daemon:
 
             self.notifier = Notifier(list(opts.notify))
         self.store = None
+        self.reader = None
         self.scheduler = None
         self.checks = 0
         self._next_rebuild = 0.0
@@ -299,6 +300,7 @@ class Daemon:
             raise TrackerError(f"{self.cfg.policies}: no such policies folder (use --policies DIR or "
                                "`policy-tracker add`)")
         self.store = self.cfg.store()
+        self.reader = self.store.base_reader()  # a changed page is diffed before the write lock is taken
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers=self.opts.jobs)},
@@ -378,6 +380,8 @@ class Daemon:
         self.fetcher.close()
         if self.notifier:
             self.notifier.close()
+        if self.reader is not None:
+            self.reader.close()
         self.store.close()
         if self.opts.once:
             log.info("done: %d check(s)", self.checks)
@@ -516,7 +520,7 @@ class Daemon:
                 return due
         result = fetch_document(self.fetcher, doc, row.etag, row.last_modified)
         try:
-            p = prepare(doc, row, result)
+            p = prepare(doc, row, result, base=self.reader)
         except Exception as e:  # noqa: BLE001 - an extraction bug fails this check, not the daemon
             p = Prepared(document=doc, row=row, fetch=result, state="failed", reason="decode",
                          error=f"extraction failed: {type(e).__name__}: {e}")

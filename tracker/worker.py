@@ -2,15 +2,17 @@
 
 Fetching is I/O and runs in threads, but turning a page into clauses is pure Python and holds the
 GIL, so on its own a big cycle (the first check of a registry) uses one core. Here a few child
-processes (``python -m tracker.worker``) extract and pack pages for the fetch threads. They start
-at once when a cycle has many first checks, or after ``start_after`` pages were extracted
-in-process, so small and unchanged cycles never pay for them. A page waits up to ``PATIENCE`` for a
-free child (keeping this process free to fetch and store), then is extracted here: nobody stalls.
+processes (``python -m tracker.worker``) extract and pack pages, and diff changed ones, for the
+fetch threads. ``check`` starts them before its own heavy imports (see ``early_workers``); a cycle
+also starts them at once when it has many first checks, or after ``start_after`` pages were
+extracted in-process. A page waits up to ``PATIENCE`` for a free child (keeping this process free to
+fetch and store), then is extracted here: nobody stalls.
 
-Each child imports only the extraction modules (lxml, no HTTP library, no database): about 20 MB.
-Requests and answers are pickled frames on the child's stdin/stdout (the child is ours; nothing
-else is ever unpickled). A child that dies or fails is replaced by in-process work: the same
-function runs again here, so a check gets exactly the result (or exception) it would have had.
+Each child imports only the extraction modules, and the diff and tag stages when pages will be
+diffed (lxml and rapidfuzz; no HTTP library, no database): 20 to 30 MB. Requests and answers are
+pickled frames on the child's stdin/stdout (the child is ours; nothing else is ever unpickled). A
+child that dies or fails is replaced by in-process work: the same function runs again here, so a
+check gets exactly the result (or exception) it would have had.
 """
 
 from __future__ import annotations

@@ -286,8 +286,8 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
 @click.option("--max-size", default="10MB", show_default=True, callback=lambda c, p, v: parse_size(v),
               help="Largest page accepted, after decompression (e.g. 500KB, 10MB); larger is a failed check.")
 @click.option("--workers", default=None, type=click.IntRange(0, 64),
-              help="Helper processes that extract pages when a cycle has many new ones (about 20 MB each). "
-                   "Default: 2 on a multi-core machine, else 0.")
+              help="Helper processes that extract and diff pages (20-30 MB each): one runs with every check "
+                   "of 32 or more documents, all on a first run. Default: 2 on a multi-core machine, else 0.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per document per line.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @notify_option
