@@ -27,7 +27,7 @@ from tracker.extract import extract_checked  # noqa: E402
 from tracker.models import Document, Extracted  # noqa: E402
 from tracker.store import Store, pack  # noqa: E402
 
-FORMAT_1 = {"encode_clauses": lambda clauses: pack([c.to_dict() for c in clauses]), "encode_text": lambda t: t}
+FORMAT_1 = {"encode_clauses": lambda clauses, ids_derived=False: pack([c.to_dict() for c in clauses]), "encode_text": lambda t: t}
 
 
 def extract_all(n: int) -> tuple[list[Document], list[bytes], list[Extracted]]:
