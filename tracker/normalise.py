@@ -157,8 +157,6 @@ def _may_hide_email(text: str) -> bool:
     return "dot" in low or ("at" in low and any(c in text for c in "[({<"))
 
 
-
-
 _MONTHS = (r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|févr|fevr|mars|avr|mai|juin|juil|août|aout"
            r"|sept|déc|dec|januar|februar|märz|dezember|enero|febrero|marzo|abril|mayo|junio|julio|agosto"
            r"|septiembre|octubre|noviembre|diciembre")

@@ -197,7 +197,7 @@ class Workers:
 
 
 def default_processes() -> int:
-    """Two children on a multi-core machine, none on one core (about 20 MB each).
+    """Two children on a multi-core machine, none on one core (20 to 30 MB each).
 
     The parent mostly waits on the network and the database, so two children keep two cores busy
     extracting; more would add memory for little on the small machines this runs on.
