@@ -34,6 +34,16 @@ CHUNK = 64 * 1024
 HOST_POOLS = 256  # hosts whose connection pools are kept (policies are spread over many hosts)
 
 
+def _release(resp: requests.Response) -> None:
+    """Finish a response that has no body (304), so that closing it hands the connection back to the
+    pool: requests closes the socket of a streamed response whose body was never read, and the next
+    request to the host would open a new connection (and, over HTTPS, redo the TLS handshake)."""
+    try:
+        resp.content  # noqa: B018  (reads the empty body; nothing is downloaded)
+    except requests.exceptions.RequestException:
+        pass
+
+
 class Fetcher:
     """A requests.Session set up once: pooled connections, retries on connection errors, timeouts.
 
@@ -157,6 +167,7 @@ class Fetcher:
         if status == 304:
             base.ok = True
             base.not_modified = True
+            _release(resp)
             return base
         if status >= 400 or status < 200 or status in (204, 205):
             base.retry_after = parse_retry_after(resp.headers.get("Retry-After"))
