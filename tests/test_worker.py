@@ -135,7 +135,7 @@ def test_the_parent_sends_pages_to_children_without_importing_extraction() -> No
 
 def test_a_child_imports_no_http_library_or_database() -> None:
     code = ("import sys, tracker.worker as w; w._allowed(); "
-            "print(sorted(m for m in ('requests', 'urllib3', 'sqlite3', 'bs4', 'soupsieve') if m in sys.modules))")
+            "print(sorted(m for m in ('requests', 'urllib3', 'sqlite3', 'bs4', 'soupsieve', 'subprocess') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -21,7 +21,6 @@ import functools
 import os
 import pickle
 import struct
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -76,6 +75,8 @@ class _Child:
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parent.parent)  # importable even when not installed
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        import subprocess  # here, not at the top: the child imports this module and never starts processes
+
         argv = [sys.executable, "-m", "tracker.worker"] + (["--analyse"] if analyse else [])
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
@@ -100,6 +101,8 @@ class _Child:
             self.proc.terminate()
 
     def reap(self) -> None:
+        import subprocess
+
         try:
             self.proc.wait(timeout=2.0)
         except subprocess.TimeoutExpired:
