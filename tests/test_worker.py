@@ -92,6 +92,26 @@ def test_a_child_started_ahead_is_used_before_start_after_pages() -> None:
         w.close()
 
 
+def _gone(pid: int, timeout: float = 3.0, zombie_ok: bool = False) -> bool:
+    """The process has ended and been reaped by whoever started it (or, with ``zombie_ok``, only ended)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if not Path("/proc/self").exists():
+                os.kill(pid, 0)
+                state = "R"
+            else:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if zombie_ok and state in ("Z", "X"):
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def test_early_workers_start_one_child_for_a_big_watch_list_and_all_on_a_first_run() -> None:
     assert early_workers(EARLY_START - 1, first_run=True, processes=2) is None
     assert early_workers(EARLY_START, first_run=True, processes=0) is None
@@ -99,14 +119,15 @@ def test_early_workers_start_one_child_for_a_big_watch_list_and_all_on_a_first_r
         pool = early_workers(EARLY_START, first_run=first_run, processes=2)
         try:
             assert pool is not None and len(pool.children) == expected and len(pool.idle) == expected
+            started = pool.children[0]
             # a later run will diff changed pages in the child: it loads those stages at start
-            assert all(("--analyse" in c.proc.args) == (not first_run) for c in pool.children)
+            assert ("--analyse" in started.proc.args) == (not first_run)
             assert pool.run(extract_checked, *args(5)) == extract_checked(*args(5)) and pool.remote == 1
-            assert all(c.proc.poll() is None for c in pool.children)
+            pids = [c.proc.pid if hasattr(c, "proc") else c.pid for c in pool.children]
+            assert len(set(pids)) == expected and all(not _gone(pid, 0) for pid in pids)
         finally:
-            procs = [c.proc for c in pool.children]
             pool.close()
-        assert all(p.returncode is not None for p in procs)  # closed at once, even while starting up
+        assert all(_gone(pid) for pid in pids)  # closed at once, even while starting up
 
 
 def test_closing_ends_the_children() -> None:
@@ -115,6 +136,53 @@ def test_closing_ends_the_children() -> None:
     procs = [c.proc for c in w.children]
     w.close()
     assert procs and all(p.returncode is not None for p in procs)
+
+
+LINUX_ONLY = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="children fork siblings on Linux only")
+
+
+@LINUX_ONLY
+def test_a_started_child_forks_its_siblings_which_work_alike_and_end_with_it() -> None:
+    """Two workers for the cost of one interpreter start: the second is forked by the first."""
+    import threading
+
+    w = Workers(3, start_after=100, patience=5.0)
+    try:
+        w.start(3)
+        assert len(w.children) == 3 and sum(hasattr(c, "proc") for c in w.children) == 1
+        siblings = [c for c in w.children if not hasattr(c, "proc")]
+        zygote = next(c for c in w.children if hasattr(c, "proc"))
+        assert len({s.pid for s in siblings} | {zygote.proc.pid}) == 3
+        results: list = []
+        threads = [threading.Thread(target=lambda i=i: results.append((i, w.run(extract_checked, *args(i)))))
+                   for i in range(9)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results, key=lambda r: r[0]) == [(i, extract_checked(*args(i))) for i in range(9)]
+        assert w.remote == 9 and w.local == 0
+        pids = [s.pid for s in siblings]
+    finally:
+        w.close()
+    assert zygote.proc.returncode is not None and all(_gone(pid) for pid in pids)
+
+
+@LINUX_ONLY
+def test_a_dead_sibling_means_in_process_work() -> None:
+    import signal
+
+    w = Workers(2, start_after=100, patience=5.0)
+    try:
+        w.start(2)
+        sibling = next(c for c in w.children if not hasattr(c, "proc"))
+        os.kill(sibling.pid, signal.SIGKILL)
+        assert _gone(sibling.pid, zombie_ok=True)  # its parent, the first child, reaps it when it ends
+        for i in range(4):  # one of them meets the dead sibling: it is dropped, the page done here
+            assert w.run(extract_checked, *args(i)) == extract_checked(*args(i))
+        assert w.broken and w.local >= 1
+    finally:
+        w.close()
 
 
 def test_the_parent_sends_pages_to_children_without_importing_extraction() -> None:

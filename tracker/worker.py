@@ -8,6 +8,8 @@ also starts them at once when it has many first checks, or after ``start_after``
 extracted in-process. A page waits up to ``PATIENCE`` for a free child (keeping this process free to
 fetch and store), then is extracted here: nobody stalls.
 
+Children started together are one ``python -m tracker.worker`` that forks the others after its
+imports (on Linux): one interpreter start-up instead of several, on a CPU-bound first run.
 Each child imports only the extraction modules, and the diff and tag stages when pages will be
 diffed (lxml and rapidfuzz; no HTTP library, no database): 20 to 30 MB. Requests and answers are
 pickled frames on the child's stdin/stdout (the child is ours; nothing else is ever unpickled). A
@@ -66,10 +68,20 @@ def _read(stream) -> object:
     return pickle.loads(data)
 
 
-class _Child:
-    """One ``python -m tracker.worker`` process, used by one thread at a time."""
+def _can_fork() -> bool:
+    """Whether a child may fork its siblings: Linux only (fork after imports is safe there)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
 
-    def __init__(self, analyse: bool = False) -> None:
+
+class _Child:
+    """One ``python -m tracker.worker`` process, used by one thread at a time.
+
+    ``siblings``: that many more workers, forked by this child once its imports are done (a fork
+    costs a few milliseconds where starting an interpreter and importing costs 0.1 s of CPU). Each
+    talks to this process over a pipe pair made here; see :meth:`siblings`.
+    """
+
+    def __init__(self, analyse: bool = False, siblings: int = 0) -> None:
         if not sys.executable:  # embedded interpreters: no python to start (the caller stays in-process)
             raise OSError("no Python executable to start a worker process")
         env = dict(os.environ)
@@ -78,8 +90,30 @@ class _Child:
         import subprocess  # here, not at the top: the child imports this module and never starts processes
 
         argv = [sys.executable, "-m", "tracker.worker"] + (["--analyse"] if analyse else [])
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
+        ends: list[tuple[int, int]] = []  # this process's (request writer, answer reader) per sibling
+        theirs: list[int] = []
+        try:
+            for _ in range(siblings):
+                req_r, req_w = os.pipe()
+                ans_r, ans_w = os.pipe()
+                ends.append((req_w, ans_r))
+                theirs += [req_r, ans_w]
+            if theirs:
+                argv += ["--fork", ",".join(f"{theirs[i]}:{theirs[i + 1]}" for i in range(0, len(theirs), 2))]
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, env=env, close_fds=True, pass_fds=theirs)
+        except BaseException:
+            for fd in theirs + [fd for pair in ends for fd in pair]:
+                os.close(fd)
+            raise
+        for fd in theirs:
+            os.close(fd)
+        self._ends = ends
+
+    def siblings(self) -> list[_Sibling]:
+        """The workers this child forks, ready to be called (each answers once it exists)."""
+        ends, self._ends = self._ends, []
+        return [_Sibling(req_w, ans_r) for req_w, ans_r in ends]
 
     def call(self, name: str, args: tuple) -> tuple[bool, object]:
         """(True, result) or (False, None) when the function raised in the child."""
@@ -110,6 +144,46 @@ class _Child:
             self.proc.wait()
 
 
+class _Sibling:
+    """A worker forked by a :class:`_Child`, on pipes this process made. The child that forked it
+    reaps it, and ends it when it is itself terminated; closing the pipes ends it too (EOF)."""
+
+    def __init__(self, req_w: int, ans_r: int) -> None:
+        self.stdin = os.fdopen(req_w, "wb")
+        self.stdout = os.fdopen(ans_r, "rb")
+        self._pid: int | None = None
+
+    @property
+    def pid(self) -> int:
+        """The sibling's process id, its first frame (waits until it has been forked)."""
+        if self._pid is None:
+            self._pid = _read(self.stdout)  # type: ignore[assignment]
+        return self._pid  # type: ignore[return-value]
+
+    def call(self, name: str, args: tuple) -> tuple[bool, object]:
+        try:
+            _write(self.stdin, (name, args))
+            self.pid  # noqa: B018  (its frame comes before the answer)
+            return _read(self.stdout)  # type: ignore[return-value]
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError) as e:
+            raise WorkerGone(str(e)) from None
+
+    def close(self) -> None:
+        for stream in (self.stdin, self.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        if self._pid is not None:  # busy with a page, it would read the end of its input only after it
+            try:
+                os.kill(self._pid, 15)  # SIGTERM
+            except OSError:
+                pass
+
+    def reap(self) -> None:
+        pass
+
+
 class Workers:
     """Up to ``processes`` children, started on demand; ``run`` waits at most ``patience`` for one."""
 
@@ -119,8 +193,8 @@ class Workers:
         self.analyse = analyse  # children load the diff and tag stages at start (pages will be diffed)
         self.start_after = start_after
         self.patience = patience
-        self.idle: list[_Child] = []
-        self.children: list[_Child] = []
+        self.idle: list[_Child | _Sibling] = []
+        self.children: list[_Child | _Sibling] = []
         self.local = 0  # pages extracted in-process
         self.remote = 0  # pages extracted by a child
         self.broken = False
@@ -163,15 +237,17 @@ class Workers:
         """
         with self._lock:
             while not self.broken and len(self.children) < min(n, self.processes):
+                more = min(n, self.processes) - len(self.children) - 1
                 try:
-                    child = _Child(self.analyse)
+                    child = _Child(self.analyse, siblings=more if _can_fork() else 0)
                 except OSError:
                     self.broken = True
                     break
-                self.children.append(child)
-                self.idle.append(child)
+                for worker in [child, *child.siblings()]:
+                    self.children.append(worker)
+                    self.idle.append(worker)
 
-    def _take(self) -> _Child | None:
+    def _take(self) -> _Child | _Sibling | None:
         with self._lock:
             if self.broken:
                 return None
@@ -230,6 +306,53 @@ def early_workers(documents: int, first_run: bool, processes: int | None = None)
     return pool
 
 
+_SIBLINGS: list[int] = []  # in a child: the workers it forked
+
+
+def _fork_siblings(spec: str) -> None:
+    """Fork one worker per "requests:answers" pipe pair (file descriptors given by the parent).
+
+    A sibling takes its pair as stdin and stdout (nothing has been read or written on them yet),
+    sends its process id, and returns to run the same loop. This process closes the pairs and, when
+    it ends (end of input or terminated), ends the siblings and waits for them: their CPU time is
+    then counted with its own, as a process's children's is.
+    """
+    import signal
+
+    pairs = [tuple(int(fd) for fd in item.split(":")) for item in spec.split(",") if item]
+    for req_r, ans_w in pairs:
+        pid = os.fork()
+        if pid == 0:
+            _SIBLINGS.clear()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.dup2(req_r, 0)
+            os.dup2(ans_w, 1)
+            for fd in {fd for pair in pairs for fd in pair}:
+                os.close(fd)
+            data = pickle.dumps(os.getpid(), protocol=pickle.HIGHEST_PROTOCOL)
+            os.write(1, _HEADER.pack(len(data)) + data)  # the parent's handle learns who it talks to
+            return
+        _SIBLINGS.append(pid)
+    for fd in {fd for pair in pairs for fd in pair}:
+        os.close(fd)
+
+    def terminated(signum, frame) -> None:
+        _end_siblings()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, terminated)
+
+
+def _end_siblings() -> None:
+    for pid in _SIBLINGS:
+        try:
+            os.kill(pid, 15)  # SIGTERM
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+    _SIBLINGS.clear()
+
+
 def main() -> None:
     """The child's loop: read (name, args), answer (True, result) or (False, None), until EOF."""
     import signal
@@ -246,6 +369,15 @@ def main() -> None:
 
         load_rules()
         import tracker.diff  # noqa: F401
+    if "--fork" in sys.argv[1:]:
+        _fork_siblings(sys.argv[sys.argv.index("--fork") + 1])
+    try:
+        _serve(inp, out, functions)
+    finally:
+        _end_siblings()
+
+
+def _serve(inp, out, functions: dict[str, Callable]) -> None:
     while True:
         try:
             name, args = _read(inp)  # type: ignore[misc]
