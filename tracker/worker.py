@@ -169,14 +169,11 @@ class _Sibling:
             raise WorkerGone(str(e)) from None
 
     def close(self) -> None:
+        """End of input: an idle sibling ends. One busy with a page is ended by the child that forked
+        it, when that child is terminated (not by its pid here, which its reaping may free for reuse)."""
         for stream in (self.stdin, self.stdout):
             try:
                 stream.close()
-            except OSError:
-                pass
-        if self._pid is not None:  # busy with a page, it would read the end of its input only after it
-            try:
-                os.kill(self._pid, 15)  # SIGTERM
             except OSError:
                 pass
 
