@@ -1,7 +1,7 @@
 """Cost of `browser = true`: a headless-Chromium render vs a plain GET of the same page, on 127.0.0.1.
 
 Prints seconds per fetch (median of --n), the ratio browser/plain, and the wall time of --parallel
-renders started at once (at most tracker.browser.MAX_BROWSERS run together).
+renders started at once (at most tracker.capture.browser.MAX_BROWSERS run together).
 
     .venv/bin/python bench/browser_fetch.py --n 5 --parallel 4
 """
@@ -15,8 +15,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tracker.browser import MAX_BROWSERS, find_chromium, render
-from tracker.fetch import Fetcher
+from tracker.capture.browser import MAX_BROWSERS, find_chromium, render
+from tracker.capture.fetch import Fetcher
 
 CLAUSES = [f"Clause {i}: we process the data you give us for purpose number {i} under contract." for i in range(200)]
 PAGE = ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Privacy</title></head><body>"

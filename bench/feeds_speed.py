@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracker.diff import word_edits  # noqa: E402
-from tracker.feeds import build_feeds  # noqa: E402
+from tracker.compare.diff import word_edits  # noqa: E402
+from tracker.compare.tag import tag_changes  # noqa: E402
 from tracker.models import Change, Clause, DiffResult, Document  # noqa: E402
-from tracker.store import Store  # noqa: E402
-from tracker.tag import tag_changes  # noqa: E402
+from tracker.publish.feeds import build_feeds  # noqa: E402
+from tracker.store.database import Store  # noqa: E402
 
 SENTENCES = [
     "We may use the content you post to train and improve our artificial intelligence models.",
@@ -125,7 +125,7 @@ def bench_feeds(services: int, history: int, new: int, reps: int) -> dict[str, f
 
 
 def bench_rules(reps: int) -> float:
-    code = ("import time, tracker.tag as T; t = time.perf_counter(); T.load_rules(); "
+    code = ("import time, tracker.compare.tag as T; t = time.perf_counter(); T.load_rules(); "
             "print(time.perf_counter() - t)")
     runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                  cwd=ROOT).stdout) for _ in range(reps)]

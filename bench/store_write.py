@@ -22,10 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import Corpus  # noqa: E402
 
-from tracker import codec  # noqa: E402
-from tracker.extract import extract_checked  # noqa: E402
 from tracker.models import Document, Extracted  # noqa: E402
-from tracker.store import Store, pack  # noqa: E402
+from tracker.store.database import (  # noqa: E402
+    Store,
+    codec,  # noqa: E402
+    pack,
+)
+from tracker.text.extract import extract_checked  # noqa: E402
 
 FORMAT_1 = {"encode_clauses": lambda clauses, ids_derived=False: pack([c.to_dict() for c in clauses]), "encode_text": lambda t: t}
 
@@ -71,7 +74,7 @@ def run_once(folder: Path, docs: list[Document], bodies: list[bytes], extracted:
 
 
 def measure(variant: dict | None, reps: int, *data) -> dict:
-    saved = {k: getattr(codec, k) for k in FORMAT_1}  # the encoders live in tracker.codec
+    saved = {k: getattr(codec, k) for k in FORMAT_1}  # the encoders live in tracker.store.codec
     if variant:
         for k, f in variant.items():
             setattr(codec, k, f)

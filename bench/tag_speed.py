@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracker.tag import load_rules, tag_text  # noqa: E402
+from tracker.compare.tag import load_rules, tag_text  # noqa: E402
 
 DEV = ROOT / ".." / "shared" / "corpus" / "clauses-dev.jsonl"
 KEYWORDS = re.compile(r"\b(?:train\w*|biometric\w*|fingerprint\w*|share\w*|retain\w*|children|location|"

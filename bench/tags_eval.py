@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracker.tag import PRIORITY, TAGS, RuleSet, load_rules, tag_text  # noqa: E402
+from tracker.compare.tag import PRIORITY, TAGS, RuleSet, load_rules, tag_text  # noqa: E402
 
 DEV = ROOT / ".." / "shared" / "corpus" / "clauses-dev.jsonl"
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("files", nargs="*", type=Path)
     ap.add_argument("--file", action="append", type=Path, default=[], help="a JSONL file (repeatable)")
     ap.add_argument("--split", help="keep only rows whose `split` field equals this")
-    ap.add_argument("--rules", nargs="+", help="rule files to use instead of tracker/rules/*.toml")
+    ap.add_argument("--rules", nargs="+", help="rule files to use instead of tracker/compare/rules/*.toml")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--errors", metavar="TAG", help="list the errors for this tag (or 'all')")
     a = ap.parse_args(argv)

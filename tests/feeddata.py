@@ -11,9 +11,9 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tracker.compare.tag import tag_changes
 from tracker.models import Change, Clause, DiffResult, Document, Substitution, WordEdit
-from tracker.store import Store
-from tracker.tag import tag_changes
+from tracker.store.database import Store
 
 AI_CLAUSE = ("We may use the information we collect, including your posts and interactions, to train "
              "our machine learning and artificial intelligence models.")

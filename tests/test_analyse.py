@@ -11,7 +11,7 @@ from pages import policy_html
 from tracker.analyse import Base, analyse, extract_analysed
 from tracker.models import Document, FetchResult
 from tracker.pipeline import commit_prepared, prepare
-from tracker.store import Store, now_ts
+from tracker.store.database import Store, now_ts
 from tracker.worker import Workers
 
 DOC = Document(service="Example", type="Privacy Policy", url="https://example.com/privacy", select=("main",))
@@ -116,7 +116,7 @@ def test_a_child_analyses_exactly_as_this_process(store: Store) -> None:
 
 
 def test_analyse_is_diff_then_tags() -> None:
-    from tracker.extract import extract_html
+    from tracker.text.extract import extract_html
 
     old = extract_html(page(SHARING)).clauses
     new = extract_html(page(SHARING, FACES)).clauses

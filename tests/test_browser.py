@@ -12,10 +12,10 @@ import pytest
 from conftest import assert_one_line_error, needs_tool
 from werkzeug import Response
 
-from tracker.browser import fetch_document, render
-from tracker.declarations import parse_declaration, render_declaration
+from tracker.capture.browser import fetch_document, render
 from tracker.models import Document
-from tracker.store import declaration_hash
+from tracker.sources.declarations import parse_declaration, render_declaration
+from tracker.store.database import declaration_hash
 
 CLAUSES = [
     "We collect the e-mail address you give us when you sign up for a newsletter or an account.",

@@ -1,4 +1,4 @@
-"""tracker.css: the cheap path for simple selectors must agree with soupsieve, the reference."""
+"""tracker.text.css: the cheap path for simple selectors must agree with soupsieve, the reference."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import soupsieve
 from bs4 import BeautifulSoup
 
-from tracker import css
-from tracker.extract import _Page
+from tracker.text import css
+from tracker.text.extract import _Page
 
 PAGE = """<html><body><header class="top">h</header>
 <main id="content" class="policy main-body"><h2 class="t">A</h2><p class="x y">one</p>
@@ -65,8 +65,8 @@ def test_a_check_of_simple_selectors_does_not_load_soupsieve(tmp_path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from tracker import css; css.check('main > .content'); "
-            "from tracker.declarations import check_selectors; check_selectors(['main', '#x p']); "
+    code = ("import sys; from tracker.text import css; css.check('main > .content'); "
+            "from tracker.sources.declarations import check_selectors; check_selectors(['main', '#x p']); "
             "print('soupsieve' in sys.modules, 'bs4' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

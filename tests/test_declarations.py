@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import assert_one_line_error
 
-from tracker.declarations import load_policies, parse_interval, slugify
 from tracker.errors import DeclarationError
+from tracker.sources.declarations import load_policies, parse_interval, slugify
 
 
 def test_interval_parsing() -> None:
@@ -109,7 +109,7 @@ def test_control_character_test_matches_unicode_categories_for_every_code_point(
     import sys
     import unicodedata
 
-    from tracker.declarations import _has_control
+    from tracker.sources.declarations import _has_control
 
     for cp in range(sys.maxunicode + 1):
         c = chr(cp)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tracker.diff import diff_clauses, diff_texts, word_edits
-from tracker.extract import extract_markdown
+from tracker.compare.diff import diff_clauses, diff_texts, word_edits
 from tracker.models import Change
-from tracker.pages import clause_html
-from tracker.render import inline_markers, render_html, render_json, render_unified
+from tracker.publish.pages import clause_html
+from tracker.publish.render import inline_markers, render_html, render_json, render_unified
+from tracker.text.extract import extract_markdown
 
 BASE = """# Policy
 

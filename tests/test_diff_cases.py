@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tracker.diff import diff_clauses
-from tracker.extract import SelectorMatchedNothing, extract_html, extract_markdown
-from tracker.normalise import normalise
+from tracker.compare.diff import diff_clauses
+from tracker.text.extract import SelectorMatchedNothing, extract_html, extract_markdown
+from tracker.text.normalise import normalise
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 KEPT_FLOOR = 95.0  # % of OTA's sentences found in our extraction of the same snapshot

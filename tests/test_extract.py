@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tracker.errors import TrackerError
-from tracker.extract import (
+from tracker.text.extract import (
     SelectorMatchedNothing,
     extract_file,
     extract_html,
     extract_markdown,
     extract_text,
 )
-from tracker.normalise import clause_id, is_metadata, normalise
+from tracker.text.normalise import clause_id, is_metadata, normalise
 
 PAGE = """<html lang="en"><head><title>Privacy</title><style>p{}</style></head><body>
 <nav><a href="/">Home</a> <a href="/jobs">Careers</a></nav>
@@ -191,7 +191,7 @@ def test_the_short_cut_of_normalise_agrees_with_every_step():
     """normalise() skips its regexes for plain ASCII text; on any text it must equal the full path."""
     import random
 
-    from tracker.normalise import _normalise_full, _plain
+    from tracker.text.normalise import _normalise_full, _plain
 
     rng = random.Random(7)
     pieces = ["We", " may", " share", " data", ".", ",", " ", "  ", "(", ")", "[", "]", "{at}", " at ", " dot ",
@@ -210,8 +210,8 @@ def test_every_extracted_clause_id_is_the_hash_of_its_norm():
     """codec.pack_extracted relies on it (it does not hash each clause a second time)."""
     from pages import policy_html
 
-    from tracker.codec import decode_clauses, encode_clauses
-    from tracker.extract import extract_markdown, extract_text
+    from tracker.store.codec import decode_clauses, encode_clauses
+    from tracker.text.extract import extract_markdown, extract_text
 
     extracted = [extract_html(policy_html()), extract_markdown("# T\n\n1. One *thing*.\n\n- [a](http://x)\n"),
                  extract_text("Title\n\nA paragraph.\n")]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker import extract
-from tracker.extract import SelectorMatchedNothing, extract_html
+from tracker.text import extract
+from tracker.text.extract import SelectorMatchedNothing, extract_html
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "html"
 

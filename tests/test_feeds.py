@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from feeddata import AI_CLAUSE, add_change, added, demo_store, modified, ts
 
 from tracker.cli import cli
+from tracker.compare.tag import tag_changes
 from tracker.errors import TrackerError
-from tracker.feeds import build_feeds, entry_id, service_slugs, write_atomic
 from tracker.models import DiffResult, Evidence
-from tracker.store import Store
-from tracker.tag import tag_changes
+from tracker.publish.feeds import build_feeds, entry_id, service_slugs, write_atomic
+from tracker.store.database import Store
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -315,7 +315,7 @@ def test_html_entities_in_titles_are_text(built):
 
 def test_empty_feed_template_gives_feedgens_bytes() -> None:
     """Feeds of services without changes are filled into a template: the bytes must be feedgen's own."""
-    from tracker.feeds import FeedSpec, _empty_feed, render_feed
+    from tracker.publish.feeds import FeedSpec, _empty_feed, render_feed
 
     for base in ("file:///tmp/feeds/", "https://example.org/pt/"):
         for name, slug in (("X", "x"), ("Character.AI", "character-ai"), ("O'Reilly Media", "o-reilly-media"),

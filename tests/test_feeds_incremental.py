@@ -20,9 +20,9 @@ from feeddata import (
     ts,
 )
 
-from tracker.feeds import MANIFEST, build_feeds
+from tracker.compare.tag import tag_changes
 from tracker.models import DiffResult
-from tracker.tag import tag_changes
+from tracker.publish.feeds import MANIFEST, build_feeds
 
 BASE = "https://feeds.example.test/"
 

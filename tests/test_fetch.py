@@ -10,7 +10,7 @@ import time
 
 from werkzeug import Response
 
-from tracker.fetch import Fetcher, decode_body, parse_retry_after
+from tracker.capture.fetch import Fetcher, decode_body, parse_retry_after
 
 
 def test_ok_and_validators(httpserver) -> None:

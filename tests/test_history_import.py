@@ -12,8 +12,8 @@ import pytest
 from conftest import Workspace, assert_one_line_error, shared_dir
 
 from tracker.models import Change, Document, Evidence
-from tracker.report import key_sentence
-from tracker.store import Store
+from tracker.publish.report import key_sentence
+from tracker.store.database import Store
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

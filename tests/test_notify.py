@@ -17,10 +17,10 @@ from test_check import Site
 from test_daemon import Daemon, wait_for
 from werkzeug import Response
 
-from tracker.feeds import entry_id
 from tracker.models import Change, DiffResult
-from tracker.notify import CHANGE_CHARS, MAX_CHANGES, check_url, notify_urls, payload
-from tracker.store import ChangeRecord
+from tracker.publish.feeds import entry_id
+from tracker.publish.notify import CHANGE_CHARS, MAX_CHANGES, check_url, notify_urls, payload
+from tracker.store.database import ChangeRecord
 
 AI = "We may use your posts to train our AI models and improve our products."
 BASE = "https://policies.example.org/feeds"

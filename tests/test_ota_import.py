@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.declarations import document_at, load_file, render_declaration
-from tracker.ota import convert_declaration, find_declaration_files, read_declaration
+from tracker.sources.declarations import document_at, load_file, render_declaration
+from tracker.sources.ota_declarations import convert_declaration, find_declaration_files, read_declaration
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 HTML = SHARED / "corpus" / "html"
@@ -49,7 +49,7 @@ def ota_in_force(history: dict, dtype: str, current: dict, when: str) -> dict:
 
 
 def extract(html: bytes, select, remove) -> str | None:
-    from tracker.extract import SelectorMatchedNothing, extract_html
+    from tracker.text.extract import SelectorMatchedNothing, extract_html
 
     try:
         return extract_html(html, select, remove).text
@@ -83,7 +83,7 @@ def cases():
 
 @pytest.mark.parametrize(("dtype", "decl_path", "snapshot"), cases() if HTML.is_dir() else [])
 def test_converted_selectors_extract_what_ota_selected(dtype, decl_path, snapshot, tmp_path):
-    pytest.importorskip("tracker.extract")
+    pytest.importorskip("tracker.text.extract")
     conv = read_declaration(decl_path, types=[dtype])
     docs = round_trip(conv, tmp_path)
     raw = json.loads(decl_path.read_text())
@@ -105,7 +105,7 @@ def test_converted_selectors_extract_what_ota_selected(dtype, decl_path, snapsho
 
 def test_some_comparisons_select_real_text(tmp_path):
     """Guard against a vacuous test: in-force selectors do match text on most snapshots."""
-    pytest.importorskip("tracker.extract")
+    pytest.importorskip("tracker.text.extract")
     corpus()
     matched = 0
     for doc in corpus():

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.cli import cli
-from tracker.declarations import load_file, load_policies, slugify
+from tracker.sources.declarations import load_file, load_policies, slugify
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"

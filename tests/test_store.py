@@ -11,10 +11,8 @@ import pytest
 from conftest import shared_dir
 
 from tracker.errors import TrackerError
-from tracker.extract import extract_html, make_clause
 from tracker.models import Clause, Document
-from tracker.normalise import clause_id
-from tracker.store import (
+from tracker.store.database import (
     MIGRATIONS,
     Store,
     clause_count,
@@ -25,6 +23,8 @@ from tracker.store import (
     pack,
     sha256,
 )
+from tracker.text.extract import extract_html, make_clause
+from tracker.text.normalise import clause_id
 
 PAGE = """<html lang="en"><body><main>
 <h1>Privacy Policy</h1><p>Last updated: 3 March 2024</p>

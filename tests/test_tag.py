@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import assert_one_line_error
 
+from tracker.compare.tag import TAGS, detect_lang, load_rules, tag_changes, tag_text
 from tracker.models import Change, DiffResult
-from tracker.tag import TAGS, detect_lang, load_rules, tag_changes, tag_text
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "tracker" / "rules"
 
@@ -235,7 +235,7 @@ def test_tag_command_bad_input(ws) -> None:
 
 
 def test_rule_regexes_compile_on_first_use_and_custom_files_fail_at_load(tmp_path: Path) -> None:
-    from tracker.tag import LazyRegex
+    from tracker.compare.tag import LazyRegex
 
     rx = LazyRegex(r"\bopt[- ]?out\b")
     assert [m.span() for m in rx.finditer("You may OPT-OUT or opt out.")] == [(8, 15), (19, 26)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.tag import tag_text
+from tracker.compare.tag import tag_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

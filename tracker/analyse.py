@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracker.codec import PackedVersion, decode_clauses
 from tracker.models import Clause, DiffResult, Document
+from tracker.store.codec import PackedVersion, decode_clauses
 
 
 def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
     """Clause diff plus tags: the one place the two stages are joined."""
-    from tracker.diff import diff_clauses
-    from tracker.tag import tag_changes
+    from tracker.compare.diff import diff_clauses
+    from tracker.compare.tag import tag_changes
 
     return tag_changes(diff_clauses(old, new), lang=lang)
 
@@ -48,7 +48,7 @@ def extract_analysed(doc: Document, body: bytes, encoding: str | None, content_t
                      final_url: str | None, previous_length: int, base: Base | None
                      ) -> tuple[str | None, str | None, str | None, PackedVersion | None, Analysed | None]:
     """``extract_packed``, plus the analysis against ``base`` when the text differs from it."""
-    from tracker.extract import extract_packed
+    from tracker.text.extract import extract_packed
 
     state, reason, error, packed = extract_packed(doc, body, encoding, content_type, url, final_url,
                                                   previous_length)

@@ -41,9 +41,9 @@ class Document:
     lang: str | None = None
     source: str = ""  # declaration file the document came from
     # select/remove items are CSS selector strings or range selectors (a hashable dict, see
-    # tracker.declarations.RangeSelector / selector_spec); history is oldest first.
+    # tracker.sources.declarations.RangeSelector / selector_spec); history is oldest first.
     history: tuple[PastSelectors, ...] = ()
-    browser: bool = False  # render with a headless browser (tracker.browser) instead of a plain GET
+    browser: bool = False  # render with a headless browser (tracker.capture.browser) instead of a plain GET
 
     @property
     def key(self) -> tuple[str, str]:

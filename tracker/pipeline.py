@@ -15,13 +15,13 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import islice
 
-from tracker import guard
 from tracker.analyse import Analysed, Base, analyse, extract_analysed
-from tracker.browser import fetch_document
-from tracker.codec import PackedVersion
-from tracker.fetch import Fetcher, host_of
+from tracker.capture import guard
+from tracker.capture.browser import fetch_document
+from tracker.capture.fetch import Fetcher, host_of
 from tracker.models import Document, FetchResult
-from tracker.store import DocumentRow, Store, iso, now_ts, sha256
+from tracker.store.codec import PackedVersion
+from tracker.store.database import DocumentRow, Store, iso, now_ts, sha256
 from tracker.worker import Workers, default_processes
 
 BATCH_SIZE = 100  # documents per transaction

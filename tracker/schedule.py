@@ -218,7 +218,7 @@ class DeclarationWatcher:
 
     def load(self) -> list[Document]:
         """Every loadable declaration; a bad file is logged and keeps its previous documents."""
-        from tracker.declarations import load_file
+        from tracker.sources.declarations import load_file
 
         self._loaded_stamp = self.stamp()
         if not self.folder.is_dir():
@@ -263,7 +263,7 @@ def _job_id(key: Key) -> str:
 
 class Daemon:
     def __init__(self, cfg, opts: Options) -> None:
-        from tracker.fetch import Fetcher
+        from tracker.capture.fetch import Fetcher
 
         self.cfg = cfg
         self.opts = opts
@@ -281,7 +281,7 @@ class Daemon:
         self.watcher = DeclarationWatcher(cfg.policies)
         self.notifier = None
         if opts.notify:
-            from tracker.notify import Notifier
+            from tracker.publish.notify import Notifier
 
             self.notifier = Notifier(list(opts.notify))
         self.store = None
@@ -393,7 +393,7 @@ class Daemon:
 
     def _apply(self, docs: list[Document], startup: bool = False) -> None:
         """Add, change and remove jobs so that they match ``docs``."""
-        from tracker.store import declaration_hash
+        from tracker.store.database import declaration_hash
 
         new = {d.key: d for d in docs}
         old = self.docs
@@ -465,7 +465,7 @@ class Daemon:
 
     def _job(self, key: Key) -> None:
         """Run by APScheduler's pool: check one document if its host is free, then set its next run."""
-        from tracker.fetch import host_of
+        from tracker.capture.fetch import host_of
 
         if self.stop.is_set():
             return
@@ -501,10 +501,10 @@ class Daemon:
 
     def _check(self, doc: Document, host: str) -> float | None:
         """Fetch, extract, store in one transaction; returns the next due time."""
-        from tracker.browser import fetch_document
+        from tracker.capture.browser import fetch_document
         from tracker.cli.core import outcome_line
         from tracker.pipeline import CheckOutcome, Prepared, commit_prepared, prepare
-        from tracker.store import now_ts
+        from tracker.store.database import now_ts
 
         with self.db_lock:
             row = self.store.document(doc.service, doc.type)
@@ -569,7 +569,7 @@ class Daemon:
 
     def _notify_change(self, change_id: int) -> None:
         """POST the stored change (after its commit; outside the database lock while sending)."""
-        from tracker.notify import page_url
+        from tracker.publish.notify import page_url
 
         with self.db_lock:
             record = self.store.change(change_id)
@@ -580,7 +580,7 @@ class Daemon:
             log.warning("%s / %s: %s", record.service, record.type, err)
 
     def _notify_broken(self, out, failures: int) -> None:
-        from tracker.store import iso
+        from tracker.store.database import iso
 
         d = out.document
         body = {"event": "check-broken", "service": d.service, "type": d.type, "url": d.url,
@@ -600,7 +600,7 @@ class Daemon:
         self.feeds_dirty.clear()
         started = time.monotonic()
         try:
-            from tracker.feeds import build_feeds
+            from tracker.publish.feeds import build_feeds
         except ImportError:
             log.debug("feeds stage not available; feeds not rebuilt")
             return

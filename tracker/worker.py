@@ -34,7 +34,7 @@ PATIENCE = 0.2  # seconds a page waits for a busy child before it is extracted i
 
 # What a child may be asked to run, by name (functions are not pickled by value). Checked by name in
 # the parent, which need not import the extraction modules at all when the children do the work.
-ALLOWED = {"extract_checked": "tracker.extract", "extract_packed": "tracker.extract",
+ALLOWED = {"extract_checked": "tracker.text.extract", "extract_packed": "tracker.text.extract",
            "extract_analysed": "tracker.analyse"}
 
 
@@ -42,7 +42,7 @@ ALLOWED = {"extract_checked": "tracker.extract", "extract_packed": "tracker.extr
 def _allowed() -> dict[str, Callable]:
     """The child's table of ``ALLOWED`` functions."""
     from tracker.analyse import extract_analysed
-    from tracker.extract import extract_checked, extract_packed
+    from tracker.text.extract import extract_checked, extract_packed
 
     return {"extract_checked": extract_checked, "extract_packed": extract_packed, "extract_analysed": extract_analysed}
 
@@ -362,10 +362,10 @@ def main() -> None:
     import lxml.etree  # noqa: F401
 
     if "--analyse" in sys.argv[1:]:  # changed pages will be diffed here: load those stages now too
-        from tracker.tag import load_rules
+        from tracker.compare.tag import load_rules
 
         load_rules()
-        import tracker.diff  # noqa: F401
+        import tracker.compare.diff  # noqa: F401
     if "--fork" in sys.argv[1:]:
         _fork_siblings(sys.argv[sys.argv.index("--fork") + 1])
     try:

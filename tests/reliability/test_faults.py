@@ -61,8 +61,8 @@ DRIVER = """
 import json, sys
 from pathlib import Path
 from tracker.cli.main import Config
-from tracker.declarations import select_documents
-from tracker.fetch import Fetcher
+from tracker.sources.declarations import select_documents
+from tracker.capture.fetch import Fetcher
 from tracker.pipeline import run_cycle
 cfg = Config(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
 docs = select_documents(cfg.documents(), tuple(sys.argv[5:]))

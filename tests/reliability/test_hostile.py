@@ -21,7 +21,7 @@ from faultserver import FaultServer, policy_page
 from figures import record, table
 from lxml import etree, html
 
-from tracker.feeds import MANIFEST
+from tracker.publish.feeds import MANIFEST
 
 BAD_TAGS = {"script", "iframe", "object", "embed", "frame", "frameset", "applet", "base", "form", "input", "svg",
             "math", "noscript", "template"}

@@ -44,8 +44,8 @@ def positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
 
 def _notify_urls(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
     if not value:
-        return []  # without importing tracker.notify (and requests): check starts its workers before that
-    from tracker.notify import notify_urls
+        return []  # without importing tracker.publish.notify (and requests): check starts its workers before that
+    from tracker.publish.notify import notify_urls
 
     try:
         return notify_urls(value or ())
@@ -64,7 +64,7 @@ def send_notifications(store, urls: list[str], outcomes: list) -> None:
     ids = [o.change_id for o in outcomes if o.state == "changed" and o.change_id is not None]
     if not urls or not ids:
         return
-    from tracker.notify import Notifier, notify_changes
+    from tracker.publish.notify import Notifier, notify_changes
 
     notifier = Notifier(urls)
     try:
@@ -91,7 +91,12 @@ def add(cfg: Config, service: str, url: str, type_: str, select: tuple[str, ...]
     """Declare a document to track (writes or extends policies/<service>.toml)."""
     import tomllib
 
-    from tracker.declarations import declaration_path, load_file, parse_declaration, render_declaration
+    from tracker.sources.declarations import (
+        declaration_path,
+        load_file,
+        parse_declaration,
+        render_declaration,
+    )
 
     try:
         path = declaration_path(cfg.policies, service)
@@ -134,8 +139,8 @@ def add(cfg: Config, service: str, url: str, type_: str, select: tuple[str, ...]
 @pass_config
 def list_(cfg: Config, as_json: bool, broken_after: int) -> None:
     """Declared documents with last check, state and version count."""
-    from tracker.declarations import format_interval
-    from tracker.store import iso
+    from tracker.sources.declarations import format_interval
+    from tracker.store.database import iso
 
     docs = cfg.documents()
     rows = {}
@@ -197,7 +202,7 @@ def outcome_line(o) -> str:
 def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, as_json: bool,
               quiet: bool = False, rebuild_feeds: bool = True, timeout: float = 30.0,
               max_size: int | None = None, workers: int | None = None, notify: list[str] | None = None) -> list:
-    from tracker.declarations import select_documents
+    from tracker.sources.declarations import select_documents
     from tracker.worker import early_workers
 
     docs = select_documents(cfg.documents(), services)
@@ -215,7 +220,7 @@ def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, 
 
 def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool, quiet: bool, rebuild_feeds: bool,
                timeout: float, max_size: int | None, workers: int | None, pool, notify: list[str] | None) -> list:
-    from tracker.fetch import MAX_BYTES, Fetcher
+    from tracker.capture.fetch import MAX_BYTES, Fetcher
     from tracker.pipeline import run_cycle
 
     # rich (progress bar, colours) only on a terminal: importing it costs cron and pipes 40 ms a run
@@ -270,7 +275,7 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
 
 def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 50) -> list[Path]:
     """Rebuild the feeds folder from the store (the feeds stage)."""
-    from tracker.feeds import build_feeds
+    from tracker.publish.feeds import build_feeds
 
     return build_feeds(store, cfg.feeds, base_url=base_url, max_entries=max_entries)
 

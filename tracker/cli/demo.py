@@ -43,9 +43,9 @@ def demo(ctx: click.Context, folder: str | None) -> None:
     version 2 (which adds an AI-training clause and a biometric clause, rewords a retention clause
     and bumps the date), checks again, prints the clause diff with its tags, and writes the feeds.
     """
-    from tracker.declarations import render_declaration
     from tracker.demo import DEMO_SERVICE, PolicyServer, demo_versions
     from tracker.models import Document
+    from tracker.sources.declarations import render_declaration
 
     d = _demo_dir(folder)
     try:

@@ -14,7 +14,7 @@ from tracker.errors import TrackerError
 def _tag(result, lang: str | None) -> None:
     """Tag the changes when the tagger is installed (it is another stage; the diff stands alone)."""
     try:
-        from tracker.tag import tag_changes
+        from tracker.compare.tag import tag_changes
     except ImportError:
         return
     tag_changes(result, lang=lang)
@@ -23,7 +23,7 @@ def _tag(result, lang: str | None) -> None:
 def _resolve(cfg, store, service: str, type_: str | None) -> tuple[str, str]:
     """Service/type as declared when a declaration exists, else as stored."""
     try:
-        from tracker.declarations import find_document
+        from tracker.sources.declarations import find_document
 
         doc = find_document(cfg.documents(), service, type_)
         if store.document(doc.service, doc.type) is not None:
@@ -52,7 +52,7 @@ def diff_cmd(cfg, service, files, type_, from_, to, fmt, show_all, tag) -> None:
     policy-tracker diff --files old.html new.html
     policy-tracker diff x --type "Privacy Policy" --from 3 --to 4 --format json
     """
-    from tracker.diff import diff_clauses
+    from tracker.compare.diff import diff_clauses
 
     if files and service:
         raise TrackerError("give either SERVICE or --files OLD NEW, not both")
@@ -60,7 +60,7 @@ def diff_cmd(cfg, service, files, type_, from_, to, fmt, show_all, tag) -> None:
         raise TrackerError("give a SERVICE (stored versions) or --files OLD NEW")
     lang = None
     if files:
-        from tracker.extract import extract_file
+        from tracker.text.extract import extract_file
 
         old, new = extract_file(files[0]), extract_file(files[1])
         result = diff_clauses(old.clauses, new.clauses)
@@ -92,7 +92,7 @@ def diff_cmd(cfg, service, files, type_, from_, to, fmt, show_all, tag) -> None:
     if tag:
         result.changes = [c for c in result.changes if tag in c.tags]
     color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    from tracker.render import render
+    from tracker.publish.render import render
 
     out = render(result, fmt, show_all=show_all, color=color, **labels)
     if color:

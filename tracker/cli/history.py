@@ -42,7 +42,7 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from tracker.history import import_versions
+    from tracker.sources.ota_versions import import_versions
 
     declared = _declared(cfg)
     console = Console(stderr=True)
@@ -71,7 +71,7 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
                        "a fresh --db)", err=True)
         if summary.changes and not no_feeds:
             try:
-                from tracker.feeds import build_feeds
+                from tracker.publish.feeds import build_feeds
             except ImportError:
                 build_feeds = None
             if build_feeds is not None:
@@ -111,8 +111,8 @@ def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | N
     policy-tracker report --tag ai-training
     policy-tracker report --tag biometrics --since 2022-01-01 --format html -o biometrics.html
     """
-    from tracker.report import build_rows, render_html, render_json, render_text
-    from tracker.tag import TAGS
+    from tracker.compare.tag import TAGS
+    from tracker.publish.report import build_rows, render_html, render_json, render_text
 
     if tag is not None and tag not in TAGS:
         raise TrackerError(f"--tag {tag!r}: unknown tag (known: {', '.join(TAGS)})")
@@ -122,7 +122,7 @@ def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | N
     with cfg.store() as store:
         svc = None
         if service:
-            from tracker.declarations import slugify
+            from tracker.sources.declarations import slugify
 
             names = {r.service for r in store.documents()
                      if r.service.casefold() == service.casefold() or slugify(r.service) == slugify(service)}

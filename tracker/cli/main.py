@@ -23,12 +23,12 @@ class Config:
     feeds: Path
 
     def store(self):
-        from tracker.store import Store
+        from tracker.store.database import Store
 
         return Store(self.db)
 
     def documents(self):
-        from tracker.declarations import load_policies
+        from tracker.sources.declarations import load_policies
 
         return load_policies(self.policies)
 

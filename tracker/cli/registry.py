@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from tracker.cli.main import cli, pass_config
-from tracker.declarations import declaration_path, load_file, parse_declaration, render_declaration
 from tracker.errors import DeclarationError, TrackerError
 from tracker.models import Document
+from tracker.sources.declarations import declaration_path, load_file, parse_declaration, render_declaration
 
 
 def file_problems(path: Path) -> tuple[list[Document], list[str]]:
@@ -117,7 +117,7 @@ def import_ota(cfg, source: Path, types: str, force: bool, dry_run: bool) -> Non
     nothing could be imported.
     """
     wanted = [t.strip() for t in types.split(",") if t.strip()] or None
-    from tracker.ota import ATTRIBUTION, find_declaration_files, read_declaration
+    from tracker.sources.ota_declarations import ATTRIBUTION, find_declaration_files, read_declaration
 
     files, orphans = find_declaration_files(source)
     if not files:

@@ -3,7 +3,7 @@
 JSON Lines in (field ``text``; other fields are passed through), JSON Lines out with ``tags``,
 ``possible``, ``polarity`` and ``evidence`` added. Input that is not JSON is read as plain text
 and tagged paragraph by paragraph (blank-line separated), each output line carrying ``text``.
-Named ``tagcmd`` so that the module does not shadow :mod:`tracker.tag`.
+Named ``tagcmd`` so that the module does not shadow :mod:`tracker.compare.tag`.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def tag_cmd(file: str | None, lang: str | None) -> None:
     Reads JSON Lines with a `text` field (other fields are passed through) from FILE or stdin
     and writes JSON Lines with `tags`, `possible`, `polarity` and `evidence` added. Plain text
     is tagged paragraph by paragraph."""
-    from tracker.tag import tag_text
+    from tracker.compare.tag import tag_text
 
     text, name = _read(file)
     out = sys.stdout

@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from tracker.models import Change
-from tracker.sanitise import esc, truncate
-from tracker.store import ChangeRecord
+from tracker.publish.sanitise import esc, truncate
+from tracker.store.database import ChangeRecord
 
 SHORT_CLAUSE = 300  # a clause this short is its own key sentence
 DIRECTION_ORDER = ("added", "flipped", "removed", "changed")
@@ -68,7 +68,7 @@ def key_sentence(change: Change, tag: str, direction: str) -> tuple[str, str]:
         for ev in change.evidence.get(tag, []):
             hits += [s for s in sentences if ev.text and ev.text in s and s not in hits]
     if not hits:  # the evidence is from the other side (e.g. a tag removed by a rewording): re-tag
-        from tracker.tag import tag_text
+        from tracker.compare.tag import tag_text
 
         hits = [s for s in (fresh or sentences) if tag in tag_text(s).tags]
     hits.sort(key=lambda s: len(s.split()) < 6)  # a bare heading-like "Biometric Information." last

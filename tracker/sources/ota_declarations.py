@@ -10,7 +10,7 @@ An OTA service declaration is JSON::
 beside it: ``{type: [{...same keys..., "validUntil": DATE}, ...]}``.
 
 ``fetch``/``select``/``remove`` carry over exactly (range selectors included), ``executeClientScripts``
-becomes ``browser = true`` (rendered by a headless Chromium, see tracker.browser) and the history becomes
+becomes ``browser = true`` (rendered by a headless Chromium, see tracker.capture.browser) and the history becomes
 ``[[documents.X.history]]``. Two things cannot: ``filter`` names JavaScript functions in
 ``<Service>.filters.js``; ``combine`` glues several pages into one document (here each page becomes a
 document of its own). Each is reported as a warning, and written as a comment in the TOML file, never
@@ -25,9 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tracker.declarations import check_selectors, check_service_name, check_until, check_url
 from tracker.errors import TrackerError
 from tracker.models import Document, PastSelectors
+from tracker.sources.declarations import check_selectors, check_service_name, check_until, check_url
 
 ATTRIBUTION = "data ODC-BY 1.0: Open Terms Archive and its contributors"
 _SOURCE_KEYS = ("fetch", "select", "remove", "filter", "executeClientScripts")

@@ -24,7 +24,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from tracker.models import Change, Clause, DiffResult, Substitution, WordEdit
-from tracker.normalise import normalise
+from tracker.text.normalise import normalise
 
 MATCH_CUTOFF = 60.0  # rapidfuzz ratio (0-100) for two clauses to be "the same clause, reworded"
 CANDIDATES = 12  # fuzzy candidates per clause (bounded: near-linear cost)
@@ -405,6 +405,6 @@ def _change(kind: str, o: Clause | None, n: Clause | None, i: int | None, j: int
 
 def diff_texts(old_text: str | bytes, new_text: str | bytes, fmt: str = "md") -> DiffResult:
     """Convenience: extract both texts (html | md | txt) and diff their clauses."""
-    from tracker.extract import extract_bytes
+    from tracker.text.extract import extract_bytes
 
     return diff_clauses(extract_bytes(old_text, fmt).clauses, extract_bytes(new_text, fmt).clauses)

@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from tracker import __version__
-from tracker.charset import decode_body  # noqa: F401  (re-exported: its old home)
+from tracker.capture.charset import decode_body  # noqa: F401  (re-exported: its old home)
 from tracker.models import FetchResult
 
 USER_AGENT = (

@@ -28,7 +28,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tracker.codec import (  # noqa: F401  (re-exported: callers import them from here)
+from tracker.errors import TrackerError
+from tracker.models import Clause, DiffResult, Document
+from tracker.store.codec import (  # noqa: F401  (re-exported: callers import them from here)
     CLAUSES_FORMAT,
     COMPRESSION,
     PackedVersion,
@@ -42,8 +44,6 @@ from tracker.codec import (  # noqa: F401  (re-exported: callers import them fro
     sha256,
     unpack,
 )
-from tracker.errors import TrackerError
-from tracker.models import Clause, DiffResult, Document
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -135,7 +135,7 @@ class ChangeRecord:
 
     @property
     def slug(self) -> str:
-        from tracker.declarations import slugify
+        from tracker.sources.declarations import slugify
 
         return f"{slugify(self.service)}-{slugify(self.type)}-v{self.to_version}"
 
@@ -212,7 +212,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX changes_detected ON changes (detected_at);
     """,
-    # 2: history import (tracker.history): the commit each imported version came from, and every
+    # 2: history import (tracker.sources.ota_versions): the commit each imported version came from, and every
     # commit already processed per document, so a re-run of ``import-versions`` skips them.
     """
     ALTER TABLE versions ADD COLUMN source_ref TEXT;
@@ -390,7 +390,7 @@ class Store:
 
     def find_document(self, service: str, type_: str | None = None) -> DocumentRow:
         """A stored document by service (case-insensitive or slug) and optional type; one-line error otherwise."""
-        from tracker.declarations import pick_document
+        from tracker.sources.declarations import pick_document
 
         return pick_document(self.documents(), service, type_, where="stored",
                              missing=f"no stored document for service {service!r} (run `policy-tracker check` first)")

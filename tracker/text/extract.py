@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, Document, Extracted
-from tracker.normalise import clause_id, is_metadata, normalise
+from tracker.text.normalise import clause_id, is_metadata, normalise
 
 if TYPE_CHECKING:
-    from tracker.codec import PackedVersion
+    from tracker.store.codec import PackedVersion
 
 
 class SelectorMatchedNothing(ValueError):
@@ -384,7 +384,7 @@ def _translatable(node) -> tuple[bool, bool]:
 @functools.lru_cache(maxsize=512)
 def _xpath_for(selector: str):
     """(compiled XPath, reads class lists) when cssselect matches as soupsieve does, else None."""
-    from tracker import css
+    from tracker.text import css
 
     try:
         css.check(selector)
@@ -792,8 +792,8 @@ def extract_checked(doc: Document, body: bytes, encoding: str | None, content_ty
 
     A pure function of its arguments, so it can run in a worker process (:mod:`tracker.worker`).
     """
-    from tracker import guard
-    from tracker.charset import decode_body
+    from tracker.capture import guard
+    from tracker.capture.charset import decode_body
 
     try:
         text = decode_body(body, encoding)
@@ -835,7 +835,7 @@ def extract_packed(doc: Document, body: bytes, encoding: str | None, content_typ
     process returns a few compressed bytes instead of hundreds of pickled clauses, and the process
     holding the database only inserts them (it decodes the clauses only to diff a changed page).
     """
-    from tracker.codec import pack_extracted
+    from tracker.store.codec import pack_extracted
 
     state, reason, error, extracted = extract_checked(doc, body, encoding, content_type, url, final_url,
                                                       previous_length)

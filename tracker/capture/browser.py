@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 
-from tracker.fetch import MAX_BYTES
+from tracker.capture.fetch import MAX_BYTES
 from tracker.models import Document, FetchResult
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")

@@ -65,7 +65,7 @@ def file_slug(name: str) -> str:
 
     Names that slugify to nothing readable (non-Latin scripts) get a short hash of the name so two
     such services never share a file."""
-    from tracker.declarations import slugify
+    from tracker.sources.declarations import slugify
 
     s = slugify(clean_text(name))[:80].strip("-") or "service"
     if s == "service" and name.strip().casefold() != "service":

@@ -307,7 +307,7 @@ def _default_rule_files() -> list[Path]:
         return sorted(p for p in folder.iterdir() if p.name.endswith(".toml"))
     from importlib import resources  # 7 ms of imports, for the zip case only
 
-    folder = resources.files("tracker") / "rules"  # type: ignore[assignment]
+    folder = resources.files("tracker") / "compare" / "rules"  # type: ignore[assignment]
     return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml"))
 
 

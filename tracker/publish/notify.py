@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import requests
 
 from tracker.models import Change
-from tracker.store import ChangeRecord, Store
+from tracker.store.database import ChangeRecord, Store
 
 ENV_URLS = "POLICY_TRACKER_NOTIFY"
 ENV_BASE = "POLICY_TRACKER_BASE_URL"
@@ -115,7 +115,7 @@ def summary_text(title: str, record: ChangeRecord, page: str | None) -> str:
 
 def payload(record: ChangeRecord, page: str | None = None) -> dict:
     """The JSON body of a ``policy-change`` event."""
-    from tracker.feeds import entry_id, entry_title
+    from tracker.publish.feeds import entry_id, entry_title
 
     title = entry_title(record)
     sig = record.diff.significant
@@ -142,7 +142,7 @@ def page_url(store: Store, record: ChangeRecord, base: str | None) -> str | None
     """The change page's public URL, named exactly as the feeds name it (None without a base URL)."""
     if not base:
         return None
-    from tracker.feeds import change_file, service_slugs
+    from tracker.publish.feeds import change_file, service_slugs
 
     slugs = service_slugs([d.service for d in store.documents()] + [record.service])
     return base + "changes/" + change_file(record, slugs)
@@ -155,7 +155,7 @@ class Notifier:
     """POSTs events to every URL; ``send``/``post_event`` return error lines and never raise."""
 
     def __init__(self, urls: list[str], base_url: str | None = None, timeout: float = 10) -> None:
-        from tracker.fetch import USER_AGENT
+        from tracker.capture.fetch import USER_AGENT
 
         self.urls = list(urls)
         self.base = page_base(base_url)

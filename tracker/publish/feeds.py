@@ -39,7 +39,7 @@ from feedgen.feed import FeedGenerator
 
 from tracker import __version__
 from tracker.models import Change, DiffResult
-from tracker.pages import (
+from tracker.publish.pages import (
     PRIORITY_TAGS,
     IndexRow,
     PageLink,
@@ -49,8 +49,8 @@ from tracker.pages import (
     old_polarity,
     tag_label,
 )
-from tracker.sanitise import clean_text, esc, file_slug, safe_url, short_hash, uri_part
-from tracker.store import ChangeRecord, DocumentRow, Store, iso, unpack
+from tracker.publish.sanitise import clean_text, esc, file_slug, safe_url, short_hash, uri_part
+from tracker.store.database import ChangeRecord, DocumentRow, Store, iso, unpack
 
 TAG_AUTHORITY = "tag:policy-tracker,2024:"
 ALWAYS_TAGS = ("ai-training", "biometrics", "data-sharing", "data-retention", "children", "location",
@@ -369,7 +369,8 @@ def _base(out_dir: Path, base_url: str | None) -> str:
 # missing or unreadable manifest means a full build: the output is always the full build's bytes.
 
 MANIFEST = ".feeds-manifest.json"
-_CODE_FILES = ("feeds.py", "pages.py", "sanitise.py", "models.py", "store.py", "codec.py", "tag.py")
+_CODE_FILES = ("publish/feeds.py", "publish/pages.py", "publish/sanitise.py", "models.py", "store/database.py",
+               "store/codec.py", "compare/tag.py")
 _code_hash: list[str] = []
 
 
@@ -401,8 +402,8 @@ def code_hash() -> str:
         from lxml import etree
 
         h = hashlib.blake2b(digest_size=16)
-        here = Path(__file__).resolve().parent
-        for p in [here / n for n in _CODE_FILES] + sorted((here / "rules").glob("*.toml")):
+        here = Path(__file__).resolve().parent.parent
+        for p in [here / n for n in _CODE_FILES] + sorted((here / "compare" / "rules").glob("*.toml")):
             h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
         h.update(f"{__version__}|{feedgen.version.version_str}|{etree.LXML_VERSION}".encode())
         _code_hash.append(h.hexdigest())

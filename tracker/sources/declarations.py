@@ -123,7 +123,7 @@ def selector_spec(item: object) -> str | dict:
 
 
 def _compile_css(sel: str) -> str:
-    from tracker import css
+    from tracker.text import css
 
     return css.check(sel)
 
@@ -145,7 +145,7 @@ def _check_range(value: dict) -> RangeSelector:
 
 
 def check_selectors(value: object) -> tuple[str | RangeSelector, ...]:
-    """A selector or list of selectors, each checked now (see :mod:`tracker.css`), not at fetch time.
+    """A selector or list of selectors, each checked now (see :mod:`tracker.text.css`), not at fetch time.
 
     Items are CSS strings or range selectors (inline tables, returned as ``RangeSelector``).
     """

@@ -29,10 +29,10 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracker import guard
+from tracker.capture import guard
 from tracker.errors import TrackerError
 from tracker.models import Clause, Document, Extracted
-from tracker.store import Store, sha256
+from tracker.store.database import Store, sha256
 
 BATCH_ITEMS = 200  # commits per transaction
 BATCH_SECONDS = 2.0  # ...or this long, whichever comes first
@@ -165,7 +165,7 @@ class BlobReader:
 
 
 def _same(a: str, b: str) -> bool:
-    from tracker.declarations import slugify
+    from tracker.sources.declarations import slugify
 
     return a.casefold() == b.casefold() or slugify(a) == slugify(b)
 
@@ -218,7 +218,7 @@ class ImportSummary:
 
 
 def _extract(text: str) -> Extracted:
-    from tracker.extract import extract_markdown
+    from tracker.text.extract import extract_markdown
 
     return extract_markdown(text)
 
@@ -337,7 +337,7 @@ def import_versions(store: Store, repo: Path | str, *, declared: list[Document] 
         if jobs > 1 and total > 20:
             # forkserver, not fork: the parent has a database connection and a progress thread.
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["tracker.extract"])
+            ctx.set_forkserver_preload(["tracker.text.extract"])
             pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
         extracted_iter = _ordered_map(_extract, texts(), pool, window=jobs * WINDOW_PER_JOB)
         try:

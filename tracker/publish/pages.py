@@ -1,7 +1,7 @@
 """HTML for changes: the fragments put in feed entries, the standalone change pages and the index.
 
 Pure functions from records to strings. Every piece of text that came from a fetched page goes
-through :func:`tracker.sanitise.esc`; nothing is inserted as markup, so the HTML here can only
+through :func:`tracker.publish.sanitise.esc`; nothing is inserted as markup, so the HTML here can only
 contain the tags written in this module (no script, no event handlers, no JavaScript needed).
 
 Readers drop styling, so every changed clause carries a textual marker ("Added:", "Removed:",
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tracker.models import Change, Evidence
-from tracker.sanitise import esc, safe_url, truncate
+from tracker.publish.sanitise import esc, safe_url, truncate
 
 TAG_LABELS = {
     "ai-training": "AI training",
@@ -106,7 +106,7 @@ def old_polarity(change: Change, tag: str) -> str | None:
         return kept.get(tag)
     if not change.old or len(change.old) > 20000:  # the tagger is slow on huge texts; say "flipped to"
         return None
-    from tracker.tag import tag_text
+    from tracker.compare.tag import tag_text
 
     return tag_text(change.old).polarity.get(tag)
 

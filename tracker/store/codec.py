@@ -19,7 +19,7 @@ def clause_id(norm: str) -> str:
     """Short stable id of a normalised clause (12 hex digits of BLAKE2b): same wording, same id.
 
     Defined here, with the storage format that leaves derivable ids out, so that reading stored
-    clauses does not import (and compile the regular expressions of) :mod:`tracker.normalise`.
+    clauses does not import (and compile the regular expressions of) :mod:`tracker.text.normalise`.
     """
     return hashlib.blake2b(norm.encode("utf-8"), digest_size=6).hexdigest()
 
@@ -144,5 +144,5 @@ def pack_version(text: str, clauses: list[Clause], lang: str | None = None, titl
 
 
 def pack_extracted(extracted: Extracted, raw: bytes | None = None) -> PackedVersion:
-    """Pack what ``tracker.extract`` made (its clause ids are always ``clause_id(norm)``)."""
+    """Pack what ``tracker.text.extract`` made (its clause ids are always ``clause_id(norm)``)."""
     return pack_version(extracted.text, extracted.clauses, extracted.lang, extracted.title, raw, ids_derived=True)

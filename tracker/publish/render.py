@@ -1,6 +1,6 @@
 """Renderings of a DiffResult for the terminal and files: text (rich colours or [-x-]{+y+} markers),
 unified, json, and a standalone side-by-side html page. Feed entries and change pages have their own
-HTML in ``tracker.pages`` (with evidence highlighting and length limits for readers).
+HTML in ``tracker.publish.pages`` (with evidence highlighting and length limits for readers).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def _edits(c: Change) -> list[WordEdit]:
     if c.edits:
         return c.edits
     if c.old is not None and c.new is not None and c.old != c.new:
-        from tracker.diff import word_edits  # stored changes carry their edits: rarely needed
+        from tracker.compare.diff import word_edits  # stored changes carry their edits: rarely needed
 
         return word_edits(c.old, c.new)
     return [WordEdit("equal", c.old or c.new or "", c.new or c.old or "")]

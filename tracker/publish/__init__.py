@@ -1,0 +1,1 @@
+"""What people read: feeds, change pages, reports, terminal rendering, notifications."""

@@ -1,0 +1,1 @@
+"""Where documents and history come from: declarations, Open Terms Archive declarations and versions."""

@@ -1,0 +1,1 @@
+"""From a page to clauses: HTML/Markdown/plain-text extraction, CSS selection, normalisation."""
