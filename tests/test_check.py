@@ -259,13 +259,13 @@ def test_size_and_timeout_options(ws, site) -> None:
 
 
 def test_worker_processes_store_the_same_as_in_process(tmp_path, httpserver) -> None:
-    """`--workers 1` moves extraction to a child process: the stored clauses must be identical."""
+    """`--workers 1` moves extraction to a worker process: the stored clauses must be identical."""
     from conftest import Workspace
 
-    from tracker.worker import Workers
+    from tracker.cycle import POOL_AFTER
 
     pages = {}
-    for i in range(Workers(1).start_after + 2):  # enough first checks to start the workers at once
+    for i in range(POOL_AFTER + 2):  # enough first checks to start the workers
         path = f"/p{i}"
         pages[path] = policy_html({"Your choices": [f"Setting number {i} controls how we contact you."]})
         httpserver.expect_request(path).respond_with_data(pages[path], content_type="text/html")

@@ -285,7 +285,6 @@ class Daemon:
 
             self.notifier = Notifier(list(opts.notify))
         self.store = None
-        self.reader = None
         self.scheduler = None
         self.checks = 0
         self._next_rebuild = 0.0
@@ -300,7 +299,6 @@ class Daemon:
             raise TrackerError(f"{self.cfg.policies}: no such policies folder (use --policies DIR or "
                                "`policy-tracker add`)")
         self.store = self.cfg.store()
-        self.reader = self.store.base_reader()  # a changed page is diffed before the write lock is taken
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers=self.opts.jobs)},
@@ -380,8 +378,6 @@ class Daemon:
         self.fetcher.close()
         if self.notifier:
             self.notifier.close()
-        if self.reader is not None:
-            self.reader.close()
         self.store.close()
         if self.opts.once:
             log.info("done: %d check(s)", self.checks)
@@ -502,8 +498,7 @@ class Daemon:
     def _check(self, doc: Document, host: str) -> float | None:
         """Fetch, extract, store in one transaction; returns the next due time."""
         from tracker.capture.browser import fetch_document
-        from tracker.cli.core import outcome_line
-        from tracker.pipeline import CheckOutcome, Prepared, commit_prepared, prepare
+        from tracker.check import Capture, Page, check_failed_internally, check_fetch, read_page, wants_page
         from tracker.store.database import now_ts
 
         with self.db_lock:
@@ -519,25 +514,23 @@ class Daemon:
                 log.debug("%s: checked elsewhere, next check in %s", doc.label, human_seconds(due - now))
                 return due
         result = fetch_document(self.fetcher, doc, row.etag, row.last_modified)
-        try:
-            p = prepare(doc, row, result, base=self.reader)
-        except Exception as e:  # noqa: BLE001 - an extraction bug fails this check, not the daemon
-            p = Prepared(document=doc, row=row, fetch=result, state="failed", reason="decode",
-                         error=f"extraction failed: {type(e).__name__}: {e}")
+        page: Page | None = None
+        error: Exception | None = None
+        if wants_page(row, result):  # extracted before the write lock is taken
+            try:
+                page = read_page(doc, Capture.from_fetch(result, 0.0), row.text_length)
+            except Exception as e:  # noqa: BLE001 - an extraction bug fails this check, not the daemon
+                error = e
         with self.db_lock, self.store.transaction():
             at = now_ts()
             try:
                 with self.store.savepoint():
-                    out = commit_prepared(self.store, p, at)
+                    if error is not None:
+                        raise error
+                    out = check_fetch(self.store, row, doc, result, at, page)
             except Exception as e:  # noqa: BLE001 - a bug in diff/tag fails this document's check
-                error = f"processing failed: {type(e).__name__}: {e}"
-                self.store.record_check(row.id, state="failed", at=at, reason="internal", error=error[:500],
-                                        http_status=result.status, nbytes=len(result.body),
-                                        duration=result.duration)
-                out = CheckOutcome(document=doc, state="failed", reason="internal", error=error,
-                                   http_status=result.status, at=at, duration=result.duration)
-            failures = self.store.conn.execute("SELECT consecutive_failures FROM documents WHERE id=?",
-                                               (row.id,)).fetchone()[0]
+                out = check_failed_internally(self.store, row, doc, result, at, e)
+            failures = self.store.consecutive_failures(row.id)
             retry_after = out.retry_after if out.state == "failed" else None
             delay = jittered(retry_delay(doc.interval, failures, retry_after), self.opts.jitter, self.rng,
                              floor=retry_after)
@@ -545,7 +538,7 @@ class Daemon:
             self.store.set_next_check(row.id, next_run)
         with self._count_lock:
             self.checks += 1
-        line = f"{outcome_line(out)} | {out.duration:.2f}s {out.bytes} B"
+        line = f"{out.line()} | {out.duration:.2f}s {out.bytes} B"
         if out.state == "failed":
             log.warning("%s | failure %d, retry in %s", line, failures, human_seconds(delay))
         else:

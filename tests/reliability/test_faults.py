@@ -63,7 +63,7 @@ from pathlib import Path
 from tracker.cli.main import Config
 from tracker.sources.declarations import select_documents
 from tracker.capture.fetch import Fetcher
-from tracker.pipeline import run_cycle
+from tracker.cycle import run_cycle
 cfg = Config(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
 docs = select_documents(cfg.documents(), tuple(sys.argv[5:]))
 with cfg.store() as store, Fetcher(**json.loads(sys.argv[4])) as fetcher:

@@ -44,7 +44,7 @@ def positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
 
 def _notify_urls(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
     if not value:
-        return []  # without importing tracker.publish.notify (and requests): check starts its workers before that
+        return []
     from tracker.publish.notify import notify_urls
 
     try:
@@ -184,44 +184,21 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> None:
 # --------------------------------------------------------------------------- check
 
 
-def outcome_line(o) -> str:
-    """The plain one-line form of a check outcome (also used by the daemon's log)."""
-    label = f"{o.document.service} / {o.document.type}"
-    if o.state == "failed":
-        return f"{label}: failed ({o.reason}): {o.error or ''}".rstrip(": ")
-    if o.state == "changed":
-        tags = f" [{', '.join(o.tags)}]" if o.tags else ""
-        flips = [f"{t} {d}" for t, d in o.directions.items() if t in ("ai-training", "biometrics")]
-        alarm = f" ALERT: {'; '.join(flips)}" if flips else ""
-        return f"{label}: changed -> v{o.version}, {o.significant} clause(s){tags}{alarm}"
-    if o.state == "new":
-        return f"{label}: new (v{o.version})"
-    return f"{label}: unchanged" + (f" ({o.note})" if o.note and o.note.startswith("only") else "")
-
-
 def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, as_json: bool,
               quiet: bool = False, rebuild_feeds: bool = True, timeout: float = 30.0,
               max_size: int | None = None, workers: int | None = None, notify: list[str] | None = None) -> list:
     from tracker.sources.declarations import select_documents
-    from tracker.worker import early_workers
 
     docs = select_documents(cfg.documents(), services)
     if not docs:
         raise TrackerError(f"no documents declared in {cfg.policies} (add one with `policy-tracker add`)")
-    # Before the HTTP, database and feed imports below: the children start up on another core meanwhile.
-    pool = early_workers(len(docs), first_run=not cfg.db.exists(), processes=workers)
-    try:
-        return _run_check(cfg, docs, jobs, per_host, as_json, quiet, rebuild_feeds, timeout, max_size, workers,
-                          pool, notify)
-    finally:
-        if pool is not None:
-            pool.close()
+    return _run_check(cfg, docs, jobs, per_host, as_json, quiet, rebuild_feeds, timeout, max_size, workers, notify)
 
 
 def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool, quiet: bool, rebuild_feeds: bool,
-               timeout: float, max_size: int | None, workers: int | None, pool, notify: list[str] | None) -> list:
+               timeout: float, max_size: int | None, workers: int | None, notify: list[str] | None) -> list:
     from tracker.capture.fetch import MAX_BYTES, Fetcher
-    from tracker.pipeline import run_cycle
+    from tracker.cycle import run_cycle
 
     # rich (progress bar, colours) only on a terminal: importing it costs cron and pipes 40 ms a run
     interactive = sys.stderr.isatty() and not as_json and not quiet
@@ -231,7 +208,7 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
         if as_json:
             click.echo(json.dumps(o.to_dict(), ensure_ascii=False))
         elif not quiet:
-            line = outcome_line(o)
+            line = o.line()
             if interactive:
                 console.print(f"[{STATE_STYLE.get(o.state, '')}]{line}[/]", markup=True, highlight=False)
             else:
@@ -252,12 +229,10 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
                     emit(o)
 
                 outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=on,
-                                     processes=workers, workers=pool)
+                                     processes=workers)
         else:
             outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=emit,
-                                 processes=workers, workers=pool)
-        if pool is not None:
-            pool.close()  # idle from here on: their memory back before the feeds are built
+                                 processes=workers)
         # New documents need their (empty) service feeds and failures their status entries, not only
         # changes; the build is incremental, so a cycle where nothing moved skips it altogether.
         if rebuild_feeds and (any(o.state in ("new", "changed", "failed") for o in outcomes)
@@ -291,8 +266,8 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
 @click.option("--max-size", default="10MB", show_default=True, callback=lambda c, p, v: parse_size(v),
               help="Largest page accepted, after decompression (e.g. 500KB, 10MB); larger is a failed check.")
 @click.option("--workers", default=None, type=click.IntRange(0, 64),
-              help="Helper processes that extract and diff pages (20-30 MB each): one runs with every check "
-                   "of 32 or more documents, all on a first run. Default: 2 on a multi-core machine, else 0.")
+              help="Worker processes that extract pages in a cycle with 32 or more first checks. "
+                   "Default: one per core beyond the first (at most 4); 0: none.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per document per line.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @notify_option

@@ -19,20 +19,20 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import subprocess
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracker.capture import guard
+from tracker.check import Capture, Page, check_capture, read_page
 from tracker.errors import TrackerError
-from tracker.models import Clause, Document, Extracted
-from tracker.store.database import Store, sha256
+from tracker.models import Clause, Document
+from tracker.pool import Pool
+from tracker.store.database import Store, VersionHead
 
 BATCH_ITEMS = 200  # commits per transaction
 BATCH_SECONDS = 2.0  # ...or this long, whichever comes first
@@ -217,54 +217,33 @@ class ImportSummary:
                 + (f"; {self.failed} failed" if self.failed else ""))
 
 
-def _extract(text: str) -> Extracted:
-    from tracker.text.extract import extract_markdown
-
-    return extract_markdown(text)
-
-
-def _ordered_map(fn: Callable, items: Iterable[tuple[object, str]], pool: Executor | None,
-                 window: int) -> Iterator[tuple[object, object]]:
-    """(key, fn(text)) in order, over a bounded window of futures (``Executor.map`` submits everything)."""
-    if pool is None:
-        for key, text in items:
-            yield key, fn(text)
-        return
-    pending: deque[tuple[object, Future]] = deque()
-    for key, text in items:
-        pending.append((key, pool.submit(fn, text)))
-        if len(pending) >= window:
-            k, fut = pending.popleft()
-            yield k, fut.result()
-    while pending:
-        k, fut = pending.popleft()
-        yield k, fut.result()
-
-
 @dataclass
 class _DocState:
-    """The latest stored version of one document, kept in memory between commits."""
+    """One document during an import: its declaration, the commits already imported, and the
+    clauses of its latest stored version (kept at hand between commits instead of decoded again)."""
 
     id: int
-    lang: str | None
-    number: int = 0
-    text_sha: str = ""
-    length: int = 0
-    at: float = 0.0
-    clauses: list[Clause] = field(default_factory=list)
+    document: Document
+    at: float = 0.0  # when its latest stored version was recorded
     done: set[str] = field(default_factory=set)
+    clauses: tuple[str, list[Clause]] | None = None  # (text sha256, clauses) of the latest version
+
+    def clauses_of(self, head: VersionHead, store: Store) -> list[Clause]:
+        if self.clauses is None or self.clauses[0] != head.sha256:
+            self.clauses = (head.sha256, store.version_clauses(head.id))
+        return self.clauses[1]
 
 
-def import_versions(store: Store, repo: Path | str, *, declared: list[Document] = (), service: str | None = None,
+def import_versions(store: Store, repo: Path | str, *, declared: Iterable[Document] = (), service: str | None = None,
                     type_: str | None = None, jobs: int | None = None,
                     progress: Callable[[int, int, str], None] | None = None) -> ImportSummary:
     """Import every new commit of the repository's ``<Service>/<Type>.md`` files into ``store``.
 
-    ``progress(done, total, label)`` is called as commits are processed."""
-    from tracker.pipeline import analyse
-
+    Each commit's text is a capture judged by :func:`tracker.check.check_capture`, as a fetched page
+    is. ``progress(done, total, label)`` is called as commits are processed."""
     started = time.monotonic()
     top = check_repo(Path(repo))
+    declared = list(declared)
     summary = ImportSummary()
     log = [fc for fc in read_log(top, service, type_) if wanted(fc, service, type_)]
     by_path: dict[str, list[FileCommit]] = defaultdict(list)
@@ -293,15 +272,9 @@ def import_versions(store: Store, repo: Path | str, *, declared: list[Document] 
                 if row is None:
                     row = store.ensure_document(Document(service=fc.service, type=fc.type, url=str(top / path)))
                     summary.documents_created.append(f"{fc.service} / {fc.type}")
-            st = _DocState(id=row.id, lang=doc.lang if doc else row.lang)
-            latest = store.latest_version(row.id)
-            if latest is not None:
-                at = store.conn.execute("SELECT recorded_at FROM versions WHERE id=?", (latest.id,)).fetchone()[0]
-                st.number, st.text_sha, st.length, st.at = latest.number, latest.sha256, len(latest.text), at
-                st.clauses = latest.clauses
-            st.done = {r[0] for r in store.conn.execute(
-                "SELECT commit_sha FROM imported_commits WHERE document_id=?", (row.id,))}
-            states[path] = st
+                doc = Document(service=row.service, type=row.type, url=row.url, lang=row.lang)
+            states[path] = _DocState(id=row.id, document=doc, at=store.latest_recorded_at(row.id) or 0.0,
+                                     done=store.imported_commits(row.id))
 
     # The plan: per file, commits in date order; already-imported ones and repeated blobs need no work.
     plan: list[tuple[FileCommit, str]] = []  # (commit, why it needs no extraction or "")
@@ -324,72 +297,71 @@ def import_versions(store: Store, repo: Path | str, *, declared: list[Document] 
     total = len(plan)
     jobs = max(1, jobs if jobs is not None else min(4, os.cpu_count() or 1))
 
-    with BlobReader(top) as blobs:
+    with BlobReader(top) as blobs, Pool(jobs if jobs > 1 and total > 20 else 0) as pool:
 
-        def texts() -> Iterator[tuple[tuple[FileCommit, str], str]]:
+        def pages() -> Iterator[tuple[FileCommit, Capture | None, Future[Page] | None]]:
+            """Captures of the commits that need extracting, with their extraction under way."""
             for fc, why in plan:
                 if why:
                     continue
                 data = blobs.read(fc.blob or "")
-                yield (fc, "") if data is not None else (fc, "missing"), (data or b"").decode("utf-8", "replace")
+                if data is None:
+                    yield fc, None, None
+                    continue
+                capture = Capture(url=f"{fc.path}", body=data, content_type="text/markdown", at=fc.at,
+                                  origin="import", source_ref=fc.commit)
+                yield fc, capture, pool.submit(read_page, states[fc.path].document, capture, 0)
 
-        pool = None
-        if jobs > 1 and total > 20:
-            # forkserver, not fork: the parent has a database connection and a progress thread.
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["tracker.text.extract"])
-            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
-        extracted_iter = _ordered_map(_extract, texts(), pool, window=jobs * WINDOW_PER_JOB)
-        try:
-            _apply(store, plan, extracted_iter, states, summary, analyse, progress)
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+        _apply(store, plan, _windowed(pages(), jobs * WINDOW_PER_JOB), states, summary, progress)
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _apply(store: Store, plan: list, extracted_iter: Iterator, states: dict[str, _DocState],
-           summary: ImportSummary, analyse: Callable, progress: Callable | None) -> None:
+def _windowed(items: Iterator, window: int) -> Iterator:
+    """The items of ``items`` in order, pulling up to ``window`` ahead (their extraction runs meanwhile)."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(item)
+        if len(pending) >= window:
+            yield pending.popleft()
+    yield from pending
+
+
+def _apply(store: Store, plan: list, pages: Iterator, states: dict[str, _DocState], summary: ImportSummary,
+           progress: Callable | None) -> None:
     """Walk the plan in order, taking extraction results as they come, and write in batches."""
     total, done = len(plan), 0
     batch_started, in_batch = time.monotonic(), 0
-    store.conn.execute("BEGIN IMMEDIATE")
-    try:
+    with store.transaction():
         for fc, why in plan:
             st = states[fc.path]
-            extracted: Extracted | None = None
+            capture = page = None
             if not why:
-                (fc2, why), extracted = next(extracted_iter)
+                fc2, capture, fut = next(pages)
                 assert fc2 is fc
+                why = "" if capture is not None else "missing"
             try:
-                store.conn.execute("SAVEPOINT c")
-                outcome = why or _one(store, fc, extracted, st, summary, analyse)
-                if outcome == "missing":
-                    outcome = "failed"
-                if outcome != "failed":
-                    store.conn.execute("INSERT OR IGNORE INTO imported_commits (document_id, commit_sha, outcome) "
-                                       "VALUES (?, ?, ?)", (st.id, fc.commit, outcome))
-                store.conn.execute("RELEASE c")
-            except Exception as e:  # a bug on one commit must not lose the others
-                store.conn.execute("ROLLBACK TO c")
-                store.conn.execute("RELEASE c")
+                with store.savepoint():
+                    if why:
+                        outcome = why
+                    else:
+                        page = fut.result()
+                        outcome = _one(store, capture, page, st, summary)
+                    if outcome == "missing":
+                        outcome = "failed"
+                    if outcome != "failed":
+                        store.mark_imported(st.id, fc.commit, outcome)
+            except Exception as e:  # noqa: BLE001 - a bug on one commit must not lose the others
                 outcome = "failed"
-                if len(summary.notes) < 20:
-                    summary.notes.append(f"{fc.path} @ {fc.commit[:10]}: {type(e).__name__}: {e}")
+                summary.notes.append(f"{fc.path} @ {fc.commit[:10]}: {type(e).__name__}: {e}")
             _count(summary, outcome)
             done += 1
             in_batch += 1
             if in_batch >= BATCH_ITEMS or time.monotonic() - batch_started > BATCH_SECONDS:
-                store.conn.execute("COMMIT")
-                store.conn.execute("BEGIN IMMEDIATE")
+                store.commit_and_continue()
                 batch_started, in_batch = time.monotonic(), 0
             if progress:
                 progress(done, total, fc.path[:-3])
-    except BaseException:
-        store.conn.execute("ROLLBACK")
-        raise
-    store.conn.execute("COMMIT")
 
 
 def _count(summary: ImportSummary, outcome: str) -> None:
@@ -399,32 +371,21 @@ def _count(summary: ImportSummary, outcome: str) -> None:
         setattr(summary, attr, getattr(summary, attr) + 1)
 
 
-def _one(store: Store, fc: FileCommit, extracted: Extracted | None, st: _DocState, summary: ImportSummary,
-         analyse: Callable) -> str:
-    """Decide and store one commit's text, like ``commit_prepared`` does for a fetched page."""
-    assert extracted is not None
-    text = extracted.text
-    if not extracted.clauses or not text.strip():
+def _one(store: Store, capture: Capture, page: Page, st: _DocState, summary: ImportSummary) -> str:
+    """One commit's text through the check step; the import's name for what it came to."""
+    row = store.document_row(st.id)
+    out = check_capture(store, row, st.document, capture, page=page,
+                        clauses_of=lambda head: st.clauses_of(head, store))
+    if out.state == "failed":
         return "refused"
-    if guard.blocked_reason(text, extracted.title) or guard.too_short(len(text), st.length):
-        return "refused"
-    digest = sha256(text)
-    if st.number and digest == st.text_sha:
-        return "same-text"
-    lang = st.lang or extracted.lang
-    diff = None
-    if st.number:
-        diff = analyse(st.clauses, extracted.clauses, lang)
-        if not diff.significant:
-            return "insignificant"
-    version = store.add_version(st.id, text=text, clauses=extracted.clauses, recorded_at=fc.at, lang=lang,
-                                source="import")
-    store.conn.execute("UPDATE versions SET source_ref=? WHERE id=?", (fc.commit, version.id))
+    if out.state == "unchanged":
+        return out.verdict or "same-text"
     summary.versions += 1
-    if diff is not None:
-        store.add_change(st.id, st.number, version.number, diff, detected_at=fc.at)
+    st.at = capture.at
+    if page.packed is not None:
+        st.clauses = (page.packed.sha256, page.clauses)
+    if out.state == "changed":
         summary.changes += 1
-        for tag in diff.tags():
+        for tag in out.tags:
             summary.tags[tag] = summary.tags.get(tag, 0) + 1
-    st.number, st.text_sha, st.length, st.at, st.clauses = version.number, digest, len(text), fc.at, extracted.clauses
     return "stored"

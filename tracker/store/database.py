@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -47,8 +46,6 @@ from tracker.store.codec import (  # noqa: F401  (re-exported: callers import th
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
-
-    from tracker.analyse import Base
 
 # --------------------------------------------------------------------------- helpers
 
@@ -234,35 +231,13 @@ MIGRATIONS: list[str] = [
 
 @dataclass
 class VersionHead:
+    """The latest version of a document without its text and clauses (decoded only when needed)."""
+
     id: int
     number: int
     sha256: str
     snapshot_sha256: str | None
-
-
-class BaseReader:
-    """The latest version of a document as :class:`~tracker.analyse.Base`, for the fetch threads.
-
-    A connection of its own, read-only: it sees what is committed, never the open transaction of the
-    thread that writes, so it can be read while a cycle stores its results. Thread-safe (a lock; a
-    read takes a fraction of a millisecond).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        self.conn.execute("PRAGMA busy_timeout = 30000")
-        self.lock = threading.Lock()
-
-    def __call__(self, document_id: int) -> Base | None:
-        from tracker.analyse import Base
-
-        with self.lock:
-            row = self.conn.execute("SELECT number, sha256, clauses FROM versions WHERE document_id=? "
-                                    "ORDER BY number DESC LIMIT 1", (document_id,)).fetchone()
-        return Base(*row) if row else None
-
-    def close(self) -> None:
-        self.conn.close()
+    length: int
 
 
 class Store:
@@ -315,6 +290,12 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def commit_and_continue(self) -> None:
+        """Inside :meth:`transaction`: commit what is done and go on in a new transaction (long imports
+        commit in batches, so a reader sees progress and an interruption loses one batch at most)."""
+        self.conn.execute("COMMIT")
+        self.conn.execute("BEGIN IMMEDIATE")
 
     @contextmanager
     def savepoint(self, name: str = "doc") -> Iterator[None]:
@@ -384,6 +365,9 @@ class Store:
         row = self.conn.execute(self._DOC_SELECT + " WHERE d.service=? AND d.type=?", (service, type_)).fetchone()
         return DocumentRow(*row) if row else None
 
+    def document_row(self, document_id: int) -> DocumentRow:
+        return DocumentRow(*self.conn.execute(self._DOC_SELECT + " WHERE d.id=?", (document_id,)).fetchone())
+
     def documents(self) -> list[DocumentRow]:
         rows = self.conn.execute(self._DOC_SELECT + " ORDER BY d.service COLLATE NOCASE, d.type").fetchall()
         return [DocumentRow(*r) for r in rows]
@@ -426,6 +410,10 @@ class Store:
             self.conn.execute(f"UPDATE documents SET {sets} WHERE id=?", (*args, document_id))
         return int(cur.lastrowid)
 
+    def consecutive_failures(self, document_id: int) -> int:
+        row = self.conn.execute("SELECT consecutive_failures FROM documents WHERE id=?", (document_id,)).fetchone()
+        return int(row[0]) if row else 0
+
     def set_next_check(self, document_id: int, when: float | None) -> None:
         self.conn.execute("UPDATE documents SET next_check_at=? WHERE id=?", (when, document_id))
 
@@ -457,7 +445,7 @@ class Store:
 
     def add_packed_version(self, document_id: int, packed: PackedVersion, *, recorded_at: float | None = None,
                            check_id: int | None = None, snapshot_sha256: str | None = None, lang: str | None = None,
-                           source: str = "check") -> tuple[int, int, float]:
+                           source: str = "check", source_ref: str | None = None) -> tuple[int, int, float]:
         """``add_version`` for a version already packed (by the process that extracted it):
         (version id, number, recorded_at). Nothing is encoded or decoded here."""
         recorded_at = now_ts() if recorded_at is None else recorded_at
@@ -465,9 +453,9 @@ class Store:
                                    (document_id,)).fetchone()[0]
         cur = self.conn.execute(
             "INSERT INTO versions (document_id, number, recorded_at, check_id, snapshot_sha256, sha256, text, "
-            "length, clauses, lang, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "length, clauses, lang, source, source_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (document_id, number, recorded_at, check_id, snapshot_sha256, packed.sha256, packed.text, packed.length,
-             packed.clauses, lang, source))
+             packed.clauses, lang, source, source_ref))
         return int(cur.lastrowid), number, recorded_at
 
     def link_check_version(self, check_id: int, version_id: int) -> None:
@@ -488,19 +476,25 @@ class Store:
 
     def latest_head(self, document_id: int) -> VersionHead | None:
         """The latest version without its text and clauses (a check decodes those only when it must)."""
-        row = self.conn.execute("SELECT id, number, sha256, snapshot_sha256 FROM versions WHERE document_id=? "
+        row = self.conn.execute("SELECT id, number, sha256, snapshot_sha256, length FROM versions WHERE document_id=? "
                                 "ORDER BY number DESC LIMIT 1", (document_id,)).fetchone()
         return VersionHead(*row) if row else None
 
+    def latest_recorded_at(self, document_id: int) -> float | None:
+        return self.conn.execute("SELECT MAX(recorded_at) FROM versions WHERE document_id=?",
+                                 (document_id,)).fetchone()[0]
+
+    def imported_commits(self, document_id: int) -> set[str]:
+        """The archive commits already imported into a document (whatever they came to)."""
+        return {r[0] for r in self.conn.execute("SELECT commit_sha FROM imported_commits WHERE document_id=?",
+                                                (document_id,))}
+
+    def mark_imported(self, document_id: int, commit: str, outcome: str) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO imported_commits (document_id, commit_sha, outcome) VALUES (?, ?, ?)",
+                          (document_id, commit, outcome))
+
     def version_clauses(self, version_id: int) -> list[Clause]:
         return decode_clauses(self.conn.execute("SELECT clauses FROM versions WHERE id=?", (version_id,)).fetchone()[0])
-
-    def base_reader(self) -> BaseReader | None:
-        """A reader of latest versions for other threads (None when a second connection cannot be had)."""
-        try:
-            return BaseReader(self.path)
-        except sqlite3.Error:
-            return None
 
     def latest_version_number(self, document_id: int) -> int | None:
         """The latest version's number, without reading its text (the unchanged-check hot path)."""

@@ -1,0 +1,284 @@
+"""The check step: what one new capture of a document means, decided in one place.
+
+A capture is a fetched page, a page rendered by a browser, or a text imported from an archive with
+its date. ``check``, the daemon and ``import-versions`` all hand their captures to
+:func:`check_capture`, which decides everything — the guards against pages that are not the policy,
+extraction, comparison with the latest stored version, the clause diff and its tags, what to store —
+and returns a :class:`CheckOutcome`.
+
+Extraction (:func:`read_page`) is a pure function of the capture and may run in another process
+(see :mod:`tracker.pool`); the rest runs where the database is written, inside the caller's
+transaction, so the version it compares with is the one it stores after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tracker.capture import guard
+from tracker.models import Clause, DiffResult, Document, FetchResult
+from tracker.store.codec import PackedVersion, pack_extracted, sha256
+from tracker.store.database import DocumentRow, Store, VersionHead, iso
+
+State = Literal["new", "unchanged", "changed", "failed"]
+Origin = Literal["fetch", "import"]
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One capture of a document, whatever produced it."""
+
+    url: str
+    body: bytes
+    content_type: str = "text/html"
+    encoding: str | None = None
+    final_url: str | None = None
+    at: float = 0.0  # when it was captured (an imported text: its commit's date)
+    origin: Origin = "fetch"
+    source_ref: str | None = None  # where an imported text came from (its commit)
+
+    @classmethod
+    def from_fetch(cls, result: FetchResult, at: float) -> Capture:
+        return cls(url=result.url, body=result.body, content_type=result.content_type or "text/html",
+                   encoding=result.encoding, final_url=result.final_url, at=at)
+
+
+@dataclass
+class Page:
+    """What extraction made of a capture: the version to store, or why there is none."""
+
+    packed: PackedVersion | None = None
+    reason: str | None = None  # decode | empty | blocked | too-short | selector-matched-nothing
+    error: str | None = None
+
+    @property
+    def clauses(self) -> list[Clause]:
+        assert self.packed is not None
+        return self.packed.decode_clauses()
+
+
+@dataclass
+class CheckOutcome:
+    """What one document's check came to; printed by ``check``, logged by the daemon, counted by
+    ``import-versions``."""
+
+    document: Document
+    state: State
+    reason: str | None = None
+    error: str | None = None
+    http_status: int | None = None
+    bytes: int = 0
+    duration: float = 0.0
+    version: int | None = None
+    significant: int = 0
+    tags: list[str] = field(default_factory=list)
+    directions: dict[str, str] = field(default_factory=dict)
+    change_id: int | None = None
+    note: str | None = None
+    at: float = 0.0
+    retry_after: float | None = None
+    verdict: str | None = None  # why unchanged: not-modified | identical-body | same-text | insignificant
+
+    def to_dict(self) -> dict:
+        d = {"service": self.document.service, "type": self.document.type, "url": self.document.url,
+             "state": self.state, "reason": self.reason, "error": self.error, "http_status": self.http_status,
+             "bytes": self.bytes, "duration": round(self.duration, 3), "version": self.version,
+             "checked_at": iso(self.at)}
+        if self.state == "changed":
+            d.update(significant_changes=self.significant, tags=self.tags, directions=self.directions,
+                     change_id=self.change_id)
+        if self.note:
+            d["note"] = self.note
+        return d
+
+    def line(self) -> str:
+        """One line for a terminal or a log: ``service / type: state (details)``."""
+        label = self.document.label
+        if self.state == "failed":
+            return f"{label}: failed ({self.reason}): {self.error or ''}".rstrip(": ")
+        if self.state == "changed":
+            tags = f" [{', '.join(self.tags)}]" if self.tags else ""
+            flips = [f"{t} {d}" for t, d in self.directions.items() if t in ("ai-training", "biometrics")]
+            alarm = f" ALERT: {'; '.join(flips)}" if flips else ""
+            return f"{label}: changed -> v{self.version}, {self.significant} clause(s){tags}{alarm}"
+        if self.state == "new":
+            return f"{label}: new (v{self.version})"
+        return f"{label}: unchanged" + (f" ({self.note})" if self.note and self.note.startswith("only") else "")
+
+
+def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
+    """Clause diff plus tags: the one place the two stages are joined."""
+    from tracker.compare.diff import diff_clauses
+    from tracker.compare.tag import tag_changes
+
+    return tag_changes(diff_clauses(old, new), lang=lang)
+
+
+# --------------------------------------------------------------------------- extraction (pure)
+
+
+def read_page(doc: Document, capture: Capture, previous_length: int = 0) -> Page:
+    """Decode, extract and guard one capture. A pure function of its arguments (it may run in a
+    worker process): the guards here are those that need no stored version but its length."""
+    from tracker.capture.charset import decode_body
+    from tracker.text.extract import SelectorMatchedNothing, extract_html, extract_markdown, extract_text
+
+    try:
+        # an archive's text is UTF-8 by definition; a page's charset is decided from its bytes
+        text = (capture.body.decode("utf-8", "replace") if capture.origin == "import"
+                else decode_body(capture.body, capture.encoding))
+    except (ValueError, LookupError) as e:
+        return Page(reason="decode", error=str(e))
+    mime = capture.content_type.split(";", 1)[0].strip().lower()
+    try:
+        if mime in ("text/markdown", "text/x-markdown") or capture.url.lower().endswith(".md"):
+            extracted = extract_markdown(text)
+        elif mime == "text/plain":
+            extracted = extract_text(text)
+        else:
+            extracted = extract_html(text, select=doc.select, remove=doc.remove,
+                                     base_url=capture.final_url or doc.url, lang=doc.lang)
+    except SelectorMatchedNothing as e:
+        return Page(reason="selector-matched-nothing", error=str(e) or "selector matched nothing")
+    except RecursionError:
+        return Page(reason="decode", error="markup nested too deeply to extract")
+    body_text = extracted.text
+    if not extracted.clauses or not body_text.strip():
+        return Page(reason="empty", error="no text found on the page")
+    why = guard.blocked_reason(body_text, extracted.title)
+    if why:
+        return Page(reason="blocked", error=why)
+    why = guard.too_short(len(body_text), previous_length)
+    if why:
+        return Page(reason="too-short", error=why)
+    raw = capture.body if capture.origin == "fetch" else None  # an import keeps no snapshot
+    return Page(packed=pack_extracted(extracted, raw))
+
+
+# --------------------------------------------------------------------------- the decision
+
+
+def wants_page(row: DocumentRow, result: FetchResult) -> bool:
+    """Whether a fetch needs extracting: not when it failed, or the server said or sent the same page."""
+    return result.ok and not result.not_modified and not (row.versions and row.raw_sha256 == sha256(result.body))
+
+
+def check_fetch(store: Store, row: DocumentRow, doc: Document, result: FetchResult, at: float,
+                page: Page | None = None) -> CheckOutcome:
+    """A fetch's outcome: a failed fetch, a 304 or an identical body are decided without extracting;
+    anything else is a capture for :func:`check_capture` (``page``: its extraction, when done already)."""
+    out = CheckOutcome(document=doc, state="unchanged", http_status=result.status, bytes=len(result.body),
+                       duration=result.duration, at=at, retry_after=result.retry_after)
+    if not result.ok:
+        return _failed(store, row, out, result, result.reason or "connection", result.error)
+    if result.not_modified:
+        # A 304: keep the validators we have unless the server sent new ones.
+        store.record_check(row.id, state="unchanged", at=at, http_status=result.status, nbytes=len(result.body),
+                           duration=result.duration, etag=result.etag or row.etag,
+                           last_modified=result.last_modified or row.last_modified)
+        out.version, out.note, out.verdict = store.latest_version_number(row.id), "304 not modified", "not-modified"
+        return out
+    raw_sha = sha256(result.body)
+    if row.raw_sha256 == raw_sha and row.versions:
+        store.record_check(row.id, state="unchanged", at=at, http_status=result.status, nbytes=len(result.body),
+                           duration=result.duration, etag=result.etag or row.etag,
+                           last_modified=result.last_modified or row.last_modified, raw_sha256=raw_sha)
+        out.version, out.note, out.verdict = store.latest_version_number(row.id), "identical body", "identical-body"
+        return out
+    return check_capture(store, row, doc, Capture.from_fetch(result, at), page=page, fetch=result, outcome=out,
+                         raw_sha=raw_sha)
+
+
+def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Capture, *, page: Page | None = None,
+                  fetch: FetchResult | None = None, outcome: CheckOutcome | None = None, raw_sha: str | None = None,
+                  clauses_of: Callable[[VersionHead], list[Clause]] | None = None) -> CheckOutcome:
+    """Judge one capture against the document's latest stored version and store what it means.
+
+    Runs inside the caller's transaction (and savepoint): what it compares with is what it stores
+    after. An imported capture leaves no check row and no snapshot; its version keeps its commit.
+    ``clauses_of``: the clauses of a stored version when the caller has them at hand (an import
+    walking one document's commits), instead of decoding them again."""
+    at = capture.at
+    out = outcome or CheckOutcome(document=doc, state="unchanged", bytes=len(capture.body), at=at)
+    previous = store.latest_head(row.id)
+    if page is None:
+        page = read_page(doc, capture, previous.length if previous else 0)
+    elif page.packed is not None and previous is not None:
+        # extracted before the latest version was known: apply the length guard now
+        why = guard.too_short(page.packed.length, previous.length)
+        if why:
+            page = Page(reason="too-short", error=why)
+    if page.packed is None:
+        return _failed(store, row, out, fetch, page.reason or "decode", page.error)
+    packed = page.packed
+    lang = doc.lang or packed.lang
+    validators = ({"etag": fetch.etag, "last_modified": fetch.last_modified, "raw_sha256": raw_sha}
+                  if fetch is not None else {})
+    if previous is not None and previous.sha256 == packed.sha256:
+        _record(store, row, capture, fetch, "unchanged", **validators)
+        out.state, out.version, out.note, out.verdict = "unchanged", previous.number, "same text", "same-text"
+        return out
+    if fetch is not None and previous is not None and previous.snapshot_sha256:
+        why = guard.truncated(capture.body, store.snapshot(previous.snapshot_sha256))
+        if why:
+            return _failed(store, row, out, fetch, "truncated", why)
+    diff = None
+    if previous is not None:
+        old = clauses_of(previous) if clauses_of is not None else store.version_clauses(previous.id)
+        diff = analyse(old, page.clauses, lang)
+        if not diff.significant:
+            _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
+            out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
+            out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
+            return out
+    snapshot = None
+    if fetch is not None:
+        snapshot = store.put_snapshot(capture.body, fetch.content_type, digest=raw_sha, compressed=packed.snapshot)
+    check_id = _record(store, row, capture, fetch, "new" if previous is None else "changed", **validators)
+    version_id, number, _ = store.add_packed_version(
+        row.id, packed, recorded_at=at, check_id=check_id, snapshot_sha256=snapshot, lang=lang,
+        source="import" if capture.origin == "import" else "check", source_ref=capture.source_ref)
+    if check_id is not None:
+        store.link_check_version(check_id, version_id)
+    out.version = number
+    if previous is None or diff is None:
+        out.state = "new"
+        return out
+    out.state = "changed"
+    out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=at)
+    out.significant = len(diff.significant)
+    out.tags = diff.tags()
+    for c in diff.significant:
+        for tag, direction in c.directions.items():
+            out.directions.setdefault(tag, direction)
+    return out
+
+
+def _record(store: Store, row: DocumentRow, capture: Capture, fetch: FetchResult | None, state: str,
+            **fields: str | None) -> int | None:
+    """The check row of a fetched capture (an imported one has none: its commit is its record)."""
+    if fetch is None:
+        return None
+    return store.record_check(row.id, state=state, at=capture.at, http_status=fetch.status,
+                              nbytes=len(fetch.body), duration=fetch.duration, **fields)
+
+
+def _failed(store: Store, row: DocumentRow, out: CheckOutcome, fetch: FetchResult | None, reason: str,
+            error: str | None) -> CheckOutcome:
+    if fetch is not None:
+        store.record_check(row.id, state="failed", at=out.at, reason=reason, error=error,
+                           http_status=fetch.status, nbytes=len(fetch.body), duration=fetch.duration)
+    out.state, out.reason, out.error = "failed", reason, error
+    return out
+
+
+def check_failed_internally(store: Store, row: DocumentRow, doc: Document, result: FetchResult, at: float,
+                            error: Exception) -> CheckOutcome:
+    """A bug in extraction, diff or tag fails this document's check, never the cycle or the daemon."""
+    message = f"processing failed: {type(error).__name__}: {error}"
+    store.record_check(row.id, state="failed", at=at, reason="internal", error=message[:500],
+                       http_status=result.status, nbytes=len(result.body), duration=result.duration)
+    return CheckOutcome(document=doc, state="failed", reason="internal", error=message, http_status=result.status,
+                        at=at, duration=result.duration)
