@@ -38,15 +38,24 @@ TAGS = (
     "arbitration",
 )
 PRIORITY = ("ai-training", "biometrics")
-CUE_KINDS = ("negation", "negation_ignore", "restriction", "conditional")
+# negation_ignore / restriction_ignore / conditional_ignore: spans that void a cue they overlap
+# ("if you do not opt out" is no negation, "often de-identified" no limit, "withdraw your consent"
+# no opt-in); neg_conditional: cues that make a negation conditional and mean nothing without one
+# ("we do not ... without your consent", "... by default"); restriction_affirmed: limits that only
+# count in a sentence without a negation ("used solely to provide the service and never to train"
+# is a plain no, "used to train models only for fraud prevention" a limit)
+CUE_KINDS = ("negation", "negation_ignore", "restriction", "restriction_affirmed", "restriction_ignore",
+             "conditional", "conditional_ignore", "neg_conditional")
 
 _FLAGS = re.IGNORECASE | re.UNICODE
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _TERM_TOKEN = re.compile(r"\w+\*?|\*", re.UNICODE)
-# sentence ends: . ! ? ; followed by space, or a line break (list items, table rows)
-_SENT_END = re.compile(r"(?<=[.!?;])[\s\"”)*_]+|\n+")
+# sentence ends: . ! ? ; followed by space, or a line break (list items, table rows); not the
+# period of "e.g." / "i.e." / "incl." / "vs." / "cf." (the sentence goes on)
+_NOT_ABBR = r"(?<!e\.g\.)(?<!i\.e\.)(?<!incl\.)(?<!\bvs\.)(?<!\bcf\.)"
+_SENT_END = re.compile(r"(?<=[.!?;])" + _NOT_ABBR + r"[\s\"”)*_]+|\n+")
 # full sentence ends (not ';'): an opt-out or condition after a semicolon still limits the clause
-_FULL_END = re.compile(r"(?<=[.!?])[\s\"”)*_]+|\n+")
+_FULL_END = re.compile(r"(?<=[.!?])" + _NOT_ABBR + r"[\s\"”)*_]+|\n+")
 _ANY = ("*", "")  # a term token matching any one word
 
 
@@ -265,12 +274,19 @@ def _compile(data: dict, eager: bool = False) -> RuleSet:
     cue_regex: dict[str, dict[str, LazyRegex]] = {}
     cue_guarded: dict[str, dict[str, tuple[tuple[int, LazyRegex], ...]]] = {}
     for lg, c in data.get("polarity", {}).items():
-        cues[lg] = {k: gid(frozenset(lex.add(i) for i in c.get(k, []) if not i.startswith("re:")))
-                    for k in CUE_KINDS}
-        raws = {k: [i[3:] for i in c.get(k, []) if i.startswith("re:")] for k in CUE_KINDS}
+        # [polarity.<lang>.<tag>] sub-tables add cues for one tag only, kept as "<kind>@<tag>"
+        items = {k: c.get(k, []) for k in CUE_KINDS}
+        for tag, sub in c.items():
+            if isinstance(sub, dict):
+                if tag not in TAGS:
+                    raise ValueError(f"polarity.{lg}.{tag}: unknown tag")
+                items.update({f"{k}@{tag}": sub[k] for k in CUE_KINDS if sub.get(k)})
+        cues[lg] = {k: gid(frozenset(lex.add(i) for i in v if not i.startswith(("re:", "re["))))
+                    for k, v in items.items()}
+        raws = {k: [i[3:] for i in v if i.startswith("re:")] for k, v in items.items()}
         cue_regex[lg] = {k: _regex("|".join(f"(?:{x})" for x in v), eager) for k, v in raws.items() if v}
-        cue_guarded[lg] = {k: tuple(_guarded(i, lex, gid, eager) for i in c.get(k, []) if i.startswith("re["))
-                           for k in CUE_KINDS}
+        cue_guarded[lg] = {k: tuple(_guarded(i, lex, gid, eager) for i in v if i.startswith("re["))
+                           for k, v in items.items()}
     stop = {lg: frozenset(words) for lg, words in data.get("stopwords", {}).items()}
     s = data.get("settings", {})
     by_tag = {}
@@ -479,9 +495,10 @@ def _dilute(t: _Text, hits: list[_Hit], per_sent: dict[int, dict[str, float]], c
                 d[k] *= 0.5
 
 
-def _cue_spans(t: _Text, rs: RuleSet, lg: str, kind: str, s: int, e: int) -> list[tuple[int, int]]:
-    """Character spans of the cues of one kind inside the sentence [s, e)."""
-    out = []
+def _cue_spans(t: _Text, rs: RuleSet, lg: str, kind: str, s: int, e: int, tag: str = "") -> list[tuple[int, int]]:
+    """Character spans of the cues of one kind inside the sentence [s, e), and with ``tag`` the
+    cues of that kind kept for this tag only."""
+    out = _cue_spans(t, rs, lg, f"{kind}@{tag}", s, e) if tag and f"{kind}@{tag}" in rs.cues.get(lg, ()) else []
     for f, last in t.occurrences(rs.cues.get(lg, {}).get(kind, -1)):
         if s <= t.starts[f] < e:
             out.append((t.starts[f], t.ends[last]))
@@ -497,32 +514,51 @@ def _cue_spans(t: _Text, rs: RuleSet, lg: str, kind: str, s: int, e: int) -> lis
     return out
 
 
-def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict) -> str:
+def _live(spans: list[tuple[int, int]], ignore: list[tuple[int, int]]) -> bool:
+    """Whether some cue span overlaps none of the ``ignore`` spans."""
+    return any(not any(a <= ms < b or a < me <= b for a, b in ignore) for ms, me in spans)
+
+
+def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict, tag: str = "") -> str:
     """Polarity of a tag from the sentences holding its evidence.
 
     A negator ("we do not use ... to train") gives negated, but not a negated control verb ("if
     you do not opt out"), and a negation tied to an opt-out or exception is a restriction. Then
-    restriction (opt-out, objection, de-identification, limits), then condition (only if you opt
-    in / enable), else affirmed. Consent-based processing stays affirmed (labelling rules)."""
+    restriction (opt-out, objection, de-identification, narrow purpose, deletion after a stated
+    time), then condition (only if you opt in, consent, enable or choose), else affirmed. A condition
+    outranks a restriction: the opt-in decides whether the use happens at all (labelling rules of
+    ../shared/README.md: consent-based processing is conditional)."""
     if lg not in rs.cues:
         return "affirmed"
-    found = {"negated": False, "restricted": False, "conditional": False}
+    found = {"negated": False, "restricted": False, "conditional": False, "neg_conditional": False}
+    own = tag if any(k.endswith(f"@{tag}") for k in rs.cues[lg]) else ""  # tag-specific cues
     for i in sorted({h.sent for h in hits}):
-        if i not in cache:
+        key = (i, own)
+        if key not in cache:
             s, e = t.sentence(i)
-            negs = _cue_spans(t, rs, lg, "negation", s, e)
-            ignore = _cue_spans(t, rs, lg, "negation_ignore", s, e) if negs else []
-            neg = any(not any(a <= ms < b or a < me <= b for a, b in ignore) for ms, me in negs)
+            negs = _cue_spans(t, rs, lg, "negation", s, e, own)
+            ignore = _cue_spans(t, rs, lg, "negation_ignore", s, e, own) if negs else []
+            neg = _live(negs, ignore)
             fs, fe = t.full_sentence(i)
-            cache[i] = (neg, bool(_cue_spans(t, rs, lg, "restriction", fs, fe)),
-                        bool(_cue_spans(t, rs, lg, "conditional", fs, fe)))
-        neg, res, cond = cache[i]
+            res = _cue_spans(t, rs, lg, "restriction", fs, fe, own)
+            if not neg:
+                res += _cue_spans(t, rs, lg, "restriction_affirmed", fs, fe, own)
+            if res:
+                res = _live(res, _cue_spans(t, rs, lg, "restriction_ignore", fs, fe, own))
+            cond = _cue_spans(t, rs, lg, "conditional", fs, fe, own)
+            if cond:
+                cond = _live(cond, _cue_spans(t, rs, lg, "conditional_ignore", fs, fe, own))
+            negcond = neg and bool(_cue_spans(t, rs, lg, "neg_conditional", fs, fe, own))
+            cache[key] = (neg, bool(res), bool(cond), negcond)
+        neg, res, cond, negcond = cache[key]
         found["negated"] |= neg
         found["restricted"] |= res
         found["conditional"] |= cond
+        found["neg_conditional"] |= negcond
     if found["negated"]:
-        # "not used ... unless you opt in": the use depends on the user's choice
-        if found["conditional"]:
+        # "not used ... unless you opt in", "not ... without your consent", "not ... by default":
+        # the use depends on the user's affirmative step
+        if found["conditional"] or found["neg_conditional"]:
             return "conditional"
         # "will not be used ... following an opt-out" / "except where": a limit, not a plain no
         return "restricted" if found["restricted"] else "negated"
@@ -585,7 +621,7 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
             ev.append(Evidence(rule=h.rule.id, start=h.start, end=h.end, text=text[h.start:h.end]))
         (result.tags if score >= rs.confident else result.possible).append(tag)
         strong = [h for h in hits if h.rule.weight >= rs.possible] or hits
-        result.polarity[tag] = _polarity(t, strong, rs, lg, cue_cache)
+        result.polarity[tag] = _polarity(t, strong, rs, lg, cue_cache, tag)
         result.evidence[tag] = ev
     return result
 
