@@ -211,7 +211,7 @@ class Rule:
     window: int
     lang: str  # en | fr | any
     veto: bool = False
-    scope: str = "window"  # veto scope: window (near the hit) or sentence
+    scope: str = "window"  # veto scope: window (near the hit), sentence, or clause (the whole text)
     targets: tuple[str, ...] = ()  # a veto that applies only to these rule ids (all when empty)
     unless: LazyRegex | None = None  # a veto is void when this matches in the hit's sentence
     regex: LazyRegex | None = None  # a veto given as one regular expression
@@ -385,6 +385,16 @@ class _Text:
         k = bisect_right(self._full, s) - 1
         return self._full[k], (self._full[k + 1] if k + 1 < len(self._full) else len(self.norm))
 
+    def full_before(self, pos: int) -> int:
+        """Start of the full sentence ending at ``pos`` (the start of the next one)."""
+        k = bisect_right(self._full, pos - 1) - 1  # type: ignore[arg-type]
+        return self._full[max(k, 0)]  # type: ignore[index]
+
+    def full_after(self, pos: int) -> int:
+        """End of the full sentence starting at ``pos``."""
+        k = bisect_right(self._full, pos)  # type: ignore[arg-type]
+        return self._full[k] if k < len(self._full) else len(self.norm)  # type: ignore[arg-type,index]
+
     def occurrences(self, group: int) -> list[tuple[int, int]]:
         """(first token, last token) of every occurrence of any term of the group."""
         return self.groups.get(group, [])
@@ -473,7 +483,13 @@ def _match_regex(rule: Rule, t: _Text) -> list[_Hit]:
 
 def _vetoed(hit: _Hit, vetoes: list[_Hit], t: _Text) -> bool:
     for v in vetoes:
-        if v.sent != hit.sent or (v.rule.targets and hit.rule.id not in v.rule.targets):
+        if v.rule.targets and hit.rule.id not in v.rule.targets:
+            continue
+        if v.rule.scope == "clause":  # the whole text is of a kind (a definition): every hit
+            if v.rule.unless is None or not v.rule.unless.search(t.norm):
+                return True
+            continue
+        if v.sent != hit.sent:
             continue
         if v.rule.unless is not None and v.rule.unless.search(t.norm, *t.sentence(v.sent)):
             continue
@@ -519,6 +535,16 @@ def _live(spans: list[tuple[int, int]], ignore: list[tuple[int, int]]) -> bool:
     return any(not any(a <= ms < b or a < me <= b for a, b in ignore) for ms, me in spans)
 
 
+def _neighbour_condition(t: _Text, rs: RuleSet, lg: str, fs: int, fe: int, own: str) -> bool:
+    """A conditional cue in the full sentence just before or after [fs, fe) of the same text."""
+    for a, b in ((t.full_before(fs), fs), (fe, t.full_after(fe))):
+        if a < b:
+            cond = _cue_spans(t, rs, lg, "conditional", a, b, own)
+            if cond and _live(cond, _cue_spans(t, rs, lg, "conditional_ignore", a, b, own)):
+                return True
+    return False
+
+
 def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict, tag: str = "") -> str:
     """Polarity of a tag from the sentences holding its evidence.
 
@@ -549,12 +575,20 @@ def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict, tag
             if cond:
                 cond = _live(cond, _cue_spans(t, rs, lg, "conditional_ignore", fs, fe, own))
             negcond = neg and bool(_cue_spans(t, rs, lg, "neg_conditional", fs, fe, own))
+            if not (neg or res or cond):
+                # "If you choose to verify your photo, we will scan it. The scan may include facial
+                # recognition ...": the gate is often the sentence before or after the evidence
+                cond = _neighbour_condition(t, rs, lg, fs, fe, own)
             cache[key] = (neg, bool(res), bool(cond), negcond)
         neg, res, cond, negcond = cache[key]
         found["negated"] |= neg
         found["restricted"] |= res
         found["conditional"] |= cond
         found["neg_conditional"] |= negcond
+        found["plain"] = found.get("plain", False) or not (neg or res or cond)
+    if found["negated"] and found.get("plain") and not (found["conditional"] or found["neg_conditional"]):
+        # "we train models on X ... we do not use Y for training": done, with some data excluded
+        return "restricted"
     if found["negated"]:
         # "not used ... unless you opt in", "not ... without your consent", "not ... by default":
         # the use depends on the user's affirmative step
