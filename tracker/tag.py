@@ -216,6 +216,7 @@ class Rule:
     unless: LazyRegex | None = None  # a veto is void when this matches in the hit's sentence
     regex: LazyRegex | None = None  # a veto given as one regular expression
     at_start: bool = False  # the regex must match at the start of the sentence
+    guard: int = -1  # a regex veto runs only when a word of this group occurs in the text (-1: always)
     after: tuple[int, ...] = ()  # indexes of groups that must occur after the first group ("improve ... models")
 
 
@@ -263,6 +264,7 @@ def _compile(data: dict, eager: bool = False) -> RuleSet:
             unless=_regex("|".join(f"(?:{u})" for u in unless), eager) if unless else None,
             regex=_regex("|".join(f"(?:{g})" for g in r["all"]), eager) if is_regex else None,
             at_start=bool(r.get("at_start", False)), after=tuple(r.get("after", ())),
+            guard=gid(lex.group(r["guard"])) if r.get("guard") else -1,
         )
         if is_regex and not rule.veto:
             raise ValueError(f"rule {rule.id}: regex rules can only be vetoes")
@@ -632,7 +634,9 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
         # skip rules whose first group is absent before paying for a call (most are)
         hits = [h for r in positives if r.groups[0] in tg for h in _match_rule(r, t)]
         if hits and veto_rules:  # vetoes (some are regexes) only run when there is something to veto
-            vetoes = [h for r in veto_rules if r.regex is not None or r.groups[0] in tg for h in _match_rule(r, t)]
+            vetoes = [h for r in veto_rules
+                      if (r.groups[0] in tg if r.regex is None else r.guard < 0 or r.guard in tg)
+                      for h in _match_rule(r, t)]
             hits = [h for h in hits if not _vetoed(h, vetoes, t)]
         if not hits:
             continue
