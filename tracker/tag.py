@@ -217,6 +217,7 @@ class Rule:
     regex: LazyRegex | None = None  # a veto given as one regular expression
     at_start: bool = False  # the regex must match at the start of the sentence
     guard: int = -1  # a regex veto runs only when a word of this group occurs in the text (-1: always)
+    also: tuple[str, ...] = ()  # a veto that also applies to these tags
     after: tuple[int, ...] = ()  # indexes of groups that must occur after the first group ("improve ... models")
 
 
@@ -264,8 +265,10 @@ def _compile(data: dict, eager: bool = False) -> RuleSet:
             unless=_regex("|".join(f"(?:{u})" for u in unless), eager) if unless else None,
             regex=_regex("|".join(f"(?:{g})" for g in r["all"]), eager) if is_regex else None,
             at_start=bool(r.get("at_start", False)), after=tuple(r.get("after", ())),
-            guard=gid(lex.group(r["guard"])) if r.get("guard") else -1,
+            guard=gid(lex.group(r["guard"])) if r.get("guard") else -1, also=tuple(r.get("also", ())),
         )
+        if rule.also and (not rule.veto or any(a not in TAGS for a in rule.also)):
+            raise ValueError(f"rule {rule.id}: `also` lists known tags, on vetoes only")
         if is_regex and not rule.veto:
             raise ValueError(f"rule {rule.id}: regex rules can only be vetoes")
         rules.append(rule)
@@ -294,7 +297,7 @@ def _compile(data: dict, eager: bool = False) -> RuleSet:
     by_tag = {}
     for tag in TAGS:
         for lg in ("en", "fr"):
-            mine = [r for r in rules if r.tag == tag and r.lang in (lg, "any")]
+            mine = [r for r in rules if (r.tag == tag or tag in r.also) and r.lang in (lg, "any")]
             by_tag[(tag, lg)] = (tuple(r for r in mine if not r.veto), tuple(r for r in mine if r.veto))
     tid_groups: list[list[int]] = [[] for _ in lex.ids]
     for terms, g in group_ids.items():
