@@ -53,10 +53,14 @@ _TERM_TOKEN = re.compile(r"\w+\*?|\*", re.UNICODE)
 # sentence ends: . ! ? ; followed by space, or a line break (list items, table rows); not the
 # period of "e.g." / "i.e." / "incl." / "vs." / "cf." (the sentence goes on)
 _NOT_ABBR = r"(?<!e\.g\.)(?<!i\.e\.)(?<!incl\.)(?<!\bvs\.)(?<!\bcf\.)"
-_SENT_END = re.compile(r"(?<=[.!?;])" + _NOT_ABBR + r"[\s\"”)*_]+|\n+")
+# A period followed by a lower-case word ("etc. the", "approx. ten") ends nothing: the ends are
+# searched in the original text (same offsets as the lower-cased copy).
+_SENT_END = re.compile(r"(?<=[!?;])[\s\"”)*_]+|(?<=\.)" + _NOT_ABBR + r"[\s\"”)*_]+(?![a-z])|\n+")
 # full sentence ends (not ';'): an opt-out or condition after a semicolon still limits the clause
-_FULL_END = re.compile(r"(?<=[.!?])" + _NOT_ABBR + r"[\s\"”)*_]+|\n+")
+_FULL_END = re.compile(r"(?<=[!?])[\s\"”)*_]+|(?<=\.)" + _NOT_ABBR + r"[\s\"”)*_]+(?![a-z])|\n+")
 _ANY = ("*", "")  # a term token matching any one word
+_BACKREF = re.compile(r"\b(?:such|this|these|those|that)\s+(?:\w+\s+)?(?:data|information|content)\b")
+_ROW_NO = re.compile(r"\|\s*(?:no|none|not collected|not applicable|n/a)\s*\|?\s*$")
 
 
 # --------------------------------------------------------------------------- lexicon
@@ -362,7 +366,7 @@ class _Text:
         self.words = [m.group() for m in ms]
         self.starts = [m.start() for m in ms]
         self.ends = [m.end() for m in ms]
-        self.sents = [0] + [m.end() for m in _SENT_END.finditer(self.norm)]
+        self.sents = [0] + [m.end() for m in _SENT_END.finditer(text)]
         self._full: list[int] | None = None
         self.found: dict[int, list[tuple[int, int]]] = {}
         self.groups: dict[int, list[tuple[int, int]]] = {}  # group id -> occurrences
@@ -385,7 +389,7 @@ class _Text:
     def full_sentence(self, i: int) -> tuple[int, int]:
         """The whole sentence (across ';') holding segment i."""
         if self._full is None:
-            self._full = [0] + [m.end() for m in _FULL_END.finditer(self.norm)]
+            self._full = [0] + [m.end() for m in _FULL_END.finditer(self.raw)]
         s, e = self.sentence(i)
         k = bisect_right(self._full, s) - 1
         return self._full[k], (self._full[k + 1] if k + 1 < len(self._full) else len(self.norm))
@@ -584,6 +588,15 @@ def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict, tag
                 # "If you choose to verify your photo, we will scan it. The scan may include facial
                 # recognition ...": the gate is often the sentence before or after the evidence
                 cond = _neighbour_condition(t, rs, lg, fs, fe, own)
+                # "We aggregate and de-identify the data ... We then use such data for machine
+                # learning": the limit is stated on the data the evidence sentence points back to
+                if not cond and _BACKREF.search(t.norm, fs, fe) and fs > 0:
+                    a = t.full_before(fs)
+                    prev = _cue_spans(t, rs, lg, "restriction", a, fs, own)
+                    res = bool(prev) and _live(prev, _cue_spans(t, rs, lg, "restriction_ignore", a, fs, own))
+                # a table row whose last cell says "No" (collected? no)
+                if not (cond or res) and t.norm.lstrip().startswith("|") and _ROW_NO.search(t.norm):
+                    neg = True
             cache[key] = (neg, bool(res), bool(cond), negcond)
         neg, res, cond, negcond = cache[key]
         found["negated"] |= neg
