@@ -44,8 +44,10 @@ PRIORITY = ("ai-training", "biometrics")
 # ("we do not ... without your consent", "... by default"); restriction_affirmed: limits that only
 # count in a sentence without a negation ("used solely to provide the service and never to train"
 # is a plain no, "used to train models only for fraud prevention" a limit)
+# back_reference: words by which a sentence points back at data limited in the sentence before
+# ("such data"); row_negation: the last cell of a table row answering no ("| No |")
 CUE_KINDS = ("negation", "negation_ignore", "restriction", "restriction_affirmed", "restriction_ignore",
-             "conditional", "conditional_ignore", "neg_conditional")
+             "conditional", "conditional_ignore", "neg_conditional", "back_reference", "row_negation")
 
 _FLAGS = re.IGNORECASE | re.UNICODE
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -59,8 +61,6 @@ _SENT_END = re.compile(r"(?<=[!?;])[\s\"”)*_]+|(?<=\.)" + _NOT_ABBR + r"[\s\"�
 # full sentence ends (not ';'): an opt-out or condition after a semicolon still limits the clause
 _FULL_END = re.compile(r"(?<=[!?])[\s\"”)*_]+|(?<=\.)" + _NOT_ABBR + r"[\s\"”)*_]+(?![a-z])|\n+")
 _ANY = ("*", "")  # a term token matching any one word
-_BACKREF = re.compile(r"\b(?:such|this|these|those|that)\s+(?:\w+\s+)?(?:data|information|content)\b")
-_ROW_NO = re.compile(r"\|\s*(?:no|none|not collected|not applicable|n/a)\s*\|?\s*$")
 
 
 # --------------------------------------------------------------------------- lexicon
@@ -242,6 +242,7 @@ class RuleSet:
     # lang -> cue kind -> (guard group id, regex): "re[w1|w2]:..." items, run only on sentences
     # holding one of the guard words (regexes cost more than the token lookups)
     cue_guarded: dict[str, dict[str, tuple[tuple[int, LazyRegex], ...]]] = field(default_factory=dict)
+    own_cues: frozenset[tuple[str, str]] = frozenset()  # (lang, tag) pairs with cues of their own
 
 
 def _compile(data: dict, eager: bool = False) -> RuleSet:
@@ -313,6 +314,7 @@ def _compile(data: dict, eager: bool = False) -> RuleSet:
         cues=cues, cue_regex=cue_regex, cue_guarded=cue_guarded, stop=stop,
         dilute_tags=frozenset(s.get("dilute_tags", ())), dilute_commas=int(s.get("dilute_commas", 6)),
         by_tag=by_tag, tid_groups=[tuple(g) for g in tid_groups],
+        own_cues=frozenset((lg, k.partition("@")[2]) for lg, c in cues.items() for k in c if "@" in k),
     )
 
 
@@ -562,11 +564,15 @@ def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict, tag
     restriction (opt-out, objection, de-identification, narrow purpose, deletion after a stated
     time), then condition (only if you opt in, consent, enable or choose), else affirmed. A condition
     outranks a restriction: the opt-in decides whether the use happens at all (labelling rules of
-    ../shared/README.md: consent-based processing is conditional)."""
+    ../shared/README.md: consent-based processing is conditional). An evidence sentence without any
+    cue borrows a condition from the sentence before or after it, a limit from the sentence before
+    when it points back at that data ("such data"), and a table row's "No" answer. Negated and plain
+    evidence sentences together give restricted (done, with some data excluded)."""
     if lg not in rs.cues:
         return "affirmed"
-    found = {"negated": False, "restricted": False, "conditional": False, "neg_conditional": False}
-    own = tag if any(k.endswith(f"@{tag}") for k in rs.cues[lg]) else ""  # tag-specific cues
+    found = {"negated": False, "restricted": False, "conditional": False, "neg_conditional": False,
+             "plain": False}
+    own = tag if (lg, tag) in rs.own_cues else ""  # tag-specific cues
     for i in sorted({h.sent for h in hits}):
         key = (i, own)
         if key not in cache:
@@ -590,21 +596,21 @@ def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict, tag
                 cond = _neighbour_condition(t, rs, lg, fs, fe, own)
                 # "We aggregate and de-identify the data ... We then use such data for machine
                 # learning": the limit is stated on the data the evidence sentence points back to
-                if not cond and _BACKREF.search(t.norm, fs, fe) and fs > 0:
+                if not cond and fs > 0 and _cue_spans(t, rs, lg, "back_reference", fs, fe, own):
                     a = t.full_before(fs)
                     prev = _cue_spans(t, rs, lg, "restriction", a, fs, own)
                     res = bool(prev) and _live(prev, _cue_spans(t, rs, lg, "restriction_ignore", a, fs, own))
                 # a table row whose last cell says "No" (collected? no)
-                if not (cond or res) and t.norm.lstrip().startswith("|") and _ROW_NO.search(t.norm):
-                    neg = True
+                if not (cond or res) and t.norm.lstrip().startswith("|"):
+                    neg = bool(_cue_spans(t, rs, lg, "row_negation", 0, len(t.norm), own))
             cache[key] = (neg, bool(res), bool(cond), negcond)
         neg, res, cond, negcond = cache[key]
         found["negated"] |= neg
         found["restricted"] |= res
         found["conditional"] |= cond
         found["neg_conditional"] |= negcond
-        found["plain"] = found.get("plain", False) or not (neg or res or cond)
-    if found["negated"] and found.get("plain") and not (found["conditional"] or found["neg_conditional"]):
+        found["plain"] |= not (neg or res or cond)
+    if found["negated"] and found["plain"] and not (found["conditional"] or found["neg_conditional"]):
         # "we train models on X ... we do not use Y for training": done, with some data excluded
         return "restricted"
     if found["negated"]:
