@@ -178,13 +178,25 @@ def test_composed_opt_in_gates_are_conditional(gate: str) -> None:
         assert tag_text(text).polarity.get("ai-training") == "conditional", text
 
 
-@pytest.mark.parametrize("who", ["You may not", "You must not", "Developers shall not"])
-def test_composed_user_prohibitions_on_biometrics_are_not_negations(who: str) -> None:
-    """A rule for the user or developer about biometric data is on topic, but the service does not
-    say it does not process it: not negated."""
-    for act in ["use face data for advertising", "store facial geometry outside the device", "sell fingerprint templates"]:
-        r = tag_text(f"{who} {act}.")
-        assert "biometrics" in r.tags and r.polarity["biometrics"] != "negated", (who, act, r)
+@pytest.mark.parametrize("who", ["You may not", "You must not", "Developers shall not", "You agree not to",
+                                 "Users shall not", "Do not"])
+def test_composed_user_prohibitions_on_biometrics_are_not_the_tag(who: str) -> None:
+    """A rule for the user, customer or developer about biometric data is not the service's own
+    practice (revised labelling rules, ../shared/README.md): not the tag. (Under the old rules it
+    was tagged and only kept from being "negated".)"""
+    for act in ["use face data for advertising", "store facial geometry outside the device", "sell fingerprint templates",
+                "upload other people's biometric data without their consent"]:
+        text = f"{who} {act}."
+        assert "biometrics" not in tag_text(text).tags, text
+
+
+@pytest.mark.parametrize("who", ["Our vendor", "The verification provider", "Our service providers"])
+def test_composed_processors_barred_from_biometric_uses_stay_tagged(who: str) -> None:
+    """A limit on the service's processors is a limit on the service's own processing: on topic."""
+    for ban in ["is not permitted to use", "is contractually prohibited from using"]:
+        text = f"{who} {ban} your face geometry for any other purpose."
+        r = tag_text(text)
+        assert "biometrics" in r.tags and r.polarity["biometrics"] in ("negated", "restricted"), (text, r)
 
 
 @pytest.mark.parametrize("text", [

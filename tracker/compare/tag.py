@@ -38,15 +38,28 @@ TAGS = (
     "arbitration",
 )
 PRIORITY = ("ai-training", "biometrics")
-CUE_KINDS = ("negation", "negation_ignore", "restriction", "conditional")
+# negation_ignore / restriction_ignore / conditional_ignore: spans that void a cue they overlap
+# ("if you do not opt out" is no negation, "often de-identified" no limit, "withdraw your consent"
+# no opt-in); neg_conditional: cues that make a negation conditional and mean nothing without one
+# ("we do not ... without your consent", "... by default"); restriction_affirmed: limits that only
+# count in a sentence without a negation ("used solely to provide the service and never to train"
+# is a plain no, "used to train models only for fraud prevention" a limit)
+# back_reference: words by which a sentence points back at data limited in the sentence before
+# ("such data"); row_negation: the last cell of a table row answering no ("| No |")
+CUE_KINDS = ("negation", "negation_ignore", "restriction", "restriction_affirmed", "restriction_ignore",
+             "conditional", "conditional_ignore", "neg_conditional", "back_reference", "row_negation")
 
 _FLAGS = re.IGNORECASE | re.UNICODE
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _TERM_TOKEN = re.compile(r"\w+\*?|\*", re.UNICODE)
-# sentence ends: . ! ? ; followed by space, or a line break (list items, table rows)
-_SENT_END = re.compile(r"(?<=[.!?;])[\s\"”)*_]+|\n+")
+# sentence ends: . ! ? ; followed by space, or a line break (list items, table rows); not the
+# period of "e.g." / "i.e." / "incl." / "vs." / "cf." (the sentence goes on)
+_NOT_ABBR = r"(?<!e\.g\.)(?<!i\.e\.)(?<!incl\.)(?<!\bvs\.)(?<!\bcf\.)"
+# A period followed by a lower-case word ("etc. the", "approx. ten") ends nothing: the ends are
+# searched in the original text (same offsets as the lower-cased copy).
+_SENT_END = re.compile(r"(?<=[!?;])[\s\"”)*_]+|(?<=\.)" + _NOT_ABBR + r"[\s\"”)*_]+(?![a-z])|\n+")
 # full sentence ends (not ';'): an opt-out or condition after a semicolon still limits the clause
-_FULL_END = re.compile(r"(?<=[.!?])[\s\"”)*_]+|\n+")
+_FULL_END = re.compile(r"(?<=[!?])[\s\"”)*_]+|(?<=\.)" + _NOT_ABBR + r"[\s\"”)*_]+(?![a-z])|\n+")
 _ANY = ("*", "")  # a term token matching any one word
 
 
@@ -202,11 +215,13 @@ class Rule:
     window: int
     lang: str  # en | fr | any
     veto: bool = False
-    scope: str = "window"  # veto scope: window (near the hit) or sentence
+    scope: str = "window"  # veto scope: window (near the hit), sentence, or clause (the whole text)
     targets: tuple[str, ...] = ()  # a veto that applies only to these rule ids (all when empty)
     unless: LazyRegex | None = None  # a veto is void when this matches in the hit's sentence
     regex: LazyRegex | None = None  # a veto given as one regular expression
     at_start: bool = False  # the regex must match at the start of the sentence
+    guard: int = -1  # a regex veto runs only when a word of this group occurs in the text (-1: always)
+    also: tuple[str, ...] = ()  # a veto that also applies to these tags
     after: tuple[int, ...] = ()  # indexes of groups that must occur after the first group ("improve ... models")
 
 
@@ -227,6 +242,7 @@ class RuleSet:
     # lang -> cue kind -> (guard group id, regex): "re[w1|w2]:..." items, run only on sentences
     # holding one of the guard words (regexes cost more than the token lookups)
     cue_guarded: dict[str, dict[str, tuple[tuple[int, LazyRegex], ...]]] = field(default_factory=dict)
+    own_cues: frozenset[tuple[str, str]] = frozenset()  # (lang, tag) pairs with cues of their own
 
 
 def _compile(data: dict, eager: bool = False) -> RuleSet:
@@ -254,7 +270,10 @@ def _compile(data: dict, eager: bool = False) -> RuleSet:
             unless=_regex("|".join(f"(?:{u})" for u in unless), eager) if unless else None,
             regex=_regex("|".join(f"(?:{g})" for g in r["all"]), eager) if is_regex else None,
             at_start=bool(r.get("at_start", False)), after=tuple(r.get("after", ())),
+            guard=gid(lex.group(r["guard"])) if r.get("guard") else -1, also=tuple(r.get("also", ())),
         )
+        if rule.also and (not rule.veto or any(a not in TAGS for a in rule.also)):
+            raise ValueError(f"rule {rule.id}: `also` lists known tags, on vetoes only")
         if is_regex and not rule.veto:
             raise ValueError(f"rule {rule.id}: regex rules can only be vetoes")
         rules.append(rule)
@@ -265,18 +284,25 @@ def _compile(data: dict, eager: bool = False) -> RuleSet:
     cue_regex: dict[str, dict[str, LazyRegex]] = {}
     cue_guarded: dict[str, dict[str, tuple[tuple[int, LazyRegex], ...]]] = {}
     for lg, c in data.get("polarity", {}).items():
-        cues[lg] = {k: gid(frozenset(lex.add(i) for i in c.get(k, []) if not i.startswith("re:")))
-                    for k in CUE_KINDS}
-        raws = {k: [i[3:] for i in c.get(k, []) if i.startswith("re:")] for k in CUE_KINDS}
+        # [polarity.<lang>.<tag>] sub-tables add cues for one tag only, kept as "<kind>@<tag>"
+        items = {k: c.get(k, []) for k in CUE_KINDS}
+        for tag, sub in c.items():
+            if isinstance(sub, dict):
+                if tag not in TAGS:
+                    raise ValueError(f"polarity.{lg}.{tag}: unknown tag")
+                items.update({f"{k}@{tag}": sub[k] for k in CUE_KINDS if sub.get(k)})
+        cues[lg] = {k: gid(frozenset(lex.add(i) for i in v if not i.startswith(("re:", "re["))))
+                    for k, v in items.items()}
+        raws = {k: [i[3:] for i in v if i.startswith("re:")] for k, v in items.items()}
         cue_regex[lg] = {k: _regex("|".join(f"(?:{x})" for x in v), eager) for k, v in raws.items() if v}
-        cue_guarded[lg] = {k: tuple(_guarded(i, lex, gid, eager) for i in c.get(k, []) if i.startswith("re["))
-                           for k in CUE_KINDS}
+        cue_guarded[lg] = {k: tuple(_guarded(i, lex, gid, eager) for i in v if i.startswith("re["))
+                           for k, v in items.items()}
     stop = {lg: frozenset(words) for lg, words in data.get("stopwords", {}).items()}
     s = data.get("settings", {})
     by_tag = {}
     for tag in TAGS:
         for lg in ("en", "fr"):
-            mine = [r for r in rules if r.tag == tag and r.lang in (lg, "any")]
+            mine = [r for r in rules if (r.tag == tag or tag in r.also) and r.lang in (lg, "any")]
             by_tag[(tag, lg)] = (tuple(r for r in mine if not r.veto), tuple(r for r in mine if r.veto))
     tid_groups: list[list[int]] = [[] for _ in lex.ids]
     for terms, g in group_ids.items():
@@ -288,6 +314,7 @@ def _compile(data: dict, eager: bool = False) -> RuleSet:
         cues=cues, cue_regex=cue_regex, cue_guarded=cue_guarded, stop=stop,
         dilute_tags=frozenset(s.get("dilute_tags", ())), dilute_commas=int(s.get("dilute_commas", 6)),
         by_tag=by_tag, tid_groups=[tuple(g) for g in tid_groups],
+        own_cues=frozenset((lg, k.partition("@")[2]) for lg, c in cues.items() for k in c if "@" in k),
     )
 
 
@@ -341,7 +368,7 @@ class _Text:
         self.words = [m.group() for m in ms]
         self.starts = [m.start() for m in ms]
         self.ends = [m.end() for m in ms]
-        self.sents = [0] + [m.end() for m in _SENT_END.finditer(self.norm)]
+        self.sents = [0] + [m.end() for m in _SENT_END.finditer(text)]
         self._full: list[int] | None = None
         self.found: dict[int, list[tuple[int, int]]] = {}
         self.groups: dict[int, list[tuple[int, int]]] = {}  # group id -> occurrences
@@ -364,10 +391,20 @@ class _Text:
     def full_sentence(self, i: int) -> tuple[int, int]:
         """The whole sentence (across ';') holding segment i."""
         if self._full is None:
-            self._full = [0] + [m.end() for m in _FULL_END.finditer(self.norm)]
+            self._full = [0] + [m.end() for m in _FULL_END.finditer(self.raw)]
         s, e = self.sentence(i)
         k = bisect_right(self._full, s) - 1
         return self._full[k], (self._full[k + 1] if k + 1 < len(self._full) else len(self.norm))
+
+    def full_before(self, pos: int) -> int:
+        """Start of the full sentence ending at ``pos`` (the start of the next one)."""
+        k = bisect_right(self._full, pos - 1) - 1  # type: ignore[arg-type]
+        return self._full[max(k, 0)]  # type: ignore[index]
+
+    def full_after(self, pos: int) -> int:
+        """End of the full sentence starting at ``pos``."""
+        k = bisect_right(self._full, pos)  # type: ignore[arg-type]
+        return self._full[k] if k < len(self._full) else len(self.norm)  # type: ignore[arg-type,index]
 
     def occurrences(self, group: int) -> list[tuple[int, int]]:
         """(first token, last token) of every occurrence of any term of the group."""
@@ -457,7 +494,13 @@ def _match_regex(rule: Rule, t: _Text) -> list[_Hit]:
 
 def _vetoed(hit: _Hit, vetoes: list[_Hit], t: _Text) -> bool:
     for v in vetoes:
-        if v.sent != hit.sent or (v.rule.targets and hit.rule.id not in v.rule.targets):
+        if v.rule.targets and hit.rule.id not in v.rule.targets:
+            continue
+        if v.rule.scope == "clause":  # the whole text is of a kind (a definition): every hit
+            if v.rule.unless is None or not v.rule.unless.search(t.norm):
+                return True
+            continue
+        if v.sent != hit.sent:
             continue
         if v.rule.unless is not None and v.rule.unless.search(t.norm, *t.sentence(v.sent)):
             continue
@@ -479,9 +522,10 @@ def _dilute(t: _Text, hits: list[_Hit], per_sent: dict[int, dict[str, float]], c
                 d[k] *= 0.5
 
 
-def _cue_spans(t: _Text, rs: RuleSet, lg: str, kind: str, s: int, e: int) -> list[tuple[int, int]]:
-    """Character spans of the cues of one kind inside the sentence [s, e)."""
-    out = []
+def _cue_spans(t: _Text, rs: RuleSet, lg: str, kind: str, s: int, e: int, tag: str = "") -> list[tuple[int, int]]:
+    """Character spans of the cues of one kind inside the sentence [s, e), and with ``tag`` the
+    cues of that kind kept for this tag only."""
+    out = _cue_spans(t, rs, lg, f"{kind}@{tag}", s, e) if tag and f"{kind}@{tag}" in rs.cues.get(lg, ()) else []
     for f, last in t.occurrences(rs.cues.get(lg, {}).get(kind, -1)):
         if s <= t.starts[f] < e:
             out.append((t.starts[f], t.ends[last]))
@@ -497,32 +541,82 @@ def _cue_spans(t: _Text, rs: RuleSet, lg: str, kind: str, s: int, e: int) -> lis
     return out
 
 
-def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict) -> str:
+def _live(spans: list[tuple[int, int]], ignore: list[tuple[int, int]]) -> bool:
+    """Whether some cue span overlaps none of the ``ignore`` spans."""
+    return any(not any(a <= ms < b or a < me <= b for a, b in ignore) for ms, me in spans)
+
+
+def _neighbour_condition(t: _Text, rs: RuleSet, lg: str, fs: int, fe: int, own: str) -> bool:
+    """A conditional cue in the full sentence just before or after [fs, fe) of the same text."""
+    for a, b in ((t.full_before(fs), fs), (fe, t.full_after(fe))):
+        if a < b:
+            cond = _cue_spans(t, rs, lg, "conditional", a, b, own)
+            if cond and _live(cond, _cue_spans(t, rs, lg, "conditional_ignore", a, b, own)):
+                return True
+    return False
+
+
+def _polarity(t: _Text, hits: list[_Hit], rs: RuleSet, lg: str, cache: dict, tag: str = "") -> str:
     """Polarity of a tag from the sentences holding its evidence.
 
     A negator ("we do not use ... to train") gives negated, but not a negated control verb ("if
     you do not opt out"), and a negation tied to an opt-out or exception is a restriction. Then
-    restriction (opt-out, objection, de-identification, limits), then condition (only if you opt
-    in / enable), else affirmed. Consent-based processing stays affirmed (labelling rules)."""
+    restriction (opt-out, objection, de-identification, narrow purpose, deletion after a stated
+    time), then condition (only if you opt in, consent, enable or choose), else affirmed. A condition
+    outranks a restriction: the opt-in decides whether the use happens at all (labelling rules of
+    ../shared/README.md: consent-based processing is conditional). An evidence sentence without any
+    cue borrows a condition from the sentence before or after it, a limit from the sentence before
+    when it points back at that data ("such data"), and a table row's "No" answer. Negated and plain
+    evidence sentences together give restricted (done, with some data excluded)."""
     if lg not in rs.cues:
         return "affirmed"
-    found = {"negated": False, "restricted": False, "conditional": False}
+    found = {"negated": False, "restricted": False, "conditional": False, "neg_conditional": False,
+             "plain": False}
+    own = tag if (lg, tag) in rs.own_cues else ""  # tag-specific cues
     for i in sorted({h.sent for h in hits}):
-        if i not in cache:
+        key = (i, own)
+        if key not in cache:
             s, e = t.sentence(i)
-            negs = _cue_spans(t, rs, lg, "negation", s, e)
-            ignore = _cue_spans(t, rs, lg, "negation_ignore", s, e) if negs else []
-            neg = any(not any(a <= ms < b or a < me <= b for a, b in ignore) for ms, me in negs)
+            negs = _cue_spans(t, rs, lg, "negation", s, e, own)
+            ignore = _cue_spans(t, rs, lg, "negation_ignore", s, e, own) if negs else []
+            neg = _live(negs, ignore)
             fs, fe = t.full_sentence(i)
-            cache[i] = (neg, bool(_cue_spans(t, rs, lg, "restriction", fs, fe)),
-                        bool(_cue_spans(t, rs, lg, "conditional", fs, fe)))
-        neg, res, cond = cache[i]
+            res = _cue_spans(t, rs, lg, "restriction", fs, fe, own)
+            if not neg:
+                res += _cue_spans(t, rs, lg, "restriction_affirmed", fs, fe, own)
+            if res:
+                res = _live(res, _cue_spans(t, rs, lg, "restriction_ignore", fs, fe, own))
+            cond = _cue_spans(t, rs, lg, "conditional", fs, fe, own)
+            if cond:
+                cond = _live(cond, _cue_spans(t, rs, lg, "conditional_ignore", fs, fe, own))
+            negcond = neg and bool(_cue_spans(t, rs, lg, "neg_conditional", fs, fe, own))
+            if not (neg or res or cond):
+                # "If you choose to verify your photo, we will scan it. The scan may include facial
+                # recognition ...": the gate is often the sentence before or after the evidence
+                cond = _neighbour_condition(t, rs, lg, fs, fe, own)
+                # "We aggregate and de-identify the data ... We then use such data for machine
+                # learning": the limit is stated on the data the evidence sentence points back to
+                if not cond and fs > 0 and _cue_spans(t, rs, lg, "back_reference", fs, fe, own):
+                    a = t.full_before(fs)
+                    prev = _cue_spans(t, rs, lg, "restriction", a, fs, own)
+                    res = bool(prev) and _live(prev, _cue_spans(t, rs, lg, "restriction_ignore", a, fs, own))
+                # a table row whose last cell says "No" (collected? no)
+                if not (cond or res) and t.norm.lstrip().startswith("|"):
+                    neg = bool(_cue_spans(t, rs, lg, "row_negation", 0, len(t.norm), own))
+            cache[key] = (neg, bool(res), bool(cond), negcond)
+        neg, res, cond, negcond = cache[key]
         found["negated"] |= neg
         found["restricted"] |= res
         found["conditional"] |= cond
+        found["neg_conditional"] |= negcond
+        found["plain"] |= not (neg or res or cond)
+    if found["negated"] and found["plain"] and not (found["conditional"] or found["neg_conditional"]):
+        # "we train models on X ... we do not use Y for training": done, with some data excluded
+        return "restricted"
     if found["negated"]:
-        # "not used ... unless you opt in": the use depends on the user's choice
-        if found["conditional"]:
+        # "not used ... unless you opt in", "not ... without your consent", "not ... by default":
+        # the use depends on the user's affirmative step
+        if found["conditional"] or found["neg_conditional"]:
             return "conditional"
         # "will not be used ... following an opt-out" / "except where": a limit, not a plain no
         return "restricted" if found["restricted"] else "negated"
@@ -562,7 +656,9 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
         # skip rules whose first group is absent before paying for a call (most are)
         hits = [h for r in positives if r.groups[0] in tg for h in _match_rule(r, t)]
         if hits and veto_rules:  # vetoes (some are regexes) only run when there is something to veto
-            vetoes = [h for r in veto_rules if r.regex is not None or r.groups[0] in tg for h in _match_rule(r, t)]
+            vetoes = [h for r in veto_rules
+                      if (r.groups[0] in tg if r.regex is None else r.guard < 0 or r.guard in tg)
+                      for h in _match_rule(r, t)]
             hits = [h for h in hits if not _vetoed(h, vetoes, t)]
         if not hits:
             continue
@@ -585,7 +681,7 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
             ev.append(Evidence(rule=h.rule.id, start=h.start, end=h.end, text=text[h.start:h.end]))
         (result.tags if score >= rs.confident else result.possible).append(tag)
         strong = [h for h in hits if h.rule.weight >= rs.possible] or hits
-        result.polarity[tag] = _polarity(t, strong, rs, lg, cue_cache)
+        result.polarity[tag] = _polarity(t, strong, rs, lg, cue_cache, tag)
         result.evidence[tag] = ev
     return result
 

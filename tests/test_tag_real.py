@@ -1,0 +1,261 @@
+"""The tagger on real labelled clauses (tests/data/clauses-labelled.jsonl, Open Terms Archive
+contrib collection, ODC-BY 1.0, attribution: Open Terms Archive and its contributors).
+
+1. The file itself: provenance on every line, split by service (never a service on both sides),
+   no reserved service, the dev-set services on the tune side.
+2. Issue 16's kinds of misses and false alarms, each with a real clause of the tune side (found by
+   service and a few of its words, so the text lives only in the data file). Two kinds have no real
+   clause in the labelled data (a face or name in community rules, animals' faces): they are tested
+   with composed sentences and say so.
+3. Floors: the tune side (tuned on: regression guard) and the held-out side (set a little below the
+   one measurement of the frozen rules; a regression guard, not a target: do not tune on it).
+4. The rule engine features the rules rely on: per-tag polarity cues, ignore cues, clause-scope
+   vetoes, guards, vetoes serving several tags.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from conftest import SHARED
+
+from tracker.tag import load_rules, tag_text
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELLED = ROOT / "tests" / "data" / "clauses-labelled.jsonl"
+PRIORITY = ("ai-training", "biometrics")
+
+
+def _rows() -> list[dict]:
+    return [json.loads(ln) for ln in LABELLED.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+ROWS = _rows()
+
+
+def clause(service: str, words: str) -> dict:
+    """The one labelled clause of ``service`` holding ``words``."""
+    found = [r for r in ROWS if r["service"] == service and words in r["text"]]
+    assert len(found) >= 1, (service, words)
+    return found[0]
+
+
+def _eval_module():
+    spec = importlib.util.spec_from_file_location("tags_eval", ROOT / "bench" / "tags_eval.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# --------------------------------------------------------------------------- the data file
+
+
+def test_labelled_file_provenance_and_split() -> None:
+    fields = ("text", "tags", "polarity", "hard_negative_for", "service", "repo", "path", "commit", "lang", "split")
+    sides: dict[str, set[str]] = {"tune": set(), "heldout": set()}
+    texts = set()
+    for r in ROWS:
+        assert all(k in r for k in fields), r.get("text", "")[:60]
+        assert r["repo"] == "OpenTermsArchive/contrib-versions" and r["path"].startswith(r["service"] + "/")
+        assert len(r["commit"]) == 40 and int(r["commit"], 16) >= 0
+        assert set(r["polarity"]) == set(r["tags"]) & set(PRIORITY), r["text"][:60]
+        sides[r["split"]].add(r["service"])
+        key = " ".join(r["text"].split()).lower()
+        assert key not in texts, r["text"][:60]
+        texts.add(key)
+    assert not sides["tune"] & sides["heldout"], "a service on both sides"
+    assert len(ROWS) >= 1000
+
+
+def test_no_reserved_service_and_dev_services_on_the_tune_side() -> None:
+    reserved_file = SHARED / "history" / "RESERVED.txt"
+    dev_file = SHARED / "corpus" / "clauses-dev.jsonl"
+    if not reserved_file.exists() or not dev_file.exists():
+        pytest.skip("../shared not present")
+    reserved = {ln.strip() for ln in reserved_file.read_text(encoding="utf-8").splitlines()
+                if ln.strip() and not ln.startswith("#")}
+    dev_services = {json.loads(ln)["path"].split("/")[0]
+                    for ln in dev_file.read_text(encoding="utf-8").splitlines() if ln.strip()}
+    mod = _eval_module()
+    for r in ROWS:
+        assert r["service"] not in reserved, r["service"]
+        assert r["split"] == mod.split_of(r["service"], frozenset(dev_services)), r["service"]
+
+
+# --------------------------------------------------------------------------- issue 16's kinds
+
+MISSES = [
+    # training stated with another object than "AI" or "models"
+    ("recommendation algorithms", "Kick", "develop and improve our personalised recommendation algorithms"),
+    ("bots", "AdRoll", "train the bots to efficiently"),
+    ("the model(s) which powers our services", "Honkai- Star Rail", "including to train the model(s) which powers"),
+    ("AI development as a purpose", "Dailymotion", "Research and development, including fostering AI development."),
+    # anonymised or aggregated training
+    ("anonymized data for machine learning", "Alibaba.com", "using anonymized data for machine learning purposes;"),
+    ("aggregated and de-identified, then used for machine learning", "AdRoll", "aggregate and de-identify data it collects"),
+    # opt-out sentence about improving AI
+    ("opt-out of model training", "Honkai- Star Rail", "You can opt-out of model training anytime"),
+]
+
+
+@pytest.mark.parametrize("kind, service, words", MISSES, ids=[m[0] for m in MISSES])
+def test_issue16_misses_are_found_with_their_polarity(kind: str, service: str, words: str) -> None:
+    row = clause(service, words)
+    r = tag_text(row["text"], row["lang"])
+    for tag in set(row["tags"]) & set(PRIORITY):
+        assert tag in r.tags, (kind, r)
+        assert r.polarity[tag] == row["polarity"][tag], (kind, r.polarity)
+        assert r.evidence[tag] and all(row["text"][e.start:e.end] == e.text for e in r.evidence[tag])
+
+
+FALSE_ALARMS = [
+    # bans on what users may do
+    ("user ban: unauthorised AI tools", "Bandcamp", "Not to create, develop, use, or offer any Unauthorized AI Tools"),
+    ("user ban: deep fakes", "WeTransfer", "deep fake technology, AI-generated material"),
+    # "AI-generated content" labels
+    ("AI-generated content labelled", "Dailymotion", "features enabling You to label Your Content"),
+    ("AI-generated content principles", "Kick", "These principles also apply to the use of Artificial Intelligence"),
+    # models of third parties offered to the customer
+    ("third-party model chosen by the customer", "Google Antigravity", "third party or open source model"),
+    # disclaimers about a provider's practices
+    ("provider's practices disclaimed", "Stack Overflow", "AI Features utilize third-party provided services"),
+    # "face" as a verb, "face to face", "likeness"
+    ("face as a verb (we face a claim)", "Kick", "where we face threat of legal claim"),
+    ("face as a verb (Apple faces a case)", "The Guardian", "Apple faces privacy case"),
+    ("face-to-face verification", "Lydia", "face-to-face verification of their identity"),
+    ("likeness in a data list", "Academia.edu", "your name, voice, signature, photograph, likeness"),
+    ("name or likeness in a user warranty", "Kick", "to use such person's name or likeness"),
+]
+
+
+@pytest.mark.parametrize("kind, service, words", FALSE_ALARMS, ids=[f[0] for f in FALSE_ALARMS])
+def test_issue16_false_alarms_stay_quiet(kind: str, service: str, words: str) -> None:
+    row = clause(service, words)
+    hard = set(row["hard_negative_for"]) & set(PRIORITY)
+    assert hard, row  # labelled as a hard negative of a priority tag
+    r = tag_text(row["text"], row["lang"])
+    assert not hard & set(r.tags), (kind, r.tags, r.evidence)
+
+
+@pytest.mark.parametrize("text", [
+    # no clause of these kinds is in the labelled data: composed from the issue's description
+    "Do not post another person's name or face without their permission.",
+    "Members must not share the name or face of a minor in public rooms.",
+    "Our pet camera recognises your cat's face so that the flap opens only for it.",
+    "The app analyses the facial features of your dog to suggest its breed.",
+    "Public figures may face greater attention, and their posts may be widely recognised.",
+])
+def test_issue16_composed_biometrics_false_alarms(text: str) -> None:
+    assert "biometrics" not in tag_text(text).tags, text
+
+
+@pytest.mark.parametrize("text", [
+    # composed: the labelled data holds no real clause of this kind on the tune side
+    "We use your information to improve our services, including our AI models.",
+    "Your content helps us in developing and enhancing our AI models.",
+])
+def test_issue16_composed_improve_our_models_is_confident(text: str) -> None:
+    r = tag_text(text)
+    assert "ai-training" in r.tags and r.polarity["ai-training"] == "affirmed", r
+
+
+# --------------------------------------------------------------------------- floors
+
+# measured when the rules were frozen (commit b608498): see README "Tags"
+TUNE_FLOORS = {"ai-training": (0.95, 0.85), "biometrics": (0.93, 0.90), "polarity": 0.88, "secondary": 0.72}
+HELDOUT_FLOORS = {"ai-training": (0.90, 0.48), "biometrics": (0.75, 0.70), "polarity": 0.78, "secondary": 0.68}
+
+
+@pytest.mark.parametrize("side, floors", [("tune", TUNE_FLOORS), ("heldout", HELDOUT_FLOORS)])
+def test_labelled_floors(side: str, floors: dict) -> None:
+    fig = _eval_module().evaluate([r for r in ROWS if r["split"] == side])
+    for tag in PRIORITY:
+        p, rc = floors[tag]
+        m = fig["per_tag"][tag]
+        assert m["precision"] >= p and m["recall"] >= rc, (side, tag, m)
+    assert fig["polarity_accuracy"] >= floors["polarity"], (side, fig["polarity_by_gold"])
+    assert fig["secondary_macro_f1"] >= floors["secondary"], (side, fig["secondary_macro_f1"])
+
+
+# --------------------------------------------------------------------------- engine features
+
+
+def _rules(tmp_path: Path, body: str):
+    f = tmp_path / f"r{len(list(tmp_path.iterdir()))}.toml"  # load_rules caches by path
+    f.write_text(body, encoding="utf-8")
+    return load_rules((str(f),))
+
+
+def test_per_tag_polarity_cues_and_ignore_cues(tmp_path: Path) -> None:
+    rs = _rules(tmp_path, '''
+[polarity.en]
+negation = ["do not"]
+restriction = ["only"]
+restriction_ignore = ["not only"]
+conditional = ["your consent"]
+conditional_ignore = ["withdraw your consent"]
+neg_conditional = ["by default"]
+[polarity.en.biometrics]
+restriction = ["deleted after"]
+[[rule]]
+id = "a"
+tag = "ai-training"
+all = ["train"]
+window = 1
+[[rule]]
+id = "b"
+tag = "biometrics"
+all = ["faceprint"]
+window = 1
+''')
+    assert tag_text("We train on it; it is deleted after a day.", "en", rs).polarity["ai-training"] == "affirmed"
+    assert tag_text("We keep a faceprint; it is deleted after a day.", "en", rs).polarity["biometrics"] == "restricted"
+    assert tag_text("We train on it with your consent.", "en", rs).polarity["ai-training"] == "conditional"
+    assert tag_text("We train on it; you may withdraw your consent.", "en", rs).polarity["ai-training"] == "affirmed"
+    assert tag_text("We do not train on it by default.", "en", rs).polarity["ai-training"] == "conditional"
+    assert tag_text("We train on it by default.", "en", rs).polarity["ai-training"] == "affirmed"
+    assert tag_text("We train on it, and not only once.", "en", rs).polarity["ai-training"] == "affirmed"
+    assert tag_text("We train on it only once.", "en", rs).polarity["ai-training"] == "restricted"
+    with pytest.raises(ValueError, match="unknown tag"):
+        _rules(tmp_path, '[polarity.en.nope]\nrestriction = ["x"]\n')
+
+
+def test_clause_scope_guard_and_also(tmp_path: Path) -> None:
+    rs = _rules(tmp_path, '''
+[[rule]]
+id = "b"
+tag = "biometrics"
+all = ["faceprint"]
+window = 1
+[[rule]]
+id = "k"
+tag = "children"
+all = ["children"]
+window = 1
+[[rule]]
+id = "v.def"
+tag = "biometrics"
+veto = true
+scope = "clause"
+regex = true
+guard = "means"
+all = ["\\\\bmeans\\\\b"]
+unless = ["\\\\bwe\\\\b"]
+also = ["children"]
+''')
+    defn = "'Sensitive data' means the following. It includes a faceprint. And data of children."
+    assert tag_text(defn, "en", rs).tags == []
+    assert tag_text("Sensitive data means this. We collect a faceprint.", "en", rs).tags == ["biometrics"]
+    assert tag_text("We keep a faceprint of children.", "en", rs).tags == ["biometrics", "children"]
+    with pytest.raises(ValueError, match="also"):
+        _rules(tmp_path, '[[rule]]\nid = "x"\ntag = "children"\nall = ["a"]\nalso = ["location"]\n')
+
+
+def test_sentence_ends() -> None:
+    """"e.g." and a period before a lower-case word end no sentence; the polarity and the vetoes
+    see the whole sentence."""
+    r = tag_text("Data from depth or facial mapping tools (e.g. ARKit) may not be used for advertising.")
+    assert r.polarity.get("biometrics") == "restricted", r
