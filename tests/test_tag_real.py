@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import SHARED
 
-from tracker.tag import load_rules, tag_text
+from tracker.compare.tag import load_rules, tag_text
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELLED = ROOT / "tests" / "data" / "clauses-labelled.jsonl"

@@ -1,4 +1,4 @@
-"""Topic tags for clauses and diff changes, from rules kept in ``tracker/rules/*.toml``.
+"""Topic tags for clauses and diff changes, from rules kept in ``tracker/compare/rules/*.toml``.
 
 Why rules and not a keyword list: a keyword regex gave 0.77 precision for AI training on real
 clauses. A rule here is a set of term groups that must all occur in one sentence within a word
@@ -340,7 +340,7 @@ def _default_rule_files() -> list[Path]:
 
 @lru_cache(maxsize=8)
 def load_rules(paths: tuple[str, ...] | None = None) -> RuleSet:
-    """Read and compile every rules file (``tracker/rules/*.toml`` by default), merged."""
+    """Read and compile every rules file (``tracker/compare/rules/*.toml`` by default), merged."""
     files = [Path(p) for p in paths] if paths else _default_rule_files()
     merged: dict = {"rule": [], "polarity": {}, "stopwords": {}, "settings": {}}
     for f in files:
