@@ -28,7 +28,7 @@ from tracker.store.database import (  # noqa: E402
     codec,  # noqa: E402
     pack,
 )
-from tracker.text.extract import extract_checked  # noqa: E402
+from tracker.text.page import extract_checked  # noqa: E402
 
 FORMAT_1 = {"encode_clauses": lambda clauses, ids_derived=False: pack([c.to_dict() for c in clauses]), "encode_text": lambda t: t}
 

@@ -116,7 +116,7 @@ def test_a_child_analyses_exactly_as_this_process(store: Store) -> None:
 
 
 def test_analyse_is_diff_then_tags() -> None:
-    from tracker.text.extract import extract_html
+    from tracker.text.html import extract_html
 
     old = extract_html(page(SHARING)).clauses
     new = extract_html(page(SHARING, FACES)).clauses

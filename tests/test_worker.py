@@ -11,7 +11,7 @@ import pytest
 from pages import policy_html
 
 from tracker.models import Document
-from tracker.text.extract import extract_checked, extract_packed
+from tracker.text.page import extract_checked, extract_packed
 from tracker.worker import ALLOWED, EARLY_START, Workers, _allowed, early_workers
 
 DOC = Document(service="Example", type="Privacy Policy", url="https://example.com/privacy", select=("main",))
@@ -191,9 +191,9 @@ def test_the_parent_sends_pages_to_children_without_importing_extraction() -> No
             "doc = Document(service='S', type='Privacy Policy', url='https://example.com/p', select=('main',)); "
             "body = policy_html({'Choices': ['You can opt out of marketing e-mails.']}).encode(); "
             "import types; fn = types.FunctionType((lambda: 0).__code__, {}, 'extract_packed'); "
-            "fn.__module__ = 'tracker.text.extract'; "
+            "fn.__module__ = 'tracker.text.page'; "
             "state, _, _, packed = pool.run(fn, doc, body, 'utf-8', 'text/html', doc.url, None, 0); pool.close(); "
-            "print(state, pool.remote, packed.length > 0, sorted(m for m in ('tracker.text.extract', 'tracker.text.normalise', "
+            "print(state, pool.remote, packed.length > 0, sorted(m for m in ('tracker.text.page', 'tracker.text.html', 'tracker.text.normalise', "
             "'lxml.etree', 'tracker.analyse') if m in sys.modules))")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout

@@ -48,7 +48,7 @@ def extract_analysed(doc: Document, body: bytes, encoding: str | None, content_t
                      final_url: str | None, previous_length: int, base: Base | None
                      ) -> tuple[str | None, str | None, str | None, PackedVersion | None, Analysed | None]:
     """``extract_packed``, plus the analysis against ``base`` when the text differs from it."""
-    from tracker.text.extract import extract_packed
+    from tracker.text.page import extract_packed
 
     state, reason, error, packed = extract_packed(doc, body, encoding, content_type, url, final_url,
                                                   previous_length)

@@ -34,7 +34,7 @@ PATIENCE = 0.2  # seconds a page waits for a busy child before it is extracted i
 
 # What a child may be asked to run, by name (functions are not pickled by value). Checked by name in
 # the parent, which need not import the extraction modules at all when the children do the work.
-ALLOWED = {"extract_checked": "tracker.text.extract", "extract_packed": "tracker.text.extract",
+ALLOWED = {"extract_checked": "tracker.text.page", "extract_packed": "tracker.text.page",
            "extract_analysed": "tracker.analyse"}
 
 
@@ -42,7 +42,7 @@ ALLOWED = {"extract_checked": "tracker.text.extract", "extract_packed": "tracker
 def _allowed() -> dict[str, Callable]:
     """The child's table of ``ALLOWED`` functions."""
     from tracker.analyse import extract_analysed
-    from tracker.text.extract import extract_checked, extract_packed
+    from tracker.text.page import extract_checked, extract_packed
 
     return {"extract_checked": extract_checked, "extract_packed": extract_packed, "extract_analysed": extract_analysed}
 

@@ -218,7 +218,7 @@ class ImportSummary:
 
 
 def _extract(text: str) -> Extracted:
-    from tracker.text.extract import extract_markdown
+    from tracker.text.markdown import extract_markdown
 
     return extract_markdown(text)
 
@@ -337,7 +337,7 @@ def import_versions(store: Store, repo: Path | str, *, declared: list[Document] 
         if jobs > 1 and total > 20:
             # forkserver, not fork: the parent has a database connection and a progress thread.
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["tracker.text.extract"])
+            ctx.set_forkserver_preload(["tracker.text.markdown"])
             pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
         extracted_iter = _ordered_map(_extract, texts(), pool, window=jobs * WINDOW_PER_JOB)
         try:
