@@ -11,7 +11,7 @@ the page marks it.
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from tracker.models import Clause, Extracted
 from tracker.text.clauses import PSEUDO_HEADING_LEVEL, Sections, looks_like_heading, squash, squashed_clause
@@ -77,7 +77,7 @@ def _pick_main(root: Element | None, body: Element | None) -> list[Element | Non
     """
     if root is None:
         return [body]
-    mains: list[Element] = list(root.iter("main")) or root.xpath("//*[@role='main']")  # type: ignore[assignment]
+    mains = list(root.iter("main")) or cast(list[Element], root.xpath("//*[@role='main']"))
     mains = [m for m in mains if len(stripped_text(m)) > 200]
     if mains:
         return list(mains)

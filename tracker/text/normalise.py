@@ -13,7 +13,7 @@ import re
 import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from tracker.store.codec import clause_id  # noqa: F401  (defined with the storage format, which relies on it)
+from tracker.store.codec import clause_id as clause_id  # defined with the storage format, which relies on it
 
 _MOJIBAKE_HINT = re.compile("[\u00c2\u00c3\u00c5\u00e2\u00ef\u00f0\u00ce\u00d0\u00d1\ufffd]")
 
@@ -77,7 +77,7 @@ def clean_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
 
 
-def _deobfuscate_email(m: re.Match) -> str:
+def _deobfuscate_email(m: re.Match[str]) -> str:
     return f"{m.group(1)}@{_DOT_RE.sub('.', m.group(2))}"
 
 

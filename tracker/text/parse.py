@@ -12,11 +12,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from lxml import etree
 
-Element = etree._Element
+Element: TypeAlias = etree._Element  # an lxml element (comments and PIs are subclasses)
 
 CONTAINERS = frozenset(("rt", "rp", "style", "script", "template"))  # their text is not page text
 PRESERVE = frozenset(("pre", "textarea"))  # whitespace kept as is
@@ -36,7 +36,8 @@ def parse(html: bytes | str) -> Element | None:
         try:
             root = _feed(etree.HTMLParser(recover=True, encoding=encoding), markup)
             if root is not None and _too_deep(root):
-                root = _feed(etree.HTMLParser(recover=True, encoding=encoding, target=_DeepBuilder()), markup)
+                target: Any = _DeepBuilder()  # duck-typed: lxml calls the methods it finds
+                root = _feed(etree.HTMLParser(recover=True, encoding=encoding, target=target), markup)
             return root
         except (UnicodeDecodeError, LookupError, etree.ParserError):
             continue
@@ -55,7 +56,7 @@ def _candidates(html: bytes | str) -> Iterator[tuple[bytes | str, str | None]]:
         yield (html[1:] if html.startswith("\ufeff") else html), None
         yield html.encode("utf8"), "utf8"
         return
-    from bs4.builder import LXMLTreeBuilder
+    from bs4.builder._lxml import LXMLTreeBuilder
 
     for markup, encoding, _, _ in LXMLTreeBuilder().prepare_markup(html):
         yield markup, encoding

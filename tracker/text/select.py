@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from cssselect import HTMLTranslator, parse
 from cssselect import parser as p
@@ -128,7 +128,7 @@ class Page:
         """Elements matching ``selector``, in document order (ValueError when it is not CSS)."""
         compiled = _xpath_for(selector)
         if compiled is not None and self.root is not None and not (compiled[1] and self.odd_classes()):
-            found: list[Element] = compiled[0](self.root)  # type: ignore[assignment]  # elements, for CSS
+            found = cast(list[Element], compiled[0](self.root))  # the XPath of a CSS selector: elements
             if self.has_template():  # soupsieve does not look inside <template> (not part of the page)
                 found = [e for e in found if not any(a.tag == "template" for a in e.iterancestors())]
             return found
@@ -205,10 +205,10 @@ def select_all(page: Page, specs: Iterable[object]) -> tuple[set[Element], list[
     return elements, ranges
 
 
-def as_list(value: object) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     """A declaration's ``select``/``remove`` value as a list of items (None: none; one item: one)."""
     if value is None:
         return []
     if isinstance(value, str | dict):
         return [value]
-    return list(value)  # type: ignore[call-overload]  # any iterable of items
+    return list(value)  # any iterable of items
