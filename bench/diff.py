@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from tracker.compare.diff import diff_clauses
-from tracker.text.extract import extract_markdown
+from tracker.text.markdown import extract_markdown
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 WORDS = ("data information personal account service services provide collect use share partners "

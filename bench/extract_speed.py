@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from corpus import Corpus, render  # noqa: E402
 
-from tracker.text.extract import extract_html  # noqa: E402
+from tracker.text.html import extract_html  # noqa: E402
 
 
 def _ms_per_page(fn, pages: list[bytes], repeat: int) -> float:

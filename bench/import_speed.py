@@ -110,7 +110,7 @@ def floor(repo: Path, sample: int) -> tuple[float, int]:
     """Seconds per commit to read a blob with git and parse it, one process: the import's floor."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tracker.sources.ota_versions import BlobReader, read_log
-    from tracker.text.extract import extract_markdown
+    from tracker.text.markdown import extract_markdown
 
     t0 = time.perf_counter()
     log = read_log(repo)[:sample]

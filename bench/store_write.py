@@ -28,7 +28,7 @@ from tracker.store.database import (  # noqa: E402
     codec,  # noqa: E402
     pack,
 )
-from tracker.text.extract import extract_checked  # noqa: E402
+from tracker.text.html import extract_html  # noqa: E402
 
 FORMAT_1 = {"encode_clauses": lambda clauses, ids_derived=False: pack([c.to_dict() for c in clauses]), "encode_text": lambda t: t}
 
@@ -37,8 +37,8 @@ def extract_all(n: int) -> tuple[list[Document], list[bytes], list[Extracted]]:
     docs, bodies, extracted = [], [], []
     for page in Corpus(n, 1).pages:
         doc = Document(service=f"Service {page.index}", type="Privacy Policy", url=f"http://127.0.0.1/{page.index}")
-        state, _, error, ex = extract_checked(doc, page.body, "utf-8", "text/html; charset=utf-8", doc.url, None, 0)
-        assert ex is not None, error
+        ex = extract_html(page.body, base_url=doc.url)
+        assert ex.clauses
         docs.append(doc)
         bodies.append(page.body)
         extracted.append(ex)

@@ -100,7 +100,7 @@ def test_an_imported_text_and_a_fetched_page_are_judged_alike(tmp_path) -> None:
 
 
 def test_analyse_is_diff_then_tags() -> None:
-    from tracker.text.extract import extract_html
+    from tracker.text.html import extract_html
 
     old = extract_html(page(SHARING)).clauses
     new = extract_html(page(SHARING, FACES)).clauses

@@ -9,7 +9,7 @@ import soupsieve
 from bs4 import BeautifulSoup
 
 from tracker.text import css
-from tracker.text.extract import _Page
+from tracker.text.select import Page
 
 PAGE = """<html><body><header class="top">h</header>
 <main id="content" class="policy main-body"><h2 class="t">A</h2><p class="x y">one</p>
@@ -27,7 +27,7 @@ def test_simple_selectors_are_valid_and_match_like_soupsieve(selector: str) -> N
     assert css.is_simple(selector)
     assert css.check(selector) == selector.strip()
     soupsieve.compile(selector)  # the reference accepts it
-    ours = [(e.tag, e.get("id"), e.get("class")) for e in _Page(PAGE).select(selector)]
+    ours = [(e.tag, e.get("id"), e.get("class")) for e in Page(PAGE).select(selector)]
     ref = [(t.name, t.get("id"), " ".join(t["class"]) if t.get("class") else None)
            for t in BeautifulSoup(PAGE, "lxml").select(selector)]
     assert ours == ref

@@ -6,7 +6,7 @@ from tracker.compare.diff import diff_clauses, diff_texts, word_edits
 from tracker.models import Change
 from tracker.publish.pages import clause_html
 from tracker.publish.render import inline_markers, render_html, render_json, render_unified
-from tracker.text.extract import extract_markdown
+from tracker.text.markdown import extract_markdown
 
 BASE = """# Policy
 

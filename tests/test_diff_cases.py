@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from tracker.compare.diff import diff_clauses
-from tracker.text.extract import SelectorMatchedNothing, extract_html, extract_markdown
+from tracker.text.html import extract_html
+from tracker.text.markdown import extract_markdown
 from tracker.text.normalise import normalise
+from tracker.text.select import SelectorMatchedNothing
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 KEPT_FLOOR = 95.0  # % of OTA's sentences found in our extraction of the same snapshot

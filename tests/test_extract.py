@@ -5,14 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tracker.errors import TrackerError
-from tracker.text.extract import (
-    SelectorMatchedNothing,
-    extract_file,
-    extract_html,
-    extract_markdown,
-    extract_text,
-)
+from tracker.text.html import extract_html
+from tracker.text.markdown import extract_markdown
 from tracker.text.normalise import clause_id, is_metadata, normalise
+from tracker.text.plain import extract_file, extract_text
+from tracker.text.select import SelectorMatchedNothing
 
 PAGE = """<html lang="en"><head><title>Privacy</title><style>p{}</style></head><body>
 <nav><a href="/">Home</a> <a href="/jobs">Careers</a></nav>
@@ -211,7 +208,6 @@ def test_every_extracted_clause_id_is_the_hash_of_its_norm():
     from pages import policy_html
 
     from tracker.store.codec import decode_clauses, encode_clauses
-    from tracker.text.extract import extract_markdown, extract_text
 
     extracted = [extract_html(policy_html()), extract_markdown("# T\n\n1. One *thing*.\n\n- [a](http://x)\n"),
                  extract_text("Title\n\nA paragraph.\n")]

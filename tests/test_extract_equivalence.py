@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tracker.text import extract
-from tracker.text.extract import SelectorMatchedNothing, extract_html
+from tracker.text import html as html_module
+from tracker.text import select as select_module
+from tracker.text.html import extract_html
+from tracker.text.select import Page, SelectorMatchedNothing, select_all
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "html"
 
@@ -44,26 +46,27 @@ def clauses_of(html, select=(), remove=()):
     return [(c.id, c.text, c.section, c.kind, c.context, c.metadata) for c in ex.clauses], ex.title, ex.lang
 
 
-def with_and_without(attr, replacement, html, select=(), remove=()):
-    """Clauses as extract runs, then with ``extract.<attr>`` replaced (the slower reference path)."""
+def with_and_without(module, attr, replacement, html, select=(), remove=()):
+    """Clauses as extract_html runs, then with ``module.<attr>`` replaced (the slower reference path)."""
     usual = clauses_of(html, select, remove)
-    original = getattr(extract, attr)
-    setattr(extract, attr, replacement)
+    original = getattr(module, attr)
+    setattr(module, attr, replacement)
     try:
         reference = clauses_of(html, select, remove)
     finally:
-        setattr(extract, attr, original)
+        setattr(module, attr, original)
     return usual, reference
 
 
 def both_ways(html, select=(), remove=()):
     """Clauses with cssselect where it applies, then with soupsieve for everything."""
-    return with_and_without("_xpath_for", lambda selector: None, html, select, remove)
+    return with_and_without(select_module, "_xpath_for", lambda selector: None, html, select, remove)
 
 
 def whole_and_selected(html, select=(), remove=()):
-    """Clauses when the walker visits only the selected elements, and when it walks the whole body."""
-    return with_and_without("WALK_SELECTED_ONLY", False, html, select, remove)
+    """Clauses when the walker visits only the selected elements, and when it walks the whole body
+    (no outermost selected elements to start from, as when the short cut does not apply)."""
+    return with_and_without(html_module, "_selected_roots", lambda root, sel, rm: None, html, select, remove)
 
 
 @pytest.mark.parametrize("selector", SELECTORS)
@@ -77,9 +80,9 @@ def test_selectors_match_as_soupsieve_does(selector):
 def test_translated_selectors_are_really_translated():
     """Guard against a vacuous comparison: the common selectors do take the cssselect path."""
     for selector in ("main", ".lead", "#content", "main > p", "li:nth-child(2)", "[data-x|=a]"):
-        assert extract._xpath_for(selector) is not None, selector
+        assert select_module._xpath_for(selector) is not None, selector
     for selector in ("p:has(b)", ":root", "[type=text]", "p:-soup-contains(x)", "p:nth-child(2 of .x)"):
-        assert extract._xpath_for(selector) is None, selector
+        assert select_module._xpath_for(selector) is None, selector
 
 
 def test_bs4_text_rules_are_kept():
@@ -156,9 +159,9 @@ def test_walking_only_the_selection_gives_the_same_clauses(selector):
 def test_only_safe_selections_skip_the_rest_of_the_page():
     """Guard against a vacuous comparison: the short cut is taken where it is safe, and only there."""
     def roots(html, selector):
-        page = extract._Page(html)
-        sel, _ = extract._compile(page, [selector])
-        return extract._selected_roots(page.root, sel, set())
+        page = Page(html)
+        sel, _ = select_all(page, [selector])
+        return html_module._selected_roots(page.root, sel, set())
 
     assert [e.tag for e in roots(PAGE, "main")] == ["main"]
     assert [e.tag for e in roots(INLINE_AND_NESTED, "main")] == ["main"]  # the nested one is covered

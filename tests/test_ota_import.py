@@ -49,7 +49,8 @@ def ota_in_force(history: dict, dtype: str, current: dict, when: str) -> dict:
 
 
 def extract(html: bytes, select, remove) -> str | None:
-    from tracker.text.extract import SelectorMatchedNothing, extract_html
+    from tracker.text.html import extract_html
+    from tracker.text.select import SelectorMatchedNothing
 
     try:
         return extract_html(html, select, remove).text
@@ -83,7 +84,7 @@ def cases():
 
 @pytest.mark.parametrize(("dtype", "decl_path", "snapshot"), cases() if HTML.is_dir() else [])
 def test_converted_selectors_extract_what_ota_selected(dtype, decl_path, snapshot, tmp_path):
-    pytest.importorskip("tracker.text.extract")
+    pytest.importorskip("tracker.text.html")
     conv = read_declaration(decl_path, types=[dtype])
     docs = round_trip(conv, tmp_path)
     raw = json.loads(decl_path.read_text())
@@ -105,7 +106,7 @@ def test_converted_selectors_extract_what_ota_selected(dtype, decl_path, snapsho
 
 def test_some_comparisons_select_real_text(tmp_path):
     """Guard against a vacuous test: in-force selectors do match text on most snapshots."""
-    pytest.importorskip("tracker.text.extract")
+    pytest.importorskip("tracker.text.html")
     corpus()
     matched = 0
     for doc in corpus():

@@ -23,7 +23,8 @@ from tracker.store.database import (
     pack,
     sha256,
 )
-from tracker.text.extract import extract_html, make_clause
+from tracker.text.clauses import make_clause
+from tracker.text.html import extract_html
 from tracker.text.normalise import clause_id
 
 PAGE = """<html lang="en"><body><main>

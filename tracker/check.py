@@ -123,7 +123,10 @@ def read_page(doc: Document, capture: Capture, previous_length: int = 0) -> Page
     """Decode, extract and guard one capture. A pure function of its arguments (it may run in a
     worker process): the guards here are those that need no stored version but its length."""
     from tracker.capture.charset import decode_body
-    from tracker.text.extract import SelectorMatchedNothing, extract_html, extract_markdown, extract_text
+    from tracker.text.html import extract_html
+    from tracker.text.markdown import extract_markdown
+    from tracker.text.plain import extract_text
+    from tracker.text.select import SelectorMatchedNothing
 
     try:
         # an archive's text is UTF-8 by definition; a page's charset is decided from its bytes

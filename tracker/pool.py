@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PRELOAD = ["tracker.check", "tracker.text.extract"]
+PRELOAD = ["tracker.check", "tracker.text.html", "tracker.text.markdown"]
 
 
 def default_size() -> int:

@@ -60,7 +60,7 @@ def diff_cmd(cfg, service, files, type_, from_, to, fmt, show_all, tag) -> None:
         raise TrackerError("give a SERVICE (stored versions) or --files OLD NEW")
     lang = None
     if files:
-        from tracker.text.extract import extract_file
+        from tracker.text.plain import extract_file
 
         old, new = extract_file(files[0]), extract_file(files[1])
         result = diff_clauses(old.clauses, new.clauses)

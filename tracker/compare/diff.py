@@ -405,6 +405,6 @@ def _change(kind: str, o: Clause | None, n: Clause | None, i: int | None, j: int
 
 def diff_texts(old_text: str | bytes, new_text: str | bytes, fmt: str = "md") -> DiffResult:
     """Convenience: extract both texts (html | md | txt) and diff their clauses."""
-    from tracker.text.extract import extract_bytes
+    from tracker.text.plain import extract_bytes
 
     return diff_clauses(extract_bytes(old_text, fmt).clauses, extract_bytes(new_text, fmt).clauses)

@@ -144,5 +144,5 @@ def pack_version(text: str, clauses: list[Clause], lang: str | None = None, titl
 
 
 def pack_extracted(extracted: Extracted, raw: bytes | None = None) -> PackedVersion:
-    """Pack what ``tracker.text.extract`` made (its clause ids are always ``clause_id(norm)``)."""
+    """Pack what the extractors of ``tracker.text`` made (its clause ids are always ``clause_id(norm)``)."""
     return pack_version(extracted.text, extracted.clauses, extracted.lang, extracted.title, raw, ids_derived=True)

@@ -1,7 +1,7 @@
 """CSS selectors from declarations: checked once, cheaply when they are simple.
 
-soupsieve (bs4's CSS engine) is the reference for what a valid selector is, but importing it costs
-about 0.1 s, a third of a short ``check``. Selectors made only of tag names, classes, ids, ``*``,
+soupsieve (bs4's CSS engine) is the reference for what a valid selector is, but it is slow to import
+(a noticeable part of a short ``check``). Selectors made only of tag names, classes, ids, ``*``,
 combinators and commas, with plain ASCII identifiers, mean the same thing to soupsieve and to
 cssselect (which turns them into XPath for lxml), so they are accepted without loading soupsieve.
 Everything else is compiled by soupsieve, and its error is the one the user sees.
