@@ -142,10 +142,10 @@ def page_url(store: Store, record: ChangeRecord, base: str | None) -> str | None
     """The change page's public URL, named exactly as the feeds name it (None without a base URL)."""
     if not base:
         return None
-    from tracker.publish.feeds import change_file, service_slugs
+    from tracker.publish.build import change_file, service_slugs
 
-    slugs = service_slugs([d.service for d in store.documents()] + [record.service])
-    return base + "changes/" + change_file(record, slugs)
+    slugs = service_slugs(store.service_names() + [record.service])
+    return base + "changes/" + change_file(record.service, record.type, record.to_version, slugs)
 
 
 # --------------------------------------------------------------------------- sending
