@@ -55,8 +55,10 @@ from tracker.store.database import ChangeHead, ChangeRecord, Store, iso
 ALWAYS_TAGS = ("ai-training", "biometrics", "data-sharing", "data-retention", "children", "location",
                "law-enforcement", "user-rights", "tracking-advertising", "arbitration")
 MANIFEST = ".feeds-manifest.json"
+# What besides the store shapes the bytes (see ``code_hash``). The tagger is not in it: rendering
+# only reads what the stored diff carries.
 _CODE_FILES = ("publish/build.py", "publish/feeds.py", "publish/pages.py", "publish/sanitise.py", "models.py",
-               "store/database.py", "store/codec.py", "compare/tag.py")
+               "store/database.py", "store/codec.py")
 _code_hash: list[str] = []
 
 Renderer = Callable[[dict[int, ChangeRecord]], dict[str, bytes]]
@@ -88,16 +90,15 @@ def change_file(service: str, document: str, version: int, slugs: dict[str, str]
 
 
 def code_hash() -> str:
-    """What besides the store shapes the bytes: this code, the page and tagger code (pages re-read old
-    polarities with the tagger), the tag rules, and the feedgen and lxml versions. Read once per
-    process: it describes the code this process runs."""
+    """What besides the store shapes the bytes: the rendering code and the feedgen and lxml versions.
+    Read once per process: it describes the code this process runs."""
     if not _code_hash:
         import feedgen.version  # type: ignore[import-untyped]
         from lxml import etree  # type: ignore[import-untyped]
 
         h = hashlib.blake2b(digest_size=16)
         here = Path(__file__).resolve().parent.parent
-        for p in [here / n for n in _CODE_FILES] + sorted((here / "compare" / "rules").glob("*.toml")):
+        for p in [here / n for n in _CODE_FILES]:
             h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
         h.update(f"{__version__}|{feedgen.version.version_str}|{etree.LXML_VERSION}".encode())
         _code_hash.append(h.hexdigest())

@@ -6,6 +6,8 @@ exist, which files are stale and how they are written is ``tracker.publish.build
   rebuild, a new base URL or a moved folder never makes readers show an old change again.
 - Every date given to feedgen is explicit (feedgen stamps "now" otherwise): the same changes always
   give the same bytes.
+- Titles, summaries and contents come from what the stored diff carries (tags, polarity, old
+  polarity, directions, evidence): nothing is tagged again here.
 """
 
 from __future__ import annotations
