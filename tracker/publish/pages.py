@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tracker.models import Change, Evidence, WordEdit
+from tracker.models import Change, Evidence, Substitution, WordEdit
 from tracker.publish.sanitise import esc, safe_url, truncate
 
 TAG_LABELS = {
@@ -289,7 +289,7 @@ def clause_section_html(change: Change, number: int, limit: int = 20000) -> str:
 
 
 def change_page(*, service: str, document: str, url: str, from_version: int, to_version: int,
-                detected_at: str, tags: list[str], changes: list[Change], substitutions: list,
+                detected_at: str, tags: list[str], changes: list[Change], substitutions: list[Substitution],
                 insignificant: int, prev: PageLink | None, next: PageLink | None,
                 feeds: list[PageLink], title: str) -> str:
     """The standalone page of one change."""

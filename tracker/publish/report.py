@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from tracker.models import Change, Evidence
 from tracker.publish.sanitise import esc, truncate
@@ -43,7 +44,7 @@ class ReportRow:
     to_version: int
     change_id: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
