@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from tracker.compare.diff import word_edits  # noqa: E402
 from tracker.compare.tag import tag_changes  # noqa: E402
 from tracker.models import Change, Clause, DiffResult, Document  # noqa: E402
-from tracker.publish.feeds import build_feeds  # noqa: E402
+from tracker.publish.build import build_feeds  # noqa: E402
 from tracker.store.database import Store  # noqa: E402
 
 SENTENCES = [

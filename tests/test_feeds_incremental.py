@@ -22,7 +22,7 @@ from feeddata import (
 
 from tracker.compare.tag import tag_changes
 from tracker.models import DiffResult
-from tracker.publish.feeds import MANIFEST, build_feeds
+from tracker.publish.build import MANIFEST, build_feeds
 
 BASE = "https://feeds.example.test/"
 

@@ -10,7 +10,8 @@ import pytest
 from conftest import needs_tool
 from feeddata import HOSTILE_TEXT, add_change, added, demo_store, ts
 
-from tracker.publish.feeds import build_feeds, entry_id
+from tracker.publish.build import build_feeds
+from tracker.publish.feeds import entry_id
 
 EXPECTED_ALL = [
     "Chirpline Privacy Policy: 1 clause changed — AI training flipped: negated → affirmed",

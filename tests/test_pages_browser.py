@@ -11,7 +11,7 @@ import pytest
 from conftest import needs_tool
 from feeddata import AI_CLAUSE, BIO_CLAUSE, HOSTILE_TEXT, add_change, added, demo_store, ts
 
-from tracker.publish.feeds import build_feeds
+from tracker.publish.build import build_feeds
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = needs_tool("chromium")

@@ -593,7 +593,7 @@ class Daemon:
         self.feeds_dirty.clear()
         started = time.monotonic()
         try:
-            from tracker.publish.feeds import build_feeds
+            from tracker.publish.build import build_feeds
         except ImportError:
             log.debug("feeds stage not available; feeds not rebuilt")
             return

@@ -21,7 +21,7 @@ from faultserver import FaultServer, policy_page
 from figures import record, table
 from lxml import etree, html
 
-from tracker.publish.feeds import MANIFEST
+from tracker.publish.build import MANIFEST
 
 BAD_TAGS = {"script", "iframe", "object", "embed", "frame", "frameset", "applet", "base", "form", "input", "svg",
             "math", "noscript", "template"}
@@ -243,7 +243,7 @@ def test_nothing_executable_reaches_readers(hostile: dict) -> None:
 
 
 def test_rss_channel_description_escapes_service_name(hostile: dict) -> None:
-    """BUG (tracker/feeds.py, _new_feed): the RSS channel <description> is HTML for readers, but it
+    """BUG (tracker/publish/feeds.py, _new_feed): the RSS channel <description> is HTML for readers, but it
     is given the raw subtitle "Significant changes of <service>'s policies", so a service named
     ``Evil <img src=x onerror=alert(1)>`` puts a live <img onerror> into services/<slug>.rss.
     Fix: esc() the subtitle for the RSS description (Atom's subtitle is type="text" and is fine)."""

@@ -250,7 +250,7 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
 
 def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 50) -> list[Path]:
     """Rebuild the feeds folder from the store (the feeds stage)."""
-    from tracker.publish.feeds import build_feeds
+    from tracker.publish.build import build_feeds
 
     return build_feeds(store, cfg.feeds, base_url=base_url, max_entries=max_entries)
 

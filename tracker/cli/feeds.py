@@ -24,7 +24,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
 @pass_config
 def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int) -> None:
     """Rebuild all.atom/.rss, per-service and per-tag feeds, status.atom, change pages and index.html."""
-    from tracker.publish.feeds import build_feeds
+    from tracker.publish.build import build_feeds
     from tracker.publish.sanitise import safe_url
 
     if base_url is not None and safe_url(base_url) != base_url.strip():

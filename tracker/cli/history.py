@@ -71,7 +71,7 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
                        "a fresh --db)", err=True)
         if summary.changes and not no_feeds:
             try:
-                from tracker.publish.feeds import build_feeds
+                from tracker.publish.build import build_feeds
             except ImportError:
                 build_feeds = None
             if build_feeds is not None:

@@ -16,6 +16,7 @@ import os
 import re
 import time
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -82,7 +83,7 @@ def _cap(text: str | None, limit: int) -> str | None:
     return text[: limit - 1].rstrip() + "…"
 
 
-def _change_dict(c: Change) -> dict:
+def _change_dict(c: Change) -> dict[str, Any]:
     return {"kind": c.kind, "section": c.section, "old": _cap(c.old, CHANGE_CHARS), "new": _cap(c.new, CHANGE_CHARS),
             "tags": list(c.tags)}
 
@@ -102,7 +103,7 @@ def summary_text(title: str, record: ChangeRecord, page: str | None) -> str:
     lines = [title]
     for c in sig[:TEXT_CLAUSES]:
         marker = MARKERS.get(c.kind, c.kind.capitalize())
-        body = c.old if c.kind == "removed" else c.new or c.old or ""
+        body = (c.old if c.kind == "removed" else c.new or c.old) or ""
         where = f" ({c.section})" if c.section else ""
         lines.append(f"{marker}{where}: {_cap(' '.join(body.split()), TEXT_CHARS)}")
     if len(sig) > TEXT_CLAUSES:
@@ -113,7 +114,7 @@ def summary_text(title: str, record: ChangeRecord, page: str | None) -> str:
     return "\n".join(lines)
 
 
-def payload(record: ChangeRecord, page: str | None = None) -> dict:
+def payload(record: ChangeRecord, page: str | None = None) -> dict[str, Any]:
     """The JSON body of a ``policy-change`` event."""
     from tracker.publish.feeds import entry_id, entry_title
 
@@ -142,10 +143,10 @@ def page_url(store: Store, record: ChangeRecord, base: str | None) -> str | None
     """The change page's public URL, named exactly as the feeds name it (None without a base URL)."""
     if not base:
         return None
-    from tracker.publish.feeds import change_file, service_slugs
+    from tracker.publish.build import change_file, service_slugs
 
-    slugs = service_slugs([d.service for d in store.documents()] + [record.service])
-    return base + "changes/" + change_file(record, slugs)
+    slugs = service_slugs(store.service_names() + [record.service])
+    return base + "changes/" + change_file(record.service, record.type, record.to_version, slugs)
 
 
 # --------------------------------------------------------------------------- sending
@@ -177,7 +178,7 @@ class Notifier:
             return [f"notification for change {record.id} not built: {type(e).__name__}: {e}"]
         return self.post_event(body)
 
-    def post_event(self, body: dict) -> list[str]:
+    def post_event(self, body: dict[str, Any]) -> list[str]:
         errors = []
         for url in self.urls:
             err = self._post(url, body)
@@ -185,7 +186,7 @@ class Notifier:
                 errors.append(f"notify {_redact(url)}: {err}")
         return errors
 
-    def _post(self, url: str, body: dict) -> str | None:
+    def _post(self, url: str, body: dict[str, Any]) -> str | None:
         for attempt in (1, 2):
             try:
                 r = self.session.post(url, json=body, timeout=self.timeout, allow_redirects=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tracker.models import Change, Evidence
+from tracker.models import Change, Evidence, Substitution, WordEdit
 from tracker.publish.sanitise import esc, safe_url, truncate
 
 TAG_LABELS = {
@@ -74,8 +74,6 @@ def word_diff_html(change: Change, *, markers: bool, limit: int) -> str:
     about ``limit`` characters of text."""
     edits = change.edits
     if not edits:  # a diff stage that gave no word edits: show both sides whole
-        from tracker.models import WordEdit
-
         edits = [WordEdit("replace", change.old or "", change.new or "")]
     out: list[str] = []
     used = 0
@@ -100,15 +98,9 @@ def word_diff_html(change: Change, *, markers: bool, limit: int) -> str:
 
 
 def old_polarity(change: Change, tag: str) -> str | None:
-    """The tag's polarity in the old text: from the tagger when it kept it, else re-read from ``old``."""
-    kept = getattr(change, "old_polarity", None)
-    if kept:
-        return kept.get(tag)
-    if not change.old or len(change.old) > 20000:  # the tagger is slow on huge texts; say "flipped to"
-        return None
-    from tracker.compare.tag import tag_text
-
-    return tag_text(change.old).polarity.get(tag)
+    """The tag's polarity in the old text, as the tagger stored it with the diff (None when the diff
+    was stored without it: the caller then says "flipped to ...")."""
+    return change.old_polarity.get(tag)
 
 
 def polarity_note(change: Change, tag: str) -> str:
@@ -297,7 +289,7 @@ def clause_section_html(change: Change, number: int, limit: int = 20000) -> str:
 
 
 def change_page(*, service: str, document: str, url: str, from_version: int, to_version: int,
-                detected_at: str, tags: list[str], changes: list[Change], substitutions: list,
+                detected_at: str, tags: list[str], changes: list[Change], substitutions: list[Substitution],
                 insignificant: int, prev: PageLink | None, next: PageLink | None,
                 feeds: list[PageLink], title: str) -> str:
     """The standalone page of one change."""

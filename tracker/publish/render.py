@@ -114,7 +114,7 @@ def render_unified(result: DiffResult, show_all: bool = False, old_name: str = "
     return "\n".join(out)
 
 
-def render_json(result: DiffResult, show_all: bool = False, **extra) -> str:
+def render_json(result: DiffResult, show_all: bool = False, **extra: object) -> str:
     d = result.to_dict()
     d["changes"] = [c.to_dict() for c in selected(result, show_all)]
     d.update(extra)
@@ -161,7 +161,7 @@ def render_html(result: DiffResult, show_all: bool = False, title: str = "Policy
             "</body></html>\n")
 
 
-def render(result: DiffResult, fmt: str, show_all: bool = False, color: bool = False, **labels) -> str:
+def render(result: DiffResult, fmt: str, show_all: bool = False, color: bool = False, **labels: str) -> str:
     if fmt == "text":
         return render_text(result, show_all, color)
     if fmt == "unified":

@@ -5,8 +5,10 @@ standalone HTML page with an inline-SVG timeline (no JavaScript, every string es
 
 One row per (change, tag, direction): a change that added an AI-training clause and removed a
 biometrics one gives two rows. The key sentence is the sentence of the first significant clause
-change carrying that tag in that direction that holds the tag's evidence (the old text when the
-tag was removed), so a reader sees the words without opening the diff.
+change carrying that tag in that direction that holds the tag's evidence, so a reader sees the
+words without opening the diff. Only what the stored diff carries is used (the tagger is not run
+again): when a rewording removed a tag, the old text's evidence is not stored, and the first
+sentence of the old text that the rewording changed is shown instead.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from tracker.models import Change
+from tracker.models import Change, Evidence
 from tracker.publish.sanitise import esc, truncate
 from tracker.store.database import ChangeRecord
 
@@ -41,7 +44,7 @@ class ReportRow:
     to_version: int
     change_id: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -51,6 +54,24 @@ def split_sentences(text: str) -> list[str]:
 
 def _norm(s: str) -> str:
     return " ".join(s.casefold().split())
+
+
+def _overlapping(text: str, sentences: list[str], evidence: list[Evidence]) -> list[str]:
+    """The sentences of ``text`` (in order) that overlap an evidence span (offsets into ``text``)."""
+    out, pos = [], 0
+    for s in sentences:
+        start = text.find(s, pos)
+        if start < 0:
+            continue
+        pos = start + len(s)
+        if any(ev.start < pos and start < ev.end for ev in evidence) and s not in out:
+            out.append(s)
+    return out
+
+
+def _bare_last(sentences: list[str]) -> list[str]:
+    """Heading-like sentences ("Biometric Information.", "1.") after the others, order kept otherwise."""
+    return sorted(sentences, key=lambda s: len(s.split()) < 6)
 
 
 def key_sentence(change: Change, tag: str, direction: str) -> tuple[str, str]:
@@ -65,14 +86,15 @@ def key_sentence(change: Change, tag: str, direction: str) -> tuple[str, str]:
     shown = change.old if change.kind == "removed" or change.new is None else change.new
     hits: list[str] = []
     if side is shown:
-        for ev in change.evidence.get(tag, []):
+        evidence = change.evidence.get(tag, [])
+        for ev in evidence:
             hits += [s for s in sentences if ev.text and ev.text in s and s not in hits]
-    if not hits:  # the evidence is from the other side (e.g. a tag removed by a rewording): re-tag
-        from tracker.compare.tag import tag_text
-
-        hits = [s for s in (fresh or sentences) if tag in tag_text(s).tags]
-    hits.sort(key=lambda s: len(s.split()) < 6)  # a bare heading-like "Biometric Information." last
-    for pool in ([s for s in hits if s in fresh], hits, fresh, sentences):
+        if not hits:  # evidence across a sentence end: the sentences its span overlaps
+            hits = _overlapping(side, sentences, evidence)
+    # A tag removed by a rewording was read from the old text, whose evidence is not stored (only its
+    # polarity is): then the sentences that the rewording changed stand in for it.
+    hits = _bare_last(hits)
+    for pool in ([s for s in hits if s in fresh], hits, _bare_last(fresh), sentences):
         if pool:
             return pool[0], side.strip()
     return side.strip(), side.strip()

@@ -587,3 +587,79 @@ class Store:
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # ---------------------------------------------------------------- reading for publication
+    #
+    # What tracker.publish reads (feeds, change pages, index, status feed, notifications). These run
+    # after every cycle (the daemon rebuilds the feeds) and after every stored change (notifications),
+    # so they deliberately use plain ``execute`` on the connection, like the check hot path: no
+    # sqlite-utils import, no dict per row. The status feed's check history comes from ``checks``
+    # (sqlite-utils) above.
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """One read transaction, so a build sees one consistent state while the daemon writes; nothing
+        is opened when a transaction is already open (its view is used)."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    def change_heads(self) -> list[ChangeHead]:
+        """Significant changes, newest first (the order of ``changes``), without unpacking their diffs."""
+        rows = self.conn.execute(
+            "SELECT c.id, c.document_id, d.service, d.type, d.url, c.from_version, c.to_version, c.detected_at, "
+            "c.tags, length(c.diff), hex(substr(c.diff, -4)) FROM changes c JOIN documents d ON d.id = c.document_id "
+            "WHERE c.significant > 0 ORDER BY c.detected_at DESC, c.id DESC")
+        return [ChangeHead(r[0], r[1], r[2], r[3], r[4], r[5], r[6], iso(r[7]) or "", json.loads(r[8]),
+                           sha256(repr(r))[:24]) for r in rows]
+
+    def change_records(self, heads: list[ChangeHead]) -> dict[int, ChangeRecord]:
+        """The full records (diff unpacked) of the listed changes, by id; one query per 500 ids."""
+        by_id = {h.id: h for h in heads}
+        ids = sorted(by_id)
+        out = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            sql = f"SELECT id, diff FROM changes WHERE id IN ({','.join('?' * len(chunk))})"
+            for cid, blob in self.conn.execute(sql, chunk):
+                h = by_id[cid]
+                out[cid] = ChangeRecord(id=h.id, document_id=h.document_id, service=h.service, type=h.type,
+                                        url=h.url, from_version=h.from_version, to_version=h.to_version,
+                                        detected_at=h.detected_at,
+                                        diff=DiffResult.from_dict(unpack(blob)),  # type: ignore[arg-type]
+                                        tags=list(h.tags))
+        return out
+
+    def service_names(self) -> list[str]:
+        """Every stored service name, sorted (file names of feeds and pages are made from them)."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT service FROM documents ORDER BY service")]
+
+    def failing_documents(self, broken_after: int) -> list[DocumentRow]:
+        """Documents whose last ``broken_after`` or more checks failed, in the order of ``documents``."""
+        rows = self.conn.execute(self._DOC_SELECT + " WHERE d.consecutive_failures >= ? "
+                                 "ORDER BY d.service COLLATE NOCASE, d.type", (broken_after,)).fetchall()
+        return [DocumentRow(*r) for r in rows]
+
+
+@dataclass
+class ChangeHead:
+    """A significant change as listed for publication: names, versions and tags, without its diff.
+
+    ``fp`` fingerprints the stored row (every column read, the diff's length and the Adler-32 that
+    ends every zlib stream), so a change replaced in place gets a new fingerprint."""
+
+    id: int
+    document_id: int
+    service: str
+    type: str
+    url: str
+    from_version: int
+    to_version: int
+    detected_at: str
+    tags: list[str]
+    fp: str

@@ -1,0 +1,385 @@
+"""The feeds folder, brought up to date with the store: which feeds and pages exist, which of them
+are stale, and writing them safely. What goes into each file is ``tracker.publish.feeds`` (Atom and
+RSS) and ``tracker.publish.pages`` (HTML).
+
+Layout under the feeds folder::
+
+    all.atom, all.rss                 every significant change
+    services/<slug>.atom|.rss         one service (every declared service has one, even if empty)
+    tags/<tag>.atom|.rss              one tag (every known tag has one, so people can subscribe early)
+    status.atom                       documents whose checks keep failing
+    changes/<service>-<doc>-v<n>.html one page per change
+    index.html                        latest changes and the list of feeds
+
+Why it is built this way:
+- Incremental: each file has a key, a hash of everything its bytes depend on (the changes it shows,
+  by fingerprint, their page names, neighbours, base URL, and the rendering code). The keys, sizes
+  and mtimes of the files written are kept in MANIFEST; a file whose key, size and mtime still match
+  is neither rendered nor read, and only the diffs of the changes shown in stale files are loaded. A
+  deleted or edited file fails the stat check and is rebuilt, and a missing or unreadable manifest
+  means a full build: the output is always the full build's bytes.
+- Files are only rewritten when their bytes differ (rebuilding with no new change leaves every file
+  identical), via a temporary file in the same folder and a rename: a reader polling the folder
+  never sees half a feed.
+- Links are absolute: ``base_url`` when given (or ``$POLICY_TRACKER_BASE_URL``), else the
+  ``file://`` URI of the folder, which works for local readers and browsers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tracker import __version__
+from tracker.models import Change
+from tracker.publish.feeds import (
+    EPOCH,
+    EntryTexts,
+    FailingDocument,
+    FeedSpec,
+    entry_title,
+    render_feed,
+    render_status,
+)
+from tracker.publish.pages import IndexRow, PageLink, change_page, index_page, tag_label
+from tracker.publish.sanitise import file_slug, short_hash
+from tracker.store.database import ChangeHead, ChangeRecord, Store, iso
+
+ALWAYS_TAGS = ("ai-training", "biometrics", "data-sharing", "data-retention", "children", "location",
+               "law-enforcement", "user-rights", "tracking-advertising", "arbitration")
+MANIFEST = ".feeds-manifest.json"
+# What besides the store shapes the bytes (see ``code_hash``). The tagger is not in it: rendering
+# only reads what the stored diff carries.
+_CODE_FILES = ("publish/build.py", "publish/feeds.py", "publish/pages.py", "publish/sanitise.py", "models.py",
+               "store/database.py", "store/codec.py")
+_code_hash: list[str] = []
+
+Renderer = Callable[[dict[int, ChangeRecord]], dict[str, bytes]]
+
+
+# --------------------------------------------------------------------------- file names
+
+
+def service_slugs(names: list[str]) -> dict[str, str]:
+    """File slug per service name; names sharing a slug all get a hash suffix (never one file for two)."""
+    by_slug: dict[str, list[str]] = defaultdict(list)
+    for n in sorted(set(names)):
+        by_slug[file_slug(n)].append(n)
+    out = {}
+    for slug, group in by_slug.items():
+        for n in group:
+            out[n] = slug if len(group) == 1 else f"{slug}-{short_hash(n)}"
+    return out
+
+
+def change_file(service: str, document: str, version: int, slugs: dict[str, str]) -> str:
+    """The change page's file name under ``changes/``."""
+    return f"{slugs[service]}-{file_slug(document)}-v{int(version)}.html"
+
+
+
+
+# --------------------------------------------------------------------------- freshness
+
+
+def code_hash() -> str:
+    """What besides the store shapes the bytes: the rendering code and the feedgen and lxml versions.
+    Read once per process: it describes the code this process runs."""
+    if not _code_hash:
+        import feedgen.version  # type: ignore[import-untyped]
+        from lxml import etree  # type: ignore[import-untyped]
+
+        h = hashlib.blake2b(digest_size=16)
+        here = Path(__file__).resolve().parent.parent
+        for p in [here / n for n in _CODE_FILES]:
+            h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+        h.update(f"{__version__}|{feedgen.version.version_str}|{etree.LXML_VERSION}".encode())
+        _code_hash.append(h.hexdigest())
+    return _code_hash[0]
+
+
+def _key(*parts: object) -> str:
+    return hashlib.blake2b(json.dumps(parts, separators=(",", ":")).encode(), digest_size=16).hexdigest()
+
+
+def _read_manifest(out_dir: Path) -> dict[str, Any]:
+    try:
+        m = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        if (isinstance(m, dict) and m.get("code") == code_hash() and isinstance(m.get("files"), dict)
+                and isinstance(m.get("titles"), dict)):
+            return m
+    except (OSError, ValueError):
+        pass
+    return {"files": {}, "titles": {}}
+
+
+def _fresh(out_dir: Path, rel: str, key: str, known: dict[str, Any]) -> bool:
+    """The file was written by us for these inputs and nobody touched it since (size and mtime)."""
+    rec = known.get(rel)
+    if not isinstance(rec, list) or len(rec) != 3 or rec[0] != key:
+        return False
+    try:
+        st = os.stat(f"{out_dir}/{rel}")  # not pathlib: called for every managed file of every build
+    except OSError:
+        return False
+    return [st.st_size, st.st_mtime_ns] == rec[1:]
+
+
+class _Titles:
+    """Entry titles by change fingerprint: kept in the manifest for the index, which lists the latest
+    changes' titles but should not need their diffs when only a new change was added."""
+
+    def __init__(self, cached: dict[str, Any]) -> None:
+        self.by_fp = {k: v for k, v in cached.items() if isinstance(v, str)}
+
+    def of(self, c: ChangeRecord | None, fp: str) -> str:
+        if fp not in self.by_fp:
+            assert c is not None, "a change without a cached title is loaded before rendering"
+            self.by_fp[fp] = entry_title(c)
+        return self.by_fp[fp]
+
+
+# --------------------------------------------------------------------------- the build
+
+
+def _failing(store: Store, broken_after: int) -> list[FailingDocument]:
+    """Documents failing ``broken_after`` times in a row, with the start of their streak and the
+    moment it crossed the threshold."""
+    out = []
+    for d in store.failing_documents(broken_after):
+        rows = [r for r in store.checks(d.id, limit=max(d.consecutive_failures, 1)) if r["state"] == "failed"]
+        if not rows:
+            at = iso(d.last_check_at) or EPOCH
+            out.append(FailingDocument(d, at, at))
+            continue
+        rows.reverse()  # oldest first
+        crossed = rows[min(broken_after, len(rows)) - 1]
+        out.append(FailingDocument(d, rows[0]["at"] or EPOCH, crossed["at"] or EPOCH))
+    return out
+
+
+def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
+                broken_after: int = 3) -> list[Path]:
+    """Bring every feed, change page and the index up to date with the store; returns the files it
+    manages. The bytes are always those of a full rebuild; only files whose inputs changed (or that
+    were deleted or edited) are rendered, and only the diffs they show are read."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = _base(out_dir, base_url)
+    manifest = _read_manifest(out_dir)
+    known = manifest["files"]
+    titles = _Titles(manifest["titles"])
+    with store.read_snapshot():
+        changes = store.change_heads()  # newest first
+        services = store.service_names()
+        status, broken = render_status(_failing(store, broken_after), base, broken_after)
+        outputs = _outputs(changes, services, base, max_entries, broken, titles)
+        stale = [o for o in outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
+        need = {c.id: c for o in stale for c in o.needs}
+        full = store.change_records(list(need.values()))
+    records = {}
+    stale_ids = {id(o) for o in stale}
+    root, folders = str(out_dir), {str(out_dir)}
+    for o in outputs:
+        if id(o) in stale_ids:
+            for rel, data in o.render(full).items():
+                path = f"{root}/{rel}"
+                st = write_atomic(path, data, folders) or os.stat(path)
+                records[rel] = [o.key, st.st_size, st.st_mtime_ns]
+        else:
+            records.update({rel: known[rel] for rel in o.rels})
+    write_atomic(out_dir / "status.atom", status)
+    shown = [c.fp for c in changes[:max_entries]]
+    kept = {fp: titles.by_fp[fp] for fp in shown if fp in titles.by_fp}
+    listing = json.dumps({"code": code_hash(), "files": records, "titles": kept}, sort_keys=True,
+                         separators=(",", ":")) + "\n"
+    write_atomic(out_dir / MANIFEST, listing.encode("utf-8"))
+    keep = set(records) | {"status.atom"}
+    _prune(out_dir, keep)
+    return [out_dir / rel for rel in sorted(keep)]
+
+
+@dataclass
+class _Output:
+    """Files rendered together (a feed's .atom and .rss), the key of their inputs, and the changes
+    whose diffs rendering needs."""
+
+    rels: tuple[str, ...]
+    key: str
+    needs: list[ChangeHead]
+    render: Renderer
+
+
+@dataclass
+class _FeedPlan:
+    """A feed as planned from the listed changes (newest first), before any diff is read."""
+
+    path: str  # relative to the feeds folder, without extension
+    title: str
+    subtitle: str
+    changes: list[ChangeHead]
+
+
+def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entries: int,
+             broken: list[str], titles: _Titles) -> list[_Output]:
+    """Every file built from the changes (all but status.atom), each with its key and renderer."""
+    code = code_hash()
+    slugs = service_slugs(services + [c.service for c in changes])
+    pages = {c.id: change_file(c.service, c.type, c.to_version, slugs) for c in changes}
+    plans = [_FeedPlan("all", "Policy changes: all services", "Every significant change of every watched policy",
+                       changes)]
+    by_service: dict[str, list[ChangeHead]] = {s: [] for s in slugs}
+    by_tag: dict[str, list[ChangeHead]] = {t: [] for t in ALWAYS_TAGS}
+    for c in changes:
+        by_service[c.service].append(c)
+        for t in c.tags:
+            by_tag.setdefault(t, []).append(c)
+    for name in sorted(by_service):
+        plans.append(_FeedPlan(f"services/{slugs[name]}", f"Policy changes: {name}",
+                               f"Significant changes of {name}'s policies", by_service[name]))
+    tag_files = {t: file_slug(t) for t in by_tag}
+    for t in sorted(by_tag):
+        plans.append(_FeedPlan(f"tags/{tag_files[t]}", f"Policy changes: {tag_label(t)}",
+                               f"Changes tagged {tag_label(t)} in every watched policy", by_tag[t]))
+
+    outputs = []
+    texts: EntryTexts = {}
+    for plan in plans:
+        shown = plan.changes[:max_entries]
+        key = _key("feed", code, base, max_entries, plan.path, plan.title, plan.subtitle,
+                   [(c.fp, pages[c.id]) for c in shown])
+        render = _feed_renderer(plan, shown, base, pages, max_entries, texts)
+        outputs.append(_Output((plan.path + ".atom", plan.path + ".rss"), key, shown, render))
+
+    by_doc: dict[int, list[ChangeHead]] = defaultdict(list)
+    for c in changes:
+        by_doc[c.document_id].append(c)
+    for doc_changes in by_doc.values():
+        doc_changes.sort(key=lambda c: c.to_version)
+        for i, c in enumerate(doc_changes):
+            prev = doc_changes[i - 1] if i > 0 else None
+            nxt = doc_changes[i + 1] if i + 1 < len(doc_changes) else None
+            links = (PageLink(pages[prev.id], f"← version {prev.to_version}") if prev else None,
+                     PageLink(pages[nxt.id], f"version {nxt.to_version} →") if nxt else None)
+            feeds = [PageLink(f"../services/{slugs[c.service]}.atom", f"{c.service} (Atom)")]
+            feeds += [PageLink(f"../tags/{tag_files.get(t, file_slug(t))}.atom", f"{tag_label(t)} (Atom)")
+                      for t in c.tags]
+            rel = "changes/" + pages[c.id]
+            key = _key("page", code, c.fp, rel, [(ln.href, ln.text) if ln else None for ln in links],
+                       [(f.href, f.text) for f in feeds])
+            outputs.append(_Output((rel,), key, [c], _page_renderer(c, rel, links, feeds, titles)))
+
+    feed_links = [PageLink(p.path + ".atom", p.title + " (Atom)") for p in plans]
+    feed_links.insert(1, PageLink("all.rss", "Policy changes: all services (RSS)"))
+    feed_links.append(PageLink("status.atom", "Checks failing (Atom)"))
+    latest = changes[:max_entries]
+    key = _key("index", code, [(c.fp, pages[c.id]) for c in latest], [(f.href, f.text) for f in feed_links], broken)
+
+    def index(full: dict[int, ChangeRecord]) -> dict[str, bytes]:
+        rows = [IndexRow("changes/" + pages[c.id], titles.of(full.get(c.id), c.fp),
+                         c.detected_at, c.tags) for c in latest]
+        return {"index.html": index_page(rows=rows, feeds=feed_links, broken=broken).encode("utf-8")}
+
+    outputs.append(_Output(("index.html",), key, [c for c in latest if c.fp not in titles.by_fp], index))
+    return outputs
+
+
+def _feed_renderer(plan: _FeedPlan, shown: list[ChangeHead], base: str, pages: dict[int, str],
+                   max_entries: int, texts: EntryTexts) -> Renderer:
+    def render(full: dict[int, ChangeRecord]) -> dict[str, bytes]:
+        spec = FeedSpec(plan.path, plan.title, plan.subtitle, [full[c.id] for c in shown])
+        atom, rss = render_feed(spec, base, pages, max_entries, texts=texts)
+        return {plan.path + ".atom": atom, plan.path + ".rss": rss}
+    return render
+
+
+def _page_renderer(c: ChangeHead, rel: str, links: tuple[PageLink | None, PageLink | None],
+                   feeds: list[PageLink], titles: _Titles) -> Renderer:
+    def render(full: dict[int, ChangeRecord]) -> dict[str, bytes]:
+        ch = full[c.id]
+        sig: list[Change] = ch.diff.significant
+        html = change_page(
+            service=ch.service, document=ch.type, url=ch.url, from_version=ch.from_version,
+            to_version=ch.to_version, detected_at=ch.detected_at, tags=ch.tags, changes=sig,
+            substitutions=ch.diff.substitutions, insignificant=len(ch.diff.changes) - len(sig),
+            prev=links[0], next=links[1], feeds=feeds, title=titles.of(ch, c.fp))
+        return {rel: html.encode("utf-8")}
+    return render
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_atomic(path: Path | str, data: bytes, folders: set[str] | None = None) -> os.stat_result | None:
+    """Write via a temporary file and rename, so a reader never sees half a feed; leave the file alone
+    when its bytes are the same. Returns the written file's stat (for the manifest), else None.
+
+    Plain ``os`` calls on string paths: a first build writes hundreds of files, and ``tempfile`` and
+    ``pathlib`` doubled the cost of each. ``folders`` remembers the folders already made.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == len(data) and f.read() == data:
+                return None
+    except OSError:
+        pass
+    folder = os.path.dirname(path) or "."
+    if folders is None or folder not in folders:
+        os.makedirs(folder, exist_ok=True)
+        if folders is not None:
+            folders.add(folder)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}-{threading.get_ident()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(tmp, flags, 0o644)
+    except FileExistsError:  # left by a killed run whose process id came round again
+        os.unlink(tmp)
+        fd = os.open(tmp, flags, 0o644)
+    try:
+        try:
+            os.fchmod(fd, 0o644)  # readable by the web server whatever the umask
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            st = os.fstat(fd)  # a rename keeps size and mtime
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return st
+
+
+def _base(out_dir: Path, base_url: str | None) -> str:
+    base_url = base_url or os.environ.get("POLICY_TRACKER_BASE_URL") or None
+    if base_url:
+        return base_url.rstrip("/") + "/"
+    return out_dir.resolve().as_uri().rstrip("/") + "/"
+
+
+def _prune(out_dir: Path, keep: set[str]) -> None:
+    """Remove feeds/pages this module wrote before that no longer exist (a service removed...)."""
+    for sub, exts in (("services", (".atom", ".rss")), ("tags", (".atom", ".rss")), ("changes", (".html",))):
+        try:
+            entries = list(os.scandir(out_dir / sub))  # the entries know their type: no stat per file
+        except OSError:
+            continue
+        for e in entries:
+            if (e.name.endswith(exts) and not e.name.startswith(".") and f"{sub}/{e.name}" not in keep
+                    and e.is_file(follow_symlinks=False)):
+                try:
+                    os.unlink(e.path)
+                except FileNotFoundError:
+                    pass
