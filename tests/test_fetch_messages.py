@@ -164,3 +164,10 @@ def test_a_redirect_to_another_scheme_is_named_without_its_credentials(httpserve
 def test_describe_of_an_unknown_error_is_one_safe_line(text) -> None:
     line = describe(RuntimeError(f"boom {text}\nsecond line https://u:p@h.example/x"))
     assert "\n" not in line and "\x1b" not in line and "u:p@" not in line
+
+
+def test_the_cli_error_line_escapes_what_a_file_put_in_it(ws) -> None:
+    (ws.policies / "x.toml").write_text('name = "X"\n[documents."a\\u001b]0;t\\u0007"]\nurl = "https://a.example/"\n',
+                                        encoding="utf-8")
+    r = ws.run("check")
+    assert r.code == 2 and "\x1b" not in r.err and "\x07" not in r.err and 'documents."a\\x1b]0;t\\x07"' in r.err, r.err
