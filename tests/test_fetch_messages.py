@@ -171,3 +171,10 @@ def test_the_cli_error_line_escapes_what_a_file_put_in_it(ws) -> None:
                                         encoding="utf-8")
     r = ws.run("check")
     assert r.code == 2 and "\x1b" not in r.err and "\x07" not in r.err and 'documents."a\\x1b]0;t\\x07"' in r.err, r.err
+
+
+def test_a_failing_redirect_hop_is_named_by_its_own_host(httpserver) -> None:
+    httpserver.expect_request("/privacy").respond_with_response(
+        Response(status=302, headers={"Location": "http://moved-away.invalid/privacy"}))
+    r = Fetcher(retries=0).fetch(httpserver.url_for("/privacy"))
+    assert not r.ok and r.error.startswith("cannot resolve moved-away.invalid ("), r.error

@@ -185,6 +185,21 @@ def _current_deadline() -> Deadline | None:
 # --------------------------------------------------------------------------- connections
 
 
+class _DeadlineRetry(Retry):
+    """urllib3's connection retries, within the running fetch's deadline: no back-off sleep past it,
+    no new attempt once it has passed."""
+
+    def get_backoff_time(self) -> float:
+        wait = super().get_backoff_time()
+        deadline = _current_deadline()
+        return wait if deadline is None else max(0.0, min(wait, deadline.remaining()))
+
+    def is_exhausted(self) -> bool:
+        deadline = _current_deadline()
+        return super().is_exhausted() or (deadline is not None and (deadline.expired or deadline.remaining() <= 0))
+
+
+
 class _GuardedMixin:
     """A urllib3 connection that obeys the fetch policy and the running fetch's deadline.
 
@@ -240,6 +255,14 @@ class _GuardedMixin:
             raise ConnectTimeoutError(self, f"Connection to {self.host} timed out. "  # type: ignore[attr-defined]
                                       f"(connect timeout={timeout})") from error
         raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error  # type: ignore[arg-type]
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        deadline = _current_deadline()
+        if deadline is not None and self.sock is not None:  # type: ignore[attr-defined]
+            # TLS wraps the socket registered in _new_conn into a new object (the handshake itself is
+            # bounded by the socket timeout, which is never longer than the time left)
+            deadline.add(self.sock)  # type: ignore[attr-defined]
 
     def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         deadline = _current_deadline()
@@ -332,7 +355,7 @@ class Fetcher:
         if not s.trust_env:  # the one environment setting requests would still have read
             s.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         s.max_redirects = self.max_redirects
-        retry = Retry(total=self.retries, connect=self.retries, read=0, status=0, redirect=0,
+        retry = _DeadlineRetry(total=self.retries, connect=self.retries, read=0, status=0, redirect=0,
                       backoff_factor=self.backoff, allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False)
         # pool_connections is how many hosts keep a connection pool: with fewer pools than hosts, urllib3
         # built and tore down a pool for nearly every request of a cycle (a fifth of a fetch's CPU).
@@ -420,9 +443,10 @@ class Fetcher:
         except _BadRedirect as e:
             return _fail(url, "redirect-loop" if e.loop else "connection", safe_line(e, 300))
         except requests.exceptions.RequestException as e:
+            where = getattr(e, "hop_url", url)
             if deadline.expired or deadline.remaining() <= 0:
-                return self._timed_out(url, deadline, describe(e, url))
-            reason, text = classify_error(e, url)
+                return self._timed_out(url, deadline, describe(e, where))
+            reason, text = classify_error(e, where)
             return _fail(url, reason, text)
         with resp:
             result = self._read(url, resp, deadline)
@@ -438,7 +462,11 @@ class Fetcher:
         hops: list[str] = []
         current = url
         for _ in range(self.max_redirects + 1):
-            resp = self._send(session, current, headers, deadline, allow_private)
+            try:
+                resp = self._send(session, current, headers, deadline, allow_private)
+            except requests.exceptions.RequestException as e:
+                e.hop_url = current  # type: ignore[attr-defined]  (the messages name the host that failed)
+                raise
             if resp.status_code not in REDIRECT_CODES or "location" not in resp.headers:
                 return resp, hops
             target = session.get_redirect_target(resp) or ""
