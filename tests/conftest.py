@@ -56,7 +56,8 @@ class Workspace:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("POLICY_TRACKER_")}
         env.update(POLICY_TRACKER_DB=str(self.db), POLICY_TRACKER_POLICIES=str(self.policies),
-                   POLICY_TRACKER_FEEDS=str(self.feeds), NO_COLOR="1", PYTHONUTF8="1")
+                   POLICY_TRACKER_FEEDS=str(self.feeds), NO_COLOR="1", PYTHONUTF8="1",
+                   POLICY_TRACKER_ALLOW_PRIVATE="1")  # the test servers listen on 127.0.0.1
         return env
 
     def run(self, *args: str, input: str | None = None, timeout: float = 120) -> Result:
@@ -72,6 +73,19 @@ class Workspace:
         path = self.policies / (service.lower().replace(" ", "-") + ".toml")
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
+
+
+@pytest.fixture(autouse=True)
+def allow_private_addresses(monkeypatch) -> None:
+    """The test servers listen on 127.0.0.1, which the fetch policy refuses unless allowed: allowed for
+    every test (tests of the policy itself remove it, or use ``strict_policy``)."""
+    monkeypatch.setenv("POLICY_TRACKER_ALLOW_PRIVATE", "1")
+
+
+@pytest.fixture
+def strict_policy(monkeypatch) -> None:
+    """The fetch policy as users get it: private and loopback addresses refused."""
+    monkeypatch.delenv("POLICY_TRACKER_ALLOW_PRIVATE", raising=False)
 
 
 @pytest.fixture

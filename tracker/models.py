@@ -44,6 +44,7 @@ class Document:
     # tracker.sources.declarations.RangeSelector / selector_spec); history is oldest first.
     history: tuple[PastSelectors, ...] = ()
     browser: bool = False  # render with a headless browser (tracker.capture.browser) instead of a plain GET
+    allow_private: bool = False  # may be fetched from a private/loopback address (tracker.capture.netpolicy)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -71,6 +72,7 @@ FailureReason = Literal[
     "robots",
     "browser-missing",  # browser = true but no headless Chromium found
     "browser-failed",  # the browser ran but gave no page
+    "forbidden-address",  # the fetch policy refused the address (tracker.capture.netpolicy)
 ]
 
 
@@ -92,6 +94,7 @@ class FetchResult:
     duration: float = 0.0
     final_url: str | None = None
     retry_after: float | None = None
+    redirected_off_site: bool = False  # a redirect left the declared site (final_url says where)
 
 
 # --------------------------------------------------------------------------- extraction

@@ -3,26 +3,52 @@
 Every outcome is a ``FetchResult``; nothing here raises to the caller, because a tracker that runs for
 months must turn every network mishap into a recorded, classified failed check (and never into a
 new policy version).
+
+Two guarantees hold whatever the server does:
+
+- **A hard deadline** (``total_timeout``) covers name resolution, connection, TLS, redirects, headers
+  and the whole body. Socket timeouts alone cannot give one (a server that sends a byte every half
+  second never lets a read time out), so every socket a fetch uses is registered with a watchdog thread
+  that shuts it down when the fetch's deadline passes; the blocked read returns at once and the fetch
+  ends as ``timeout``.
+- **The fetch policy** (:mod:`tracker.capture.netpolicy`): every connection resolves the host itself, checks
+  every address it resolved to and connects to the checked address (so DNS rebinding gains nothing),
+  on the first request and on every redirect hop, which are followed here one by one. A refused
+  address ends the fetch as ``forbidden-address``. Redirects that leave the declared site are followed
+  and reported (``FetchResult.redirected_off_site``, ``final_url``).
 """
 
 from __future__ import annotations
 
 import codecs
+import heapq
+import itertools
 import os
 import re
+import socket
+import ssl
+import sys
 import threading
 import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import requote_uri
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.poolmanager import ProxyManager
+from urllib3.util.connection import allowed_gai_family
 from urllib3.util.retry import Retry
 
 from tracker import __version__
+from tracker.capture import netpolicy
 from tracker.capture.charset import decode_body  # noqa: F401  (re-exported: its old home)
 from tracker.models import FetchResult
+from tracker.publish.termsafe import redact_url, safe_line
 
 USER_AGENT = (
     f"policy-tracker/{__version__} (+https://github.com/policy-tracker/policy-tracker; "
@@ -32,6 +58,8 @@ MAX_BYTES = 10 * 1024 * 1024
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown", "text/x-markdown")
 CHUNK = 64 * 1024
 HOST_POOLS = 256  # hosts whose connection pools are kept (policies are spread over many hosts)
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+REDIRECT_BODY_KEPT = 64 * 1024  # a redirect's body up to this is read (keeps the connection), larger closes it
 
 
 def _release(resp: requests.Response) -> None:
@@ -44,11 +72,248 @@ def _release(resp: requests.Response) -> None:
         pass
 
 
+# --------------------------------------------------------------------------- the deadline
+
+
+class Deadline:
+    """One fetch's deadline: the sockets it registers are shut down when ``at`` (monotonic) passes."""
+
+    __slots__ = ("at", "socks", "expired", "done", "lock")
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.socks: list[socket.socket] = []
+        self.expired = False
+        self.done = False
+        self.lock = threading.Lock()
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def add(self, sock: socket.socket) -> None:
+        with self.lock:
+            if self.done:
+                return
+            if not self.expired:
+                if not any(s is sock for s in self.socks):
+                    self.socks.append(sock)
+                return
+        _shut(sock)  # already past the deadline: nothing more may be read
+
+    def forget(self) -> None:
+        """Stop watching the sockets registered so far (their response is finished: a pooled connection
+        may serve another fetch from now on)."""
+        with self.lock:
+            self.socks = []
+
+    def fire(self) -> None:
+        with self.lock:
+            if self.done:
+                return
+            self.expired = True
+            socks, self.socks = self.socks, []
+        for s in socks:
+            _shut(s)
+
+    def finish(self) -> None:
+        with self.lock:
+            self.done = True
+            self.socks = []
+
+
+def _shut(sock: socket.socket) -> None:
+    """End every blocked and future read and write on ``sock`` without closing its descriptor (the
+    owning thread closes it; a close here could hand the number to another file meanwhile). The plain
+    socket method, not SSLSocket's, which would also unwrap the TLS layer under the reading thread."""
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except (OSError, ValueError):
+        pass
+
+
+class _Watchdog:
+    """One thread for every fetch of the process: it fires each :class:`Deadline` when it passes."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: Deadline) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (deadline.at, next(self._seq), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="policy-tracker-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is deadline:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    while self._heap and self._heap[0][2].done:
+                        heapq.heappop(self._heap)
+                    if not self._heap:
+                        self._cond.wait()
+                        continue
+                    wait = self._heap[0][0] - time.monotonic()
+                    if wait <= 0:
+                        due = heapq.heappop(self._heap)[2]
+                        break
+                    self._cond.wait(wait)
+            due.fire()
+
+
+_watchdog = _Watchdog()
+_local = threading.local()  # .deadline: the Deadline of the fetch running in this thread
+
+
+def _reset_after_fork() -> None:
+    global _watchdog
+    _watchdog = _Watchdog()  # the thread did not survive the fork; its lock may have been held
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _current_deadline() -> Deadline | None:
+    return getattr(_local, "deadline", None)
+
+
+# --------------------------------------------------------------------------- connections
+
+
+class _DeadlineRetry(Retry):
+    """urllib3's connection retries, within the running fetch's deadline: no back-off sleep past it,
+    no new attempt once it has passed."""
+
+    def get_backoff_time(self) -> float:
+        wait = super().get_backoff_time()
+        deadline = _current_deadline()
+        return wait if deadline is None else max(0.0, min(wait, deadline.remaining()))
+
+    def is_exhausted(self) -> bool:
+        deadline = _current_deadline()
+        return super().is_exhausted() or (deadline is not None and (deadline.expired or deadline.remaining() <= 0))
+
+
+
+class _GuardedMixin:
+    """A urllib3 connection that obeys the fetch policy and the running fetch's deadline.
+
+    ``allow_private`` None means no address check: the connection of a proxy the user configured.
+    """
+
+    allow_private: bool | None = None
+
+    def _new_conn(self) -> socket.socket:
+        deadline = _current_deadline()
+        if self.allow_private is None:
+            sock = super()._new_conn()  # type: ignore[misc]
+            if deadline is not None:
+                deadline.add(sock)
+            return sock
+        return self._pinned_conn(deadline)
+
+    def _pinned_conn(self, deadline: Deadline | None) -> socket.socket:
+        host = self._dns_host.strip("[]")  # type: ignore[attr-defined]
+        timeout = self.timeout  # type: ignore[attr-defined]
+        budget = timeout if isinstance(timeout, int | float) else None
+        if deadline is not None:
+            left = max(0.01, deadline.remaining())
+            budget = left if budget is None else min(budget, left)
+        try:
+            infos = netpolicy.resolve(host, self.port, allow_private=bool(self.allow_private),  # type: ignore[attr-defined]
+                                      timeout=budget, family=allowed_gai_family())
+        except socket.gaierror as e:
+            raise NameResolutionError(self.host, self, e) from e  # type: ignore[attr-defined,arg-type]
+        except TimeoutError as e:
+            raise ConnectTimeoutError(self, f"cannot resolve {self.host}: no answer in time") from e  # type: ignore[attr-defined]
+        error: OSError | None = None
+        for family, socktype, proto, _name, address in infos:
+            sock = None
+            try:
+                sock = socket.socket(family, socktype, proto)
+                for option in self.socket_options or ():  # type: ignore[attr-defined]
+                    sock.setsockopt(*option)
+                if isinstance(timeout, int | float) or timeout is None:
+                    sock.settimeout(timeout)
+                if self.source_address:  # type: ignore[attr-defined]
+                    sock.bind(self.source_address)  # type: ignore[attr-defined]
+                if deadline is not None:
+                    deadline.add(sock)  # the connect and the TLS handshake are bounded too
+                sock.connect(address)
+                sys.audit("http.client.connect", self, self.host, self.port)  # type: ignore[attr-defined]
+                return sock
+            except OSError as e:
+                error = e
+                if sock is not None:
+                    sock.close()
+        if isinstance(error, TimeoutError):
+            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out. "  # type: ignore[attr-defined]
+                                      f"(connect timeout={timeout})") from error
+        raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error  # type: ignore[arg-type]
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        deadline = _current_deadline()
+        if deadline is not None and self.sock is not None:  # type: ignore[attr-defined]
+            # TLS wraps the socket registered in _new_conn into a new object (the handshake itself is
+            # bounded by the socket timeout, which is never longer than the time left)
+            deadline.add(self.sock)  # type: ignore[attr-defined]
+
+    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        deadline = _current_deadline()
+        if deadline is not None and self.sock is not None:  # type: ignore[attr-defined]
+            deadline.add(self.sock)  # type: ignore[attr-defined]  (a kept-alive connection, reused)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+def _pool_classes(allow_private: bool | None) -> dict[str, type]:
+    http = type("GuardedHTTPConnection", (_GuardedMixin, HTTPConnection), {"allow_private": allow_private})
+    https = type("GuardedHTTPSConnection", (_GuardedMixin, HTTPSConnection), {"allow_private": allow_private})
+    return {"http": type("GuardedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http}),
+            "https": type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https})}
+
+
+_POOLS = {flag: _pool_classes(flag) for flag in (False, True, None)}
+
+
+class GuardedAdapter(HTTPAdapter):
+    """An HTTPAdapter whose connections obey the fetch policy (``allow_private``) and the deadline."""
+
+    def __init__(self, *args, allow_private: bool = False, **kwargs) -> None:
+        self.allow_private = bool(allow_private)
+        super().__init__(*args, **kwargs)
+
+    def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS[self.allow_private]
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):  # type: ignore[no-untyped-def]
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is ProxyManager:  # the proxy's own connection: no address check, the deadline
+            manager.pool_classes_by_scheme = _POOLS[None]
+        return manager
+
+
+# --------------------------------------------------------------------------- the fetcher
+
+
 class Fetcher:
     """A requests.Session set up once: pooled connections, retries on connection errors, timeouts.
 
     Status retries (429/503 with Retry-After) are handled here rather than by urllib3, so that a
     long Retry-After is recorded for the scheduler instead of blocking a worker for an hour.
+
+    ``total_timeout`` is the hard deadline of one :meth:`fetch` (connection and whole transfer,
+    redirects and retries included). ``allow_private`` lets private and loopback addresses through
+    (see :mod:`tracker.capture.netpolicy`); None (the default) takes ``POLICY_TRACKER_ALLOW_PRIVATE`` from the
+    environment. A single fetch can also be allowed (``fetch(..., allow_private=True)``, for a document
+    declared ``allow_private = true``).
     """
 
     def __init__(
@@ -64,35 +329,58 @@ class Fetcher:
         backoff: float = 0.5,
         user_agent: str = USER_AGENT,
         pool_size: int = 16,
+        allow_private: bool | None = None,
     ) -> None:
         self.timeout = (connect_timeout, read_timeout)
         self.total_timeout = total_timeout
         self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
         self.retries = retries
         self.max_retry_after = max_retry_after
         self.backoff = backoff
-        self.session = requests.Session()
-        self.session.trust_env = _environment_matters()
-        if not self.session.trust_env:  # the one environment setting requests would still have read
-            self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        self.session.max_redirects = max_redirects
+        self.pool_size = pool_size
+        self.allow_private = netpolicy.env_allows_private() if allow_private is None else bool(allow_private)
+        self.session = self._new_session(self.allow_private)
         self.session.headers.update({
             "User-Agent": user_agent,
             "Accept": "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5",
             "Accept-Language": "en;q=0.9,*;q=0.5",
             "Accept-Encoding": "gzip, deflate",
         })
-        retry = Retry(total=retries, connect=retries, read=0, status=0, redirect=max_redirects,
-                      backoff_factor=backoff, allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False)
+        self._private_session: requests.Session | None = None  # for fetches allowed one by one
+        self._lock = threading.Lock()
+
+    def _new_session(self, allow_private: bool) -> requests.Session:
+        s = requests.Session()
+        s.trust_env = _environment_matters()
+        if not s.trust_env:  # the one environment setting requests would still have read
+            s.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        s.max_redirects = self.max_redirects
+        retry = _DeadlineRetry(total=self.retries, connect=self.retries, read=0, status=0, redirect=0,
+                      backoff_factor=self.backoff, allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False)
         # pool_connections is how many hosts keep a connection pool: with fewer pools than hosts, urllib3
         # built and tore down a pool for nearly every request of a cycle (a fifth of a fetch's CPU).
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=max(HOST_POOLS, pool_size), pool_maxsize=pool_size)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self._lock = threading.Lock()
+        adapter = GuardedAdapter(max_retries=retry, pool_connections=max(HOST_POOLS, self.pool_size),
+                                 pool_maxsize=self.pool_size, allow_private=allow_private)
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
+        return s
+
+    def _session(self, allow_private: bool) -> requests.Session:
+        if not allow_private or self.allow_private:
+            return self.session
+        with self._lock:
+            if self._private_session is None:
+                s = self._new_session(True)
+                s.headers = self.session.headers  # one set of headers and one cookie jar for both
+                s.cookies = self.session.cookies
+                self._private_session = s
+            return self._private_session
 
     def close(self) -> None:
         self.session.close()
+        if self._private_session is not None:
+            self._private_session.close()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -102,64 +390,129 @@ class Fetcher:
 
     # ------------------------------------------------------------------ public
 
-    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
-        """GET ``url`` (conditionally when validators are known); never raises."""
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+              allow_private: bool = False) -> FetchResult:
+        """GET ``url`` (conditionally when validators are known); never raises.
+
+        ``allow_private`` allows private/loopback addresses for this fetch (the fetcher's own setting
+        allows them for every fetch); link-local and metadata addresses are refused regardless.
+        """
         start = time.monotonic()
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        attempt = 0
-        while True:
-            result = self._attempt(url, headers, start)
-            retry_after = result.retry_after
-            if (not result.ok and result.status in (429, 503) and attempt < self.retries
-                    and (retry_after is None or retry_after <= self.max_retry_after)):
-                attempt += 1
-                delay = retry_after if retry_after is not None else self.backoff * (2 ** attempt)
-                if time.monotonic() - start + delay < self.total_timeout:
-                    time.sleep(max(0.0, delay))
-                    continue
-            result.duration = time.monotonic() - start
-            return result
+        session = self._session(allow_private)
+        deadline = Deadline(start + self.total_timeout)
+        _watchdog.watch(deadline)
+        outer = _current_deadline()
+        _local.deadline = deadline
+        try:
+            attempt = 0
+            while True:
+                result = self._attempt(session, url, headers, deadline, self.allow_private or allow_private)
+                retry_after = result.retry_after
+                if (not result.ok and result.status in (429, 503) and attempt < self.retries
+                        and (retry_after is None or retry_after <= self.max_retry_after)):
+                    attempt += 1
+                    delay = retry_after if retry_after is not None else self.backoff * (2 ** attempt)
+                    if time.monotonic() - start + delay < self.total_timeout:
+                        time.sleep(max(0.0, delay))
+                        continue
+                result.duration = time.monotonic() - start
+                return result
+        finally:
+            deadline.finish()
+            _local.deadline = outer
 
     # ------------------------------------------------------------------ internals
 
-    def _attempt(self, url: str, headers: dict[str, str], start: float) -> FetchResult:
+    def _timed_out(self, url: str, deadline: Deadline, what: str = "") -> FetchResult:
+        detail = f" ({what})" if what else ""
+        return _fail(url, "timeout", f"no complete answer within the {self.total_timeout:g} s deadline "
+                     f"(connection and whole transfer){detail}")
+
+    def _attempt(self, session: requests.Session, url: str, headers: dict[str, str],
+                 deadline: Deadline, allow_private: bool) -> FetchResult:
         try:
-            resp = self._send(url, headers)
-        except requests.exceptions.TooManyRedirects as e:
-            return _fail(url, "redirect-loop", f"too many redirects: {_short(e)}")
-        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as e:
-            return _fail(url, "timeout", _short(e))
-        except requests.exceptions.SSLError as e:
-            return _fail(url, "connection", f"TLS error: {_short(e)}")
-        except requests.exceptions.ConnectionError as e:
-            # urllib3 wraps a read timeout that used up its retries in a ConnectionError
-            text = _short(e)
-            return _fail(url, "timeout" if "timed out" in text.lower() else "connection", text)
-        except requests.exceptions.InvalidURL as e:
-            return _fail(url, "connection", f"invalid URL: {_short(e)}")
+            resp, hops = self._follow(session, url, headers, deadline, allow_private)
+        except netpolicy.Refused as e:
+            return _fail(url, "forbidden-address", safe_line(e, 300))
+        except _DeadlinePassed:
+            return self._timed_out(url, deadline)
+        except _BadRedirect as e:
+            return _fail(url, "redirect-loop" if e.loop else "connection", safe_line(e, 300))
         except requests.exceptions.RequestException as e:
-            return _fail(url, "connection", _short(e))
+            where = getattr(e, "hop_url", url)
+            if deadline.expired or deadline.remaining() <= 0:
+                return self._timed_out(url, deadline, describe(e, where))
+            reason, text = classify_error(e, where)
+            return _fail(url, reason, text)
         with resp:
-            return self._read(url, resp, start)
+            result = self._read(url, resp, deadline)
+        deadline.forget()
+        result.final_url = resp.url
+        result.redirected_off_site = any(not netpolicy.same_site(host_of(url), host_of(h)) for h in hops)
+        return result
 
-    def _send(self, url: str, headers: dict[str, str]) -> requests.Response:
-        """GET with redirects; raises what requests raises."""
-        s = self.session
+    def _follow(self, session: requests.Session, url: str, headers: dict[str, str],
+                deadline: Deadline, allow_private: bool) -> tuple[requests.Response, list[str]]:
+        """GET ``url``, following redirects one hop at a time (each is checked by the connection's
+        policy); the final response, unread, and the URLs redirected to."""
+        hops: list[str] = []
+        current = url
+        for _ in range(self.max_redirects + 1):
+            try:
+                resp = self._send(session, current, headers, deadline, allow_private)
+            except requests.exceptions.RequestException as e:
+                e.hop_url = current  # type: ignore[attr-defined]  (the messages name the host that failed)
+                raise
+            if resp.status_code not in REDIRECT_CODES or "location" not in resp.headers:
+                return resp, hops
+            target = session.get_redirect_target(resp) or ""
+            _finish_redirect(resp)
+            deadline.forget()
+            if target.startswith("//"):
+                target = f"{urlsplit(current).scheme}:{target}"
+            following = urljoin(current, requote_uri(target))
+            parts = urlsplit(following)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise _BadRedirect(f"redirected to {redact_url(following)!r}, not an http(s) URL")
+            if not parts.fragment and urlsplit(current).fragment:  # RFC 7231 7.1.2: the fragment is kept
+                following = f"{following}#{urlsplit(current).fragment}"
+            hops.append(following)
+            current = following
+        raise _BadRedirect(f"too many redirects (more than {self.max_redirects}), last to "
+                           f"{redact_url(current)}", loop=True)
+
+    def _send(self, s: requests.Session, url: str, headers: dict[str, str], deadline: Deadline,
+              allow_private: bool) -> requests.Response:
+        """One GET, no redirect followed; raises what requests raises, Refused or _DeadlinePassed."""
+        left = deadline.remaining()
+        if left <= 0 or deadline.expired:
+            raise _DeadlinePassed()
+        timeout = (min(self.timeout[0], left), min(self.timeout[1], left))
         if s.trust_env:  # a proxy or .netrc in the environment: requests' own merging of it
-            return s.get(url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=True)
-        # Prepared here and sent: Session.request merges the session's and the request's settings on
-        # every call, a sixth of a fetch's CPU on Python 3.11 (its Protocol isinstance checks are slow).
-        # Cookies, redirects and hooks are the session's, as with ``get``.
-        req = requests.PreparedRequest()
-        req.prepare(method="GET", url=url, headers={**s.headers, **headers}, cookies=s.cookies)
-        return s.send(req, timeout=self.timeout, stream=True, allow_redirects=True, proxies=s.proxies,
-                      verify=s.verify, cert=s.cert)
+            proxies = requests.utils.get_environ_proxies(url, no_proxy=None)
+            if requests.utils.select_proxy(url, proxies):
+                _check_proxied_target(url, allow_private, left)
+            resp = s.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
+        else:
+            # Prepared here and sent: Session.request merges the session's and the request's settings on
+            # every call, a sixth of a fetch's CPU on Python 3.11 (its Protocol isinstance checks are slow).
+            # Cookies and hooks are the session's, as with ``get``.
+            req = requests.PreparedRequest()
+            req.prepare(method="GET", url=url, headers={**s.headers, **headers}, cookies=s.cookies)
+            resp = s.send(req, timeout=timeout, stream=True, allow_redirects=False, proxies=s.proxies,
+                          verify=s.verify, cert=s.cert)
+        conn = getattr(resp.raw, "_connection", None)
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            deadline.add(sock)  # already there unless the connection is not one of ours (SOCKS)
+        return resp
 
-    def _read(self, url: str, resp: requests.Response, start: float) -> FetchResult:
+    def _read(self, url: str, resp: requests.Response, deadline: Deadline) -> FetchResult:
         status = resp.status_code
         ctype = resp.headers.get("Content-Type", "")
         base = FetchResult(url=url, ok=False, status=status, content_type=ctype, final_url=resp.url,
@@ -172,12 +525,12 @@ class Fetcher:
         if status >= 400 or status < 200 or status in (204, 205):
             base.retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             base.reason = "blocked" if status in (401, 403, 451) else ("empty" if status in (204, 205) else "http-status")
-            base.error = f"HTTP {status} {resp.reason or ''}".strip()
+            base.error = safe_line(f"HTTP {status} {resp.reason or ''}", 300)
             return base
         mime = ctype.split(";", 1)[0].strip().lower()
         if mime and not mime.startswith(ACCEPTED_TYPES):
             base.reason = "not-html"
-            base.error = f"content type {mime!r} is not HTML or text"
+            base.error = safe_line(f"content type {mime[:100]!r} is not HTML or text", 300)
             return base
         length = resp.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > self.max_bytes and "gzip" not in resp.headers.get(
@@ -189,29 +542,35 @@ class Fetcher:
         size = 0
         try:
             for chunk in resp.iter_content(CHUNK):
+                if deadline.expired or deadline.remaining() <= 0:
+                    return self._body_late(base)
                 size += len(chunk)
                 if size > self.max_bytes:
                     base.reason = "too-large"
                     base.error = f"body over the {self.max_bytes} byte limit (decoded)"
                     return base
-                if time.monotonic() - start > self.total_timeout:
-                    base.reason = "timeout"
-                    base.error = f"body not complete after {self.total_timeout:.0f} s"
-                    return base
                 chunks.append(chunk)
         except requests.exceptions.ConnectionError as e:  # reset or read timeout mid-body
-            text = _short(e)
-            base.reason = "timeout" if "timed out" in text.lower() else "connection"
+            if deadline.expired:
+                return self._body_late(base)
+            reason, text = classify_error(e, url)
+            base.reason = reason
             base.error = f"transfer interrupted: {text}"
             return base
         except requests.exceptions.ContentDecodingError as e:
+            if deadline.expired:
+                return self._body_late(base)
             base.reason = "decode"
-            base.error = f"bad compressed body: {_short(e)}"
+            base.error = f"bad compressed body: {describe(e, url)}"
             return base
         except requests.exceptions.RequestException as e:  # ChunkedEncodingError: truncated transfer
+            if deadline.expired:
+                return self._body_late(base)
             base.reason = "connection"
-            base.error = f"transfer incomplete: {_short(e)}"
+            base.error = f"transfer incomplete: {describe(e, url)}"
             return base
+        if deadline.expired:  # the watchdog ended the read: what came is not the whole body
+            return self._body_late(base)
         base.body = b"".join(chunks)
         if not base.body.strip():
             base.reason = "empty"
@@ -220,6 +579,44 @@ class Fetcher:
         base.encoding = header_charset(ctype)
         base.ok = True
         return base
+
+    def _body_late(self, base: FetchResult) -> FetchResult:
+        base.reason = "timeout"
+        base.error = (f"body not complete within the {self.total_timeout:g} s deadline "
+                      "(connection and whole transfer)")
+        base.body = b""
+        return base
+
+
+class _DeadlinePassed(Exception):
+    pass
+
+
+class _BadRedirect(Exception):
+    def __init__(self, message: str, loop: bool = False) -> None:
+        super().__init__(message)
+        self.loop = loop
+
+
+def _finish_redirect(resp: requests.Response) -> None:
+    """Done with a redirect: read a small body (the connection goes back to the pool), else close."""
+    length = resp.headers.get("Content-Length", "")
+    try:
+        if length.isdigit() and int(length) <= REDIRECT_BODY_KEPT:
+            resp.raw.read(REDIRECT_BODY_KEPT + 1, decode_content=False)
+        resp.close()
+    except Exception:  # noqa: BLE001 - a broken redirect body changes nothing: the next hop is its own request
+        pass
+
+
+def _check_proxied_target(url: str, allow_private: bool, timeout: float) -> None:
+    """Through a proxy the connection goes to the proxy, which resolves the target: check the target
+    by name and by what it resolves to here, when it does (an intranet-only name may not)."""
+    host = host_of(url)
+    try:
+        netpolicy.resolve(host, urlsplit(url).port or 80, allow_private=allow_private, timeout=timeout)
+    except (OSError, TimeoutError):
+        pass
 
 
 def _environment_matters() -> bool:
@@ -240,15 +637,109 @@ def _fail(url: str, reason: str, error: str) -> FetchResult:
     return FetchResult(url=url, ok=False, reason=reason, error=error)
 
 
+# --------------------------------------------------------------------------- error messages
+
+
+def _chain(e: BaseException) -> list[BaseException]:
+    """``e`` and every exception it wraps (causes, contexts, urllib3's ``reason``, requests' ``args``)."""
+    seen: list[BaseException] = []
+    todo = [e]
+    while todo and len(seen) < 20:
+        x = todo.pop(0)
+        if any(x is s for s in seen):
+            continue
+        seen.append(x)
+        for nxt in (getattr(x, "reason", None), x.__cause__, x.__context__,
+                    *(a for a in getattr(x, "args", ()) if isinstance(a, BaseException))):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+    return seen
+
+
+def _where(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or (443 if parts.scheme == "https" else 80)
+    shown = f"[{host}]" if ":" in host else host
+    return host, f"{shown}:{port}"
+
+
+def classify_error(e: BaseException, url: str) -> tuple[str, str]:
+    """The failure reason (``timeout``, ``connection``, ``redirect-loop``) and a one-line message."""
+    chain = _chain(e)
+    text = describe(e, url)
+    if any(isinstance(x, requests.exceptions.TooManyRedirects) for x in chain):
+        return "redirect-loop", text
+    if any(_is_timeout(x) for x in chain):
+        return "timeout", text
+    return "connection", text
+
+
+def _is_timeout(x: BaseException) -> bool:
+    # urllib3's NewConnectionError (refused, unreachable...) subclasses ConnectTimeoutError
+    return (isinstance(x, TimeoutError | requests.exceptions.Timeout)
+            or isinstance(x, ConnectTimeoutError) and not isinstance(x, NewConnectionError))
+
+
+def describe(e: BaseException, url: str = "") -> str:
+    """A one-line, terminal-safe message for a requests/urllib3/socket error: what failed and where,
+    e.g. ``cannot resolve www.example.com (name or service not known)``, not the nested reprs."""
+    host, hostport = _where(url) if url else ("the server", "the server")
+    chain = _chain(e)
+
+    def first(kind):
+        return next((x for x in chain if isinstance(x, kind)), None)
+
+    if (refused := first(netpolicy.Refused)) is not None:
+        return safe_line(refused, 300)
+    if (gai := first(socket.gaierror)) is not None:
+        return safe_line(f"cannot resolve {host} ({_lower_first(gai.strerror or str(gai))})", 300)
+    if (cert := first(ssl.SSLCertVerificationError)) is not None:
+        why = getattr(cert, "verify_message", None) or _ssl_reason(cert)
+        return safe_line(f"TLS certificate of {host} not accepted ({why})", 300)
+    if (tls := first(ssl.SSLError)) is not None or isinstance(e, requests.exceptions.SSLError):
+        return safe_line(f"TLS error with {hostport} ({_ssl_reason(tls) if tls else 'handshake failed'})", 300)
+    if first(ConnectionRefusedError) is not None:
+        return safe_line(f"connection refused by {hostport}", 300)
+    if first(ConnectionResetError) is not None:
+        return safe_line(f"connection reset by {hostport}", 300)
+    if any(isinstance(x, requests.exceptions.ConnectTimeout) or _is_timeout(x) and isinstance(x, ConnectTimeoutError)
+           for x in chain):
+        return safe_line(f"no connection to {hostport} in time (connect timeout)", 300)
+    if any(_is_timeout(x) for x in chain):
+        return safe_line(f"{host} sent nothing for too long (read timeout)", 300)
+    if (os_error := next((x for x in chain if type(x) is OSError or isinstance(x, ConnectionError)
+                          and x.strerror), None)) is not None and getattr(os_error, "strerror", None):
+        return safe_line(f"cannot connect to {hostport} ({_lower_first(os_error.strerror)})", 300)
+    return _short(e)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def _ssl_reason(e: BaseException) -> str:
+    reason = getattr(e, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason.replace("_", " ").lower()
+    text = str(e)
+    m = re.search(r"\] ([^()]+?)\s*(\(_ssl\.c:\d+\))?'?\)*$", text)
+    return (m.group(1) if m else text).strip()
+
+
 def _short(e: BaseException) -> str:
-    """A one-line summary of a requests/urllib3 exception (they nest reprs several levels deep)."""
+    """A one-line summary of an exception nothing above recognised (they nest reprs several levels deep)."""
     text = str(e)
     m = re.search(r"\(Caused by (\w+)\(.*?[:,] (.*?)\)+$", text)
     if m:
         text = f"{m.group(1)}: {m.group(2)}"
     text = re.sub(r"<urllib3[^>]*>", "", text)
-    text = " ".join(text.split())
-    return text[:300] or type(e).__name__
+    text = re.sub(r"\w+://[^\s'\"]+", lambda m: redact_url(m.group()), text)
+    return safe_line(text, 300) or type(e).__name__
 
 
 def parse_retry_after(value: str | None) -> float | None:

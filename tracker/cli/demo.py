@@ -58,7 +58,8 @@ def demo(ctx: click.Context, folder: str | None) -> None:
     v1, v2 = demo_versions()
     say = click.echo
     with PolicyServer(v1) as server:
-        doc = Document(service=DEMO_SERVICE, type="Privacy Policy", url=server.url, interval=3600, lang="en")
+        doc = Document(service=DEMO_SERVICE, type="Privacy Policy", url=server.url, interval=3600, lang="en",
+                       allow_private=True)  # served from 127.0.0.1
         (cfg.policies / "chirpline.toml").write_text(render_declaration(DEMO_SERVICE, [doc]), encoding="utf-8")
         say(click.style(f"1. {DEMO_SERVICE} publishes its privacy policy at {server.url}", bold=True))
         run_check(cfg, (), jobs=1, per_host=1, as_json=False)

@@ -12,6 +12,7 @@ import click
 
 from tracker import __version__
 from tracker.errors import TrackerError
+from tracker.publish.termsafe import safe
 
 
 @dataclass
@@ -66,7 +67,7 @@ def _main(argv: list[str] | None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="policy-tracker", standalone_mode=False)
     except TrackerError as e:
-        click.echo(f"policy-tracker: error: {e}", err=True)
+        click.echo(f"policy-tracker: error: {safe(e)}", err=True)
         sys.exit(e.exit_code)
     except click.exceptions.Abort:
         click.echo("policy-tracker: aborted", err=True)
@@ -82,7 +83,7 @@ def _main(argv: list[str] | None) -> None:
     except Exception as e:  # a bug, not bad input: still one line unless asked for more
         if os.environ.get("POLICY_TRACKER_DEBUG"):
             raise
-        click.echo(f"policy-tracker: internal error: {type(e).__name__}: {e} "
+        click.echo(f"policy-tracker: internal error: {type(e).__name__}: {safe(e)} "
                    "(set POLICY_TRACKER_DEBUG=1 for a traceback)", err=True)
         sys.exit(1)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -8,6 +8,8 @@
     interval = "12h"             # how often the daemon checks it (optional, default 24h)
     browser = true               # render with a headless Chromium (pages whose text scripts insert;
                                  # optional, default false; also a service-level default)
+    allow_private = true         # the URL may be on a private or loopback address (an intranet
+                                 # page; optional, default false; also a service-level default)
     # a range selector (Open Terms Archive's form): everything from one element to another
     select = [{ startBefore = "h1", endBefore = "#feedback" }]
     [[documents."Privacy Policy".history]]   # selectors in force until a date (optional, oldest first)
@@ -15,7 +17,12 @@
     select = [".document"]
 
 Every file is validated on load; the first problem found is reported as one line naming the file and
-the key (``DeclarationError``), because a silently ignored typo means a policy nobody watches.
+the key (``DeclarationError``), because a silently ignored typo means a policy nobody watches. A file is
+refused before it is parsed when it is over ``MAX_FILE_BYTES`` or nests arrays/tables deeper than
+``MAX_DEPTH`` (the TOML parser recurses: a deeply nested file would raise RecursionError), and after it
+when it declares more than ``MAX_DOCUMENTS`` documents; a UTF-8 byte order mark is ignored. A URL with
+a user name or password is refused: declarations and everything made from them (feeds, pages, logs) are
+public, and a secret in a URL would be published with them.
 """
 
 from __future__ import annotations
@@ -28,10 +35,11 @@ from urllib.parse import urlsplit
 
 from tracker.errors import DeclarationError
 from tracker.models import Document, PastSelectors
+from tracker.publish.termsafe import redact_url, safe
 
 DEFAULT_INTERVAL = 24 * 3600
-SERVICE_KEYS = {"name", "documents", "lang", "url", "browser"}
-DOCUMENT_KEYS = {"url", "select", "remove", "interval", "lang", "history", "browser"}
+SERVICE_KEYS = {"name", "documents", "lang", "url", "browser", "allow_private"}
+DOCUMENT_KEYS = {"url", "select", "remove", "interval", "lang", "history", "browser", "allow_private"}
 HISTORY_KEYS = {"until", "url", "select", "remove"}
 RANGE_STARTS = ("startBefore", "startAfter")
 RANGE_ENDS = ("endBefore", "endAfter")
@@ -39,6 +47,9 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 MIN_INTERVAL = 1
 MAX_INTERVAL = 365 * 86400
+MAX_FILE_BYTES = 1024 * 1024  # a declaration is a few hundred bytes; the largest real ones a few KB
+MAX_DEPTH = 32  # arrays and tables inside each other (a real declaration needs 7 at most)
+MAX_DOCUMENTS = 1000  # per file
 
 
 def parse_interval(value: object) -> int:
@@ -78,6 +89,9 @@ def check_url(url: object) -> str:
         raise ValueError("expected an http(s) URL")
     url = url.strip()
     parts = urlsplit(url)
+    if "@" in parts.netloc:  # first: the messages below quote the URL, which must not show the secret
+        raise ValueError(f"{redact_url(url)!r} contains a user name or password; credentials must not be "
+                         "in a declared URL (it is published in feeds, pages and logs)")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{url!r} is not an http(s) URL")
     if len(url.split(maxsplit=1)) > 1:  # str.split breaks on exactly what isspace() calls white space
@@ -217,7 +231,7 @@ def document_at(doc: Document, when: str) -> Document:
         if moment < past.until:
             return Document(service=doc.service, type=doc.type, url=past.url, select=past.select,
                             remove=past.remove, interval=doc.interval, lang=doc.lang, source=doc.source,
-                            browser=doc.browser)
+                            browser=doc.browser, allow_private=doc.allow_private)
     return doc
 
 
@@ -272,15 +286,23 @@ def parse_declaration(data: dict, source: str) -> list[Document]:
     lang = data.get("lang")
     if lang is not None and not (isinstance(lang, str) and re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]+)*", lang)):
         raise fail("lang", "expected a language code such as en or fr")
-    browser = False
+    browser = allow_private = False
     if "browser" in data:
         try:
             browser = check_browser(data["browser"])
         except ValueError as e:
             raise fail("browser", str(e)) from None
+    if "allow_private" in data:
+        try:
+            allow_private = check_browser(data["allow_private"])
+        except ValueError as e:
+            raise fail("allow_private", str(e)) from None
     docs = data.get("documents")
     if not isinstance(docs, dict) or not docs:
         raise fail("documents", 'missing or empty (add a [documents."Privacy Policy"] table)')
+    if len(docs) > MAX_DOCUMENTS:
+        raise fail("documents", f"{len(docs)} documents, more than the {MAX_DOCUMENTS} a file may declare "
+                   "(split the service into several files)")
     out: list[Document] = []
     for dtype, spec in docs.items():
         where = f'documents."{dtype}"'
@@ -298,6 +320,7 @@ def parse_declaration(data: dict, source: str) -> list[Document]:
         values: dict = {}
         for key, check in (("url", check_url), ("select", check_selectors), ("remove", check_selectors),
                            ("interval", parse_interval), ("browser", check_browser),
+                           ("allow_private", check_browser),
                            ("history", lambda v, got=values: check_history(v, got["url"]))):
             if key in spec:
                 try:
@@ -310,22 +333,104 @@ def parse_declaration(data: dict, source: str) -> list[Document]:
         out.append(Document(service=service, type=dtype, url=values["url"], select=values.get("select", ()),
                             remove=values.get("remove", ()), interval=values.get("interval", DEFAULT_INTERVAL),
                             lang=dlang.lower() if dlang else None, source=source,
-                            history=values.get("history", ()), browser=values.get("browser", browser)))
+                            history=values.get("history", ()), browser=values.get("browser", browser),
+                            allow_private=values.get("allow_private", allow_private)))
     return out
 
 
 def load_file(path: Path) -> list[Document]:
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)  # never more: a huge (or endless) file is refused unread
     except OSError as e:
         raise DeclarationError(f"{path}: cannot read: {e.strerror or e}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise DeclarationError(f"{path}: over {MAX_FILE_BYTES // 1024} KB; not a declaration (too large to load)")
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise DeclarationError(f"{path}: not UTF-8 text") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DeclarationError(f"{path}: not UTF-8 text (invalid byte at offset {e.start})") from None
+    return parse_declaration(parse_toml(text, str(path)), str(path))
+
+
+def parse_toml(text: str, source: str) -> dict:
+    """TOML text (a leading byte order mark ignored) -> dict, refusing nesting deeper than ``MAX_DEPTH``
+    before the parser recurses into it; every problem is a one-line ``DeclarationError`` naming ``source``."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    depth, line = toml_nesting(text) if text.count("[") + text.count("{") > MAX_DEPTH else (0, 0)
+    if depth > MAX_DEPTH:
+        raise DeclarationError(f"{source}: nested too deeply (more than {MAX_DEPTH} levels of arrays or "
+                               f"inline tables, at line {line})")
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise DeclarationError(f"{path}: invalid TOML: {e}") from None
-    return parse_declaration(data, str(path))
+        raise DeclarationError(f"{source}: invalid TOML: {safe(e)}") from None
+    except RecursionError:  # not reached with MAX_DEPTH, kept as a last guard
+        raise DeclarationError(f"{source}: nested too deeply") from None
+    depth = data_depth(data)
+    if depth > MAX_DEPTH:
+        raise DeclarationError(f"{source}: nested too deeply (tables more than {MAX_DEPTH} levels deep)")
+    return data
+
+
+def toml_nesting(text: str) -> tuple[int, int]:
+    """The deepest nesting of ``[`` and ``{`` outside strings and comments, and the line where it is
+    reached: a scan that does not recurse (table headers count as one or two levels, harmlessly)."""
+    depth = deepest = 0
+    line = where = 1
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif c in "\"'":
+            triple = text.startswith(c * 3, i)
+            quote = c * 3 if triple else c
+            j = i + len(quote)
+            while j < n:
+                if c == '"' and text[j] == "\\":
+                    j += 2
+                    continue
+                if text.startswith(quote, j):
+                    break
+                if text[j] == "\n":
+                    if not triple:
+                        break  # an unterminated string: the parser reports it
+                    line += 1
+                j += 1
+            extra = 0
+            while triple and extra < 2 and j + 3 < n and text[j + 3] == c:  # """a"""" ends with a quote
+                j += 1
+                extra += 1
+            i = j + len(quote)
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, line
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return deepest, where
+
+
+def data_depth(data: object) -> int:
+    """How deep dicts and lists go in ``data`` (dotted keys nest tables without brackets), iteratively."""
+    deepest = 0
+    todo = [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                return depth
+            todo.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def load_policies(folder: Path) -> list[Document]:
@@ -440,6 +545,8 @@ def render_declaration(service: str, docs: list[Document], header: str = "",
             lines.append(f"lang = {_toml_str(d.lang)}")
         if d.browser:
             lines.append("browser = true")
+        if d.allow_private:
+            lines.append("allow_private = true")
         for past in d.history:
             lines += [f"[[{table}.history]]", f"until = {past.until}"]
             if past.url != d.url:
