@@ -105,7 +105,7 @@ def _declared_names(folder: Path) -> dict[str, Path]:
 
 @cli.command("import-ota")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...",
-                type=click.Path(exists=True, path_type=Path))
+                type=click.Path(path_type=Path))
 @click.option("--types", "types", default="", metavar="LIST",
               help='Only these document types, comma-separated (e.g. "Privacy Policy,Terms of Service").')
 @click.option("--force", is_flag=True, help="Overwrite an existing declaration of the same service.")
@@ -207,6 +207,8 @@ def _declaration_files(sources: tuple[Path, ...], find) -> tuple[list[Path], lis
     files: list[Path] = []
     orphans: list[Path] = []
     for source in sources:
+        if not source.exists():
+            raise TrackerError(f"{source}: no such file or folder")
         found, lost = find(source)
         if not found:
             raise TrackerError(f"{source}: no OTA declaration (*.json) found")
@@ -238,21 +240,25 @@ def _target(folder: Path, service: str, owners: dict[Path, str], planned: dict[P
 def _compare_ota(cfg, sources: tuple[Path, ...], wanted: list[str] | None) -> None:
     from tracker.ota import compare, find_declaration_files, read_pages
 
+    files, _ = _declaration_files(sources, find_declaration_files)
     docs = cfg.documents()
     if wanted:
         keep = {t.casefold() for t in wanted}
         docs = [d for d in docs if d.type.casefold() in keep]
-    files, _ = _declaration_files(sources, find_declaration_files)
     pages = []
-    unreadable = 0
+    problems: list[str] = []
     for path in files:
         try:
             pages += read_pages(path)
         except TrackerError as e:
-            click.echo(f"skipped {e}", err=True)
-            unreadable += 1
-    if not pages:
-        raise TrackerError(f"{', '.join(map(str, sources))}: no usable OTA declaration to compare with")
+            problems.append(str(e))
+    if not pages:  # one line: the first problem, not one line per file and then the error
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise TrackerError(f"no usable OTA declaration to compare with: {problems[0]}{more}" if problems
+                           else f"{', '.join(map(str, sources))}: no usable OTA declaration to compare with")
+    for line in problems:
+        click.echo(f"skipped {line}", err=True)
+    unreadable = len(problems)
     result = compare(docs, pages)
     for line in result.differences:
         click.echo(line)
