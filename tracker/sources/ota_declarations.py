@@ -9,27 +9,43 @@ An OTA service declaration is JSON::
 (before 2021 the key was ``documents`` instead of ``terms``), with an optional ``<Service>.history.json``
 beside it: ``{type: [{...same keys..., "validUntil": DATE}, ...]}``.
 
-``fetch``/``select``/``remove`` carry over exactly (range selectors included), ``executeClientScripts``
-becomes ``browser = true`` (rendered by a headless Chromium, see tracker.capture.browser) and the history becomes
-``[[documents.X.history]]``. Two things cannot: ``filter`` names JavaScript functions in
-``<Service>.filters.js``; ``combine`` glues several pages into one document (here each page becomes a
-document of its own). Each is reported as a warning, and written as a comment in the TOML file, never
-dropped silently. (A past entry's ``executeClientScripts`` needs nothing: stored snapshots are already
-rendered.)
+Carried over: ``fetch`` (percent-encoded where OTA's URL has spaces or other characters a URL cannot
+hold), ``select``/``remove`` (range selectors included; a selector the tracker cannot parse is dropped
+on its own, with a warning naming it), ``executeClientScripts`` (as ``browser = true``: rendered by a
+headless Chromium, see tracker.capture.browser) and the history (as ``[[documents.X.history]]``). Not carried
+over: ``filter`` names JavaScript functions in ``<Service>.filters.js``; ``combine`` glues several
+pages into one document (here each page becomes a document of its own). Each loss is reported as a
+warning and written as a comment in the TOML file, never dropped silently. (A past entry's
+``executeClientScripts`` needs nothing: stored snapshots are already rendered.)
+
+OTA's declarations repositories are licensed on their own (EUPL-1.2 or AGPL-3.0; ODC-BY 1.0 covers
+OTA's versions and snapshots datasets, not the declarations): :func:`source_info` reads the repository
+and its licence from the folder (LICENSE file, ``package.json``, ``metadata.yml``, ``.git/config``) so
+that an imported file says truthfully where it comes from, and "unknown" when it cannot tell.
+
+:func:`compare` lists where declarations (ours) differ from OTA's: URL, rendering, selectors.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tracker.errors import TrackerError
 from tracker.models import Document, PastSelectors
-from tracker.sources.declarations import check_selectors, check_service_name, check_until, check_url
+from tracker.sources.declarations import (
+    check_selectors,
+    check_service_name,
+    check_until,
+    check_url,
+    selector_spec,
+    slugify,
+)
 
-ATTRIBUTION = "data ODC-BY 1.0: Open Terms Archive and its contributors"
 _SOURCE_KEYS = ("fetch", "select", "remove", "filter", "executeClientScripts")
 _KNOWN_KEYS = set(_SOURCE_KEYS) | {"combine", "validUntil"}
 
@@ -44,6 +60,7 @@ class Conversion:
     notes: dict[str, list[str]] = field(default_factory=dict)  # document type -> comment lines
     warnings: list[str] = field(default_factory=list)  # one line each, "Type: what was lost"
     skipped: list[str] = field(default_factory=list)  # types not converted, with the reason
+    declared_types: list[str] = field(default_factory=list)  # every type the OTA file declares
 
     def warn(self, dtype: str, message: str) -> None:
         self.notes.setdefault(dtype, []).append(message)
@@ -56,13 +73,70 @@ def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _selectors(value: object, key: str) -> tuple:
-    if value is None or value == []:
-        return ()
+# --------------------------------------------------------------------------- URLs
+
+_URL_HEAD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)(.*)$", re.S)
+# Characters a URL may hold as they are (RFC 3986 unreserved, reserved and "%" of a valid escape).
+_UNSAFE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]|%(?![0-9A-Fa-f]{2})")
+
+
+def encode_url(url: str) -> str:
+    """``url`` with what a URL cannot hold percent-encoded (UTF-8), after its host.
+
+    Spaces, quotes, ``<>{}|\\^``, non-ASCII letters and a ``%`` that starts no escape are encoded;
+    tabs and line breaks are dropped, as browsers do (WHATWG URL); valid escapes and the scheme and
+    host are left alone, so a URL that needs nothing comes back unchanged.
+    """
+    url = re.sub(r"[\t\n\r]", "", url.strip())
+    m = _URL_HEAD.match(url)
+    if not m:
+        return url
+    head, rest = m.groups()
+    return head + _UNSAFE.sub(lambda c: "".join(f"%{b:02X}" for b in c.group().encode("utf-8", "surrogatepass")),
+                              rest)
+
+
+def _fetch_url(source: dict) -> tuple[str, str | None]:
+    """(the page's URL, a warning if it had to be percent-encoded)."""
+    if "fetch" not in source:
+        raise ValueError("no fetch URL")
+    raw = source["fetch"]
+    if not isinstance(raw, str):
+        raise ValueError(f"fetch: expected a URL, not {raw!r}")
+    url = encode_url(raw)
     try:
-        return check_selectors(value)
+        url = check_url(url)
     except ValueError as e:
-        raise ValueError(f"{key}: {e}") from None
+        raise ValueError(f"fetch: {e}") from None
+    note = None if url == raw.strip() else f"fetch URL percent-encoded: {raw.strip()!r} -> {url}"
+    return url, note
+
+
+# --------------------------------------------------------------------------- selectors
+
+
+def _describe(item: object) -> str:
+    return json.dumps(item, ensure_ascii=False) if not isinstance(item, str) else repr(item)
+
+
+def _selectors(value: object, key: str) -> tuple[tuple, list[str]]:
+    """Valid selectors of ``value`` and one warning per selector dropped (the others are kept)."""
+    kept: list = []
+    dropped: list[str] = []
+    items = _as_list(value)
+    for item in items:
+        try:
+            if not isinstance(item, str | dict):
+                raise ValueError("expected a CSS selector or a range object")
+            kept.extend(check_selectors(item))
+        except ValueError as e:
+            reason = str(e).removeprefix(f"bad CSS selector {item!r}: ")
+            dropped.append(f"{key}: selector {_describe(item)} dropped ({reason})")
+    if dropped and items and not kept:
+        dropped.append(f"{key}: no valid selector left"
+                       + ("; the page's main content is taken instead" if key == "select"
+                          else "; nothing is removed"))
+    return tuple(kept), dropped
 
 
 def _sources(spec: dict) -> list[dict]:
@@ -87,18 +161,50 @@ def _lost(source: dict) -> list[str]:
     return out
 
 
-def _page(source: dict) -> tuple[str, tuple, tuple]:
-    if "fetch" not in source:
-        raise ValueError("no fetch URL")
-    try:
-        url = check_url(source["fetch"])
-    except ValueError as e:
-        raise ValueError(f"fetch: {e}") from None
-    return url, _selectors(source.get("select"), "select"), _selectors(source.get("remove"), "remove")
+@dataclass(frozen=True)
+class Page:
+    """One page of an OTA term, as the tracker would fetch it; ``problems`` say what was changed."""
+
+    url: str
+    select: tuple
+    remove: tuple
+    browser: bool
+    problems: tuple[str, ...] = ()
+
+
+def _page(source: dict) -> Page:
+    url, note = _fetch_url(source)
+    select, bad_select = _selectors(source.get("select"), "select")
+    remove, bad_remove = _selectors(source.get("remove"), "remove")
+    problems = ([note] if note else []) + bad_select + bad_remove
+    return Page(url, select, remove, source.get("executeClientScripts") is True, tuple(problems))
 
 
 def _wanted(dtype: str, types: set[str] | None) -> bool:
     return types is None or dtype.casefold() in types
+
+
+def _terms(data: object) -> tuple[str, dict]:
+    """(service name, terms) of a parsed OTA declaration; ValueError saying plainly what is missing."""
+    if isinstance(data, dict) and not data:
+        raise ValueError("empty declaration ({}): no name and no terms")
+    if not isinstance(data, dict):
+        raise ValueError(f"not an Open Terms Archive declaration (expected a JSON object, found "
+                         f"{type(data).__name__ if data is not None else 'null'})")
+    if "name" not in data:
+        raise ValueError("not an Open Terms Archive declaration (no name)")
+    terms = data.get("terms", data.get("documents"))
+    if terms is None:
+        raise ValueError("not an Open Terms Archive declaration (no terms)")
+    if not isinstance(terms, dict):
+        raise ValueError("terms: expected an object of document types")
+    try:
+        service = check_service_name(data["name"])
+    except ValueError as e:
+        raise ValueError(f"name: {e}") from None
+    if not terms:
+        raise ValueError(f"{service}: declares no documents (its terms object is empty)")
+    return service, terms
 
 
 def convert_declaration(data: object, source: str, history: object = None,
@@ -106,19 +212,12 @@ def convert_declaration(data: object, source: str, history: object = None,
     """Convert one parsed OTA declaration (and its parsed history, if any).
 
     ``types`` keeps only those document types (case-insensitive). Raises ValueError when ``data`` is
-    not an OTA service declaration at all; problems with one document only skip that document.
+    not an OTA service declaration at all, or declares nothing; problems with one document only skip
+    that document, and a bad selector only drops that selector.
     """
-    if not isinstance(data, dict) or "name" not in data:
-        raise ValueError("not an Open Terms Archive declaration (no name)")
-    terms = data.get("terms", data.get("documents"))
-    if not isinstance(terms, dict):
-        raise ValueError("not an Open Terms Archive declaration (no terms)")
-    try:
-        service = check_service_name(data["name"])
-    except ValueError as e:
-        raise ValueError(f"name: {e}") from None
+    service, terms = _terms(data)
     wanted = {t.strip().casefold() for t in types if t.strip()} if types is not None else None
-    conv = Conversion(service=service, source=source)
+    conv = Conversion(service=service, source=source, declared_types=list(terms))
     firsts: dict[str, Document] = {}
     for dtype, spec in terms.items():
         if not _wanted(dtype, wanted):
@@ -129,7 +228,7 @@ def convert_declaration(data: object, source: str, history: object = None,
         for key in sorted(set(spec) - _KNOWN_KEYS):
             conv.warn(dtype, f"OTA key {key!r} not understood, ignored")
         try:
-            pages = [(_page(s), _lost(s), s.get("executeClientScripts") is True) for s in _sources(spec)]
+            pages = [(_page(s), _lost(s)) for s in _sources(spec)]
         except ValueError as e:
             conv.skipped.append(f"{dtype}: {e}")
             continue
@@ -137,11 +236,11 @@ def convert_declaration(data: object, source: str, history: object = None,
         if len(pages) > 1:
             conv.warn(dtype, f"combine: OTA joins {len(pages)} pages into one document; imported as "
                              f"{len(pages)} documents ({names[0]!r} .. {names[-1]!r})")
-        for name, ((url, select, remove), lost, browser) in zip(names, pages, strict=True):
-            for message in dict.fromkeys(lost):
+        for name, (page, lost) in zip(names, pages, strict=True):
+            for message in dict.fromkeys([*page.problems, *lost]):
                 conv.warn(name, message)
-            doc = Document(service=service, type=name, url=url, select=select, remove=remove, source=source,
-                           browser=browser)
+            doc = Document(service=service, type=name, url=page.url, select=page.select, remove=page.remove,
+                           source=source, browser=page.browser)
             conv.documents.append(doc)
             firsts.setdefault(dtype, doc)
     if history is not None:
@@ -169,15 +268,15 @@ def _attach_history(conv: Conversion, firsts: dict[str, Document], history: obje
                 until = check_until(entry["validUntil"])
                 where = f"history until {until}"
                 sources = _sources(entry)
-                (url, select, remove), lost = _page(sources[0]), _lost(sources[0])
+                page, lost = _page(sources[0]), _lost(sources[0])
             except ValueError as e:
                 conv.warn(dtype, f"{where} skipped: {e}")
                 continue
             if len(sources) > 1:
-                lost.append(f"combine of {len(sources)} pages: only the first ({url}) kept")
-            for message in lost:
+                lost.append(f"combine of {len(sources)} pages: only the first ({page.url}) kept")
+            for message in [*page.problems, *lost]:
                 conv.warn(dtype, f"{where}: {message}")
-            past.append(PastSelectors(until=until, url=url, select=select, remove=remove))
+            past.append(PastSelectors(until=until, url=page.url, select=page.select, remove=page.remove))
         if past:
             doc = firsts[dtype]
             new = replace(doc, history=tuple(sorted(past, key=lambda p: p.until)))
@@ -193,13 +292,16 @@ def history_path(path: Path) -> Path:
 
 
 def find_declaration_files(path: Path) -> tuple[list[Path], list[Path]]:
-    """(declarations, orphan history files) under a file or an OTA folder (or its ``declarations/``)."""
+    """(declarations, orphan history files) under a file, an OTA declarations repository (its
+    ``declarations/`` folder), or a folder of such repositories (``*/declarations/``)."""
     path = Path(path)
     if path.is_file():
         return [path], []
-    files = sorted(path.glob("*.json"))
-    if not files and (path / "declarations").is_dir():
-        files = sorted((path / "declarations").glob("*.json"))
+    # A repository's root holds package.json and the like: its declarations are in declarations/.
+    inner = path / "declarations"
+    files = sorted(inner.glob("*.json")) if inner.is_dir() else sorted(path.glob("*.json"))
+    if not files:
+        files = sorted(path.glob("*/declarations/*.json"))
     decls = [f for f in files if not f.name.endswith(".history.json")]
     histories = [f for f in files if f.name.endswith(".history.json")]
     orphans = [h for h in histories if h.with_name(h.name[: -len(".history.json")] + ".json") not in decls]
@@ -208,11 +310,17 @@ def find_declaration_files(path: Path) -> tuple[list[Path], list[Path]]:
 
 def _read_json(path: Path) -> object:
     try:
-        return json.loads(path.read_bytes().decode("utf-8-sig"))
+        raw = path.read_bytes()
     except OSError as e:
         raise TrackerError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise TrackerError(f"{path}: not UTF-8 text") from None
+    if not text.strip():
+        raise TrackerError(f"{path}: empty file (an OTA declaration is a JSON object with name and terms)")
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise TrackerError(f"{path}: invalid JSON: {e}") from None
 
@@ -229,3 +337,273 @@ def read_declaration(path: Path, types: Iterable[str] | None = None) -> Conversi
         return convert_declaration(_read_json(path), str(path), history, types)
     except ValueError as e:
         raise TrackerError(f"{path}: {e}") from None
+
+
+def short_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def file_stem(service: str, *, suffixed: bool = False) -> str:
+    """The file name (without ``.toml``) for an imported service.
+
+    The slug of its name; a name that slugs to nothing readable (non-Latin scripts: "Яндекс", "微博")
+    gets a short stable hash of the name instead of the bare ``service``, and ``suffixed`` (another
+    service already holds the plain name) adds the hash to any slug. Same name, same file, every run.
+    """
+    slug = slugify(service)
+    if slug == "service" and service.strip().casefold() != "service":
+        return f"service-{short_hash(service)}"
+    return f"{slug}-{short_hash(service)}" if suffixed else slug
+
+
+# --------------------------------------------------------------------------- where a declaration comes from
+
+_LICENCE_FILES = re.compile(r"^(licen[cs]e|copying)(\.(md|txt|markdown|rst))?$", re.I)
+# (SPDX identifier, words that identify the licence text), most specific first.
+_LICENCE_TEXTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("AGPL-3.0", ("gnu affero general public license", "version 3")),
+    ("EUPL-1.2", ("european union public licen", "1.2")),
+    ("EUPL-1.1", ("european union public licen", "1.1")),
+    ("LGPL-3.0", ("gnu lesser general public license", "version 3")),
+    ("LGPL-2.1", ("gnu lesser general public license", "version 2.1")),
+    ("GPL-3.0", ("gnu general public license", "version 3")),
+    ("GPL-2.0", ("gnu general public license", "version 2")),
+    ("MPL-2.0", ("mozilla public license", "2.0")),
+    ("Apache-2.0", ("apache license", "version 2.0")),
+    ("ODC-BY-1.0", ("open data commons attribution license",)),
+    ("ODbL-1.0", ("open database license",)),
+    ("CC-BY-SA-4.0", ("attribution-sharealike 4.0 international",)),
+    ("CC-BY-4.0", ("attribution 4.0 international",)),
+    ("CC0-1.0", ("cc0 1.0 universal",)),
+    ("MIT", ("permission is hereby granted, free of charge",)),
+)
+
+
+def licence_of_text(text: str) -> str | None:
+    """The SPDX identifier of a licence text (or of its ``SPDX-License-Identifier:`` line), or None."""
+    m = re.search(r"SPDX-License-Identifier:\s*([A-Za-z0-9.+-]+(?:\s+(?:OR|AND)\s+[A-Za-z0-9.+-]+)*)", text)
+    if m:
+        return m.group(1)
+    low = re.sub(r"\s+", " ", text[:20000].lower())
+    for spdx, words in _LICENCE_TEXTS:
+        if all(w in low for w in words):
+            return spdx
+    return None
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a folder of OTA declarations comes from, as far as the folder itself says."""
+
+    repository: str | None  # a URL or owner/name, None when the folder does not say
+    licence: str | None  # SPDX identifier, None when unknown
+    licence_from: str | None  # the file the licence was read from
+
+    def header(self, declaration: Path) -> str:
+        where = f" of {self.repository}" if self.repository else ""
+        if self.licence:
+            licence = (f"licence of the source repository: {self.licence} (from {self.licence_from}); "
+                       "it may apply to this derived file")
+        elif self.licence_from:
+            licence = f"licence of the source repository: see {self.licence_from} (not recognised)"
+        else:
+            licence = "licence of the source repository: unknown"
+        return f"Imported from the Open Terms Archive declaration {declaration.name}{where} ({licence})."
+
+
+def _repository_root_candidates(folder: Path) -> list[Path]:
+    folder = Path(folder).resolve()
+    out = [folder]
+    if folder.name == "declarations":  # an OTA repository keeps its declarations in declarations/
+        out.append(folder.parent)
+    return out
+
+
+def _strip_credentials(url: str) -> str:
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1", url.strip())
+
+
+def _repository_of(folder: Path) -> str | None:
+    meta = folder / "metadata.yml"  # OTA collection metadata: "declarations: https://github.com/..."
+    if meta.is_file():
+        m = re.search(r"^declarations:\s*['\"]?(\S+?)['\"]?\s*$", _read_text(meta), re.M)
+        if m:
+            return m.group(1)
+    gitconfig = folder / ".git" / "config"
+    if gitconfig.is_file():
+        m = re.search(r'\[remote "origin"\][^\[]*?^\s*url\s*=\s*(\S+)', _read_text(gitconfig), re.M | re.S)
+        if m:
+            return _strip_credentials(m.group(1))
+    package = _package_json(folder)
+    repo = package.get("repository")
+    if isinstance(repo, dict):
+        repo = repo.get("url")
+    return _strip_credentials(repo) if isinstance(repo, str) and repo.strip() else None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes()[:200_000].decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _package_json(folder: Path) -> dict:
+    path = folder / "package.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def source_info(folder: Path) -> SourceInfo:
+    """Repository and licence of the OTA declarations in ``folder`` (or its repository, when ``folder``
+    is a ``declarations/`` folder): a LICENSE/LICENCE/COPYING file first, then ``package.json``'s
+    ``license``; the repository from ``metadata.yml``, ``.git/config`` (origin) or ``package.json``.
+    Nothing is guessed: what the folder does not say is None."""
+    repository = licence = licence_from = None
+    for root in _repository_root_candidates(folder):
+        if not root.is_dir():
+            continue
+        repository = repository or _repository_of(root)
+        if licence_from is None:
+            for f in sorted(root.iterdir(), key=lambda p: p.name):
+                if _LICENCE_FILES.match(f.name) and f.is_file():
+                    licence, licence_from = licence_of_text(_read_text(f)), f.name
+                    break
+        if licence_from is None:
+            declared = _package_json(root).get("license")
+            if isinstance(declared, str) and declared.strip() and declared.strip().upper() != "UNLICENSED":
+                licence, licence_from = declared.strip(), "package.json"
+    return SourceInfo(repository, licence, licence_from)
+
+
+# --------------------------------------------------------------------------- drift: ours against OTA's
+
+
+@dataclass(frozen=True)
+class OtaPage:
+    """One page of one OTA term, for comparison."""
+
+    service: str
+    type: str
+    path: Path
+    page: Page
+    part: int = 1  # its place in a combine
+
+
+def read_pages(path: Path) -> list[OtaPage]:
+    """Every page of every term of one OTA declaration file (TrackerError naming the file if unusable).
+
+    Terms that cannot be read (no fetch URL, bad combine) are left out: they cannot be compared."""
+    data = _read_json(path)
+    try:
+        service, terms = _terms(data)
+    except ValueError as e:
+        raise TrackerError(f"{path}: {e}") from None
+    out: list[OtaPage] = []
+    for dtype, spec in terms.items():
+        if not isinstance(spec, dict):
+            continue
+        try:
+            sources = _sources(spec)
+            pages = [_page(s) for s in sources]
+        except ValueError:
+            continue
+        out += [OtaPage(service, dtype, path, p, i) for i, p in enumerate(pages, 1)]
+    return out
+
+
+def _url_key(url: str) -> str:
+    """A URL as compared: encoded, scheme and host lower-case, no default port, no fragment, no
+    trailing slash (both forms reach the same page on every site of the registry)."""
+    url = encode_url(url)
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([^?#]*)(\?[^#]*)?", url)
+    if not m:
+        return url
+    scheme, host, path, query = m.group(1).lower(), m.group(2).lower(), m.group(3), m.group(4) or ""
+    host = re.sub(r":443$", "", host) if scheme == "https" else re.sub(r":80$", "", host)
+    path = re.sub(r"%[0-9a-f]{2}", lambda e: e.group().upper(), path).rstrip("/")
+    return f"{scheme}://{host}{path}{query}"
+
+
+def _selector_key(items: tuple) -> frozenset:
+    out = set()
+    for item in items:
+        spec = selector_spec(item)
+        if isinstance(spec, str):
+            out.add(re.sub(r"\s+", " ", spec.strip()))
+        else:
+            out.add(tuple(sorted((k, re.sub(r"\s+", " ", v.strip())) for k, v in spec.items())))
+    return frozenset(out)
+
+
+def _name_keys(name: str) -> set[str]:
+    """Keys a service is known by: its slug, and without a web suffix ("Amazon.com" is "Amazon")."""
+    slug = slugify(name)
+    return {slug, re.sub(r"-(com|org|net|io)$", "", slug)}
+
+
+def _show_selectors(items: tuple) -> str:
+    return json.dumps([selector_spec(i) for i in items], ensure_ascii=False) if items else "none"
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`."""
+
+    differences: list[str] = field(default_factory=list)  # one line each
+    compared: int = 0  # documents of ours with an OTA counterpart
+    differing: int = 0  # of those, documents with at least one difference
+    unmatched: list[Document] = field(default_factory=list)  # documents OTA's folder does not declare
+
+
+def _differences(doc: Document, ota: OtaPage) -> list[tuple[str, str, str]]:
+    page = ota.page
+    out = []
+    if _url_key(doc.url) != _url_key(page.url):
+        out.append(("url", doc.url, page.url))
+    if doc.browser != page.browser:
+        out.append(("browser", "true" if doc.browser else "false",
+                    "true (executeClientScripts)" if page.browser else "false"))
+    for key in ("select", "remove"):
+        ours, theirs = getattr(doc, key), getattr(page, key)
+        if _selector_key(ours) != _selector_key(theirs):
+            out.append((key, _show_selectors(ours), _show_selectors(theirs)))
+    return out
+
+
+def compare(docs: Iterable[Document], pages: Iterable[OtaPage]) -> Comparison:
+    """Each of ``docs`` against its OTA counterpart: the OTA page with the same URL, else the page of
+    the same document type of the service with the same name (case, slug, or without .com).
+
+    When several OTA pages match (the same service in several collections), a document that equals
+    one of them has no difference; otherwise it is compared with the first (same URL first)."""
+    pages = list(pages)
+    by_url: dict[str, list[OtaPage]] = {}
+    by_name: dict[tuple[str, str], list[OtaPage]] = {}
+    for p in pages:
+        by_url.setdefault(_url_key(p.page.url), []).append(p)
+        for key in _name_keys(p.service):
+            by_name.setdefault((key, p.type.casefold()), []).append(p)
+    result = Comparison()
+    for doc in docs:
+        candidates = list(by_url.get(_url_key(doc.url), []))
+        for key in sorted(_name_keys(doc.service)):
+            candidates += [p for p in by_name.get((key, doc.type.casefold()), []) if p not in candidates]
+        if not candidates:
+            result.unmatched.append(doc)
+            continue
+        result.compared += 1
+        found = [(p, _differences(doc, p)) for p in candidates]
+        if any(not diffs for _, diffs in found):
+            continue
+        result.differing += 1
+        ota, diffs = found[0]
+        where = f'{ota.path} "{ota.type}"' + (f" page {ota.part}" if ota.part > 1 else "")
+        for key, ours, theirs in diffs:
+            result.differences.append(f"{doc.label}: {key} differs: ours {ours}; OTA {theirs} [{where}]")
+    return result
