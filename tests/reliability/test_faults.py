@@ -243,8 +243,9 @@ def test_large_bodies_keep_memory_low(matrix: Matrix) -> None:
     assert extra_mb < RSS_MARGIN_MB, (matrix.rss_seed_kb, matrix.rss_big_kb)
 
 
-def test_print_table(matrix: Matrix, capsys) -> None:
+def test_print_table(matrix: Matrix, capsys, request) -> None:
     rows = list(matrix.rows.values())
-    with capsys.disabled():
-        print("\n" + table(rows, ["fault", "outcome", "false_versions", "false_changes", "recovered"]))
+    if request.config.get_verbosity() > 0:  # `pytest -v`; `pytest -q` stays on one screen (bench/reliability.py has it)
+        with capsys.disabled():
+            print("\n" + table(rows, ["fault", "outcome", "false_versions", "false_changes", "recovered"]))
     assert sum(r["false_versions"] for r in rows) == 0
