@@ -245,7 +245,7 @@ def test_large_bodies_keep_memory_low(matrix: Matrix) -> None:
 
 def test_print_table(matrix: Matrix, capsys, request) -> None:
     rows = list(matrix.rows.values())
-    if request.config.get_verbosity() > 0:  # `pytest -v`; `pytest -q` stays on one screen (bench/reliability.py has it)
+    if request.config.getoption("verbose") > 0:  # `pytest -v`; `pytest -q` stays on one screen (bench/reliability.py has it)
         with capsys.disabled():
             print("\n" + table(rows, ["fault", "outcome", "false_versions", "false_changes", "recovered"]))
     assert sum(r["false_versions"] for r in rows) == 0
