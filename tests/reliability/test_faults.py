@@ -152,11 +152,11 @@ def matrix(tmp_path_factory) -> Matrix:
             outcomes: dict[str, dict] = {}
             cli = [service(f) for f, (_, how) in CASES.items() if how == "cli"]
             r = ws.run("check", "--json", "--jobs", "16", "--per-host", "16", *cli)
-            assert r.code == 0, r.err
+            assert r.code == 3, r.err  # 3: some documents failed (here: every one)
             outcomes.update(by_service(json_lines(r.out)))
             big = run_measured(ws, "check", "--json", "--jobs", "3", "--per-host", "3",
                                *[service(f) for f, (_, how) in CASES.items() if how == "big"])
-            assert big.code == 0, big.err
+            assert big.code == 3, big.err
             outcomes.update(by_service(json_lines(big.out)))
             timed = [service(f) for f, (_, how) in CASES.items() if how == "timed"]
             p = subprocess.run([sys.executable, "-c", DRIVER, str(ws.db), str(ws.policies), str(ws.feeds),
