@@ -89,8 +89,10 @@ def complete_service(ctx: click.Context, param: click.Parameter, incomplete: str
 
     names: set[str] = set()
     cfg = ctx.find_object(Config)
-    if cfg is None:
-        return []
+    if cfg is None:  # completing: the group's callback has not run, but its options are parsed
+        params = ctx.find_root().params
+        cfg = Config(db=Path(params.get("db") or "tracker.db"), policies=Path(params.get("policies") or "policies"),
+                     feeds=Path(params.get("feeds") or "feeds"))
     try:
         names |= {d.service for d in cfg.documents(report=False, missing_ok=True)}
     except Exception:  # noqa: BLE001 - completion must never print an error
