@@ -238,6 +238,8 @@ def test_unusable_feeds_folder_is_bad_input_before_anything_is_checked(ws, site)
     r = ws.run("--feeds", "/proc/foo", "check", "Acme")
     assert_one_line_error(r, "/proc/foo")
     assert not site.requests
+    assert ws.run("check").code == 0
+    assert_one_line_error(ws.run("--feeds", "/proc/foo", "feeds"), "/proc/foo")
 
 
 # --------------------------------------------------------------------------- 9. Ctrl-C
