@@ -56,7 +56,7 @@ def check(ws, *, env: dict | None = None) -> tuple[int, dict]:
 def test_without_browser_only_the_shell_is_seen(ws, js_page) -> None:
     ws.declare("Scripted", js_page)
     code, out = check(ws)
-    assert code == 0
+    assert code == 3  # 3: a document failed its check
     # The app shell ("Loading the privacy policy…") is not a policy: a failed check, no version,
     # and a hint in the reason that the page may need a browser.
     assert out["state"] == "failed" and out["reason"] in ("blocked", "too-short"), out
@@ -78,7 +78,7 @@ def test_with_browser_the_script_inserted_clauses_are_recorded(ws, js_page) -> N
 def test_browser_missing_is_a_failed_check_with_a_reason(ws, js_page) -> None:
     ws.declare("Scripted", js_page, browser=True)
     code, out = check(ws, env={"POLICY_TRACKER_CHROMIUM": "/nonexistent/chromium"})
-    assert code == 0
+    assert code == 3
     assert out["state"] == "failed" and out["reason"] == "browser-missing", out
     assert "POLICY_TRACKER_CHROMIUM" in out["error"]
 

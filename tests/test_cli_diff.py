@@ -60,5 +60,9 @@ def test_bad_input_one_line(ws):
 
 def test_tag_filter(ws):
     a, b = write(ws, "a.md", OLD), write(ws, "b.md", NEW)
-    d = json.loads(ws.run("diff", "--files", a, b, "--format", "json", "--tag", "no-such-tag").out)
+    d = json.loads(ws.run("diff", "--files", a, b, "--format", "json", "--tag", "children").out)
     assert d["changes"] == []
+    d = json.loads(ws.run("diff", "--files", a, b, "--format", "json", "--tag", "biometrics").out)
+    assert [c["new"] for c in d["changes"]] == ["We collect face geometry."]
+    # an unknown tag is a typo, not "0 significant changes"
+    assert_one_line_error(ws.run("diff", "--files", a, b, "--tag", "no-such-tag"), "no-such-tag", "ai-training")

@@ -22,10 +22,12 @@ Why it is built this way:
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import logging.handlers
 import os
 import random
+import re
 import signal
 import sys
 import threading
@@ -45,6 +47,7 @@ RETRY_AFTER_CAP = 30 * 86400  # a Retry-After longer than this is treated as thi
 SAFETY_INTERVAL = 3600  # APScheduler's own interval: only used if a job died before rescheduling
 FEEDS_MIN_SPACING = 0.5  # seconds between two feed rebuilds (more when a rebuild is slow)
 TICK = 0.25  # main loop granularity (signals, reloads, feed rebuilds, --once completion)
+OUTBOX_RETRY = 60.0  # seconds between two attempts at notifications that could not be delivered
 
 Key = tuple[str, str]
 
@@ -200,6 +203,7 @@ class DeclarationWatcher:
         self._by_file: dict[Path, list[Document]] = {}
         self._loaded_stamp: tuple | None = None
         self._missing_logged = False
+        self.problems = 0  # files left out (or kept as they were) at the last load, for `run --once`
 
     def stamp(self) -> tuple | None:
         try:
@@ -230,6 +234,7 @@ class DeclarationWatcher:
         docs: list[Document] = []
         seen: dict[str, Path] = {}
         current: dict[Path, list[Document]] = {}
+        self.problems = 0
         for path in sorted(self.folder.glob("*.toml")):
             try:
                 file_docs = load_file(path)
@@ -238,6 +243,7 @@ class DeclarationWatcher:
                     raise DeclarationError(f"{path}: name: service {file_docs[0].service!r} is already "
                                            f"declared in {seen[name]}")
             except DeclarationError as e:
+                self.problems += 1
                 previous = self._by_file.get(path, [])
                 log.error("%s (%s)", e, "keeping its previous declarations" if previous
                           else "its documents are not scheduled")
@@ -284,6 +290,8 @@ class Daemon:
             from tracker.publish.notify import Notifier
 
             self.notifier = Notifier(list(opts.notify))
+        self._deliver_lock = threading.Lock()
+        self._next_delivery = 0.0
         self.store = None
         self.scheduler = None
         self.checks = 0
@@ -299,6 +307,8 @@ class Daemon:
             raise TrackerError(f"{self.cfg.policies}: no such policies folder (use --policies DIR or "
                                "`policy-tracker add`)")
         self.store = self.cfg.store()
+        if self.notifier:
+            self.notifier.register(self.store)
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers=self.opts.jobs)},
@@ -319,10 +329,13 @@ class Daemon:
                      len(self.docs), self.opts.jobs, self.opts.host_delay, round(self.opts.jitter * 100),
                      os.getpid())
         self._rebuild_feeds()
+        self._deliver()  # what earlier runs could not deliver
         self.scheduler.start()
         last_poll = time.monotonic()
         while not self.stop.is_set():
             self.stop.wait(TICK)
+            if self.notifier and time.monotonic() >= self._next_delivery:
+                self._deliver()
             if self.opts.once:
                 with self._count_lock:
                     if not self.pending and self.in_flight == 0:
@@ -375,6 +388,7 @@ class Daemon:
             os._exit(0)
         if self.feeds_dirty.is_set():
             self._rebuild_feeds()
+        self._deliver()
         self.fetcher.close()
         if self.notifier:
             self.notifier.close()
@@ -384,6 +398,16 @@ class Daemon:
         else:
             log.info("stopped after %.1fs (%d check(s) this run)", time.monotonic() - started, self.checks)
         return 0
+
+    def once_status(self, started: float) -> int:
+        """``--once``'s exit status, as ``check``'s: 2 when a declaration file was bad (its documents
+        were left out), else 3 when a document checked by this run failed, else 0."""
+        if self.watcher.problems:
+            return 2
+        with self.cfg.store() as store:
+            failed = store.conn.execute("SELECT COUNT(*) FROM documents WHERE last_state = 'failed' "
+                                        "AND last_check_at >= ?", (started,)).fetchone()[0]
+        return 3 if failed else 0
 
     # ------------------------------------------------------------------ declarations -> jobs
 
@@ -561,16 +585,8 @@ class Daemon:
         return next_run
 
     def _notify_change(self, change_id: int) -> None:
-        """POST the stored change (after its commit; outside the database lock while sending)."""
-        from tracker.publish.notify import page_url
-
-        with self.db_lock:
-            record = self.store.change(change_id)
-            page = page_url(self.store, record, self.notifier.base) if record else None
-        if record is None or not record.diff.significant:
-            return
-        for err in self.notifier.send(record, page):
-            log.warning("%s / %s: %s", record.service, record.type, err)
+        """Queue the stored change (after its commit) with any earlier undelivered one, and send them."""
+        self._deliver()
 
     def _notify_broken(self, out, failures: int) -> None:
         from tracker.store.database import iso
@@ -578,9 +594,38 @@ class Daemon:
         d = out.document
         body = {"event": "check-broken", "service": d.service, "type": d.type, "url": d.url,
                 "failures": failures, "reason": out.reason, "error": out.error, "at": iso(out.at),
+                "title": f"{d.service} {d.type}: broken",
                 "text": f"{d.service} {d.type}: broken after {failures} failed checks in a row ({out.reason})"}
-        for err in self.notifier.post_event(body):
-            log.warning("%s: %s", d.label, err)
+        with self.db_lock:
+            row = self.store.document(d.service, d.type)
+            self.notifier.queue_event(self.store, f"broken:{d.service}/{d.type}:{int(out.at)}", body,
+                                      document_id=row.id if row else None)
+        self._deliver()
+
+    def _deliver(self) -> None:
+        """Send what the outbox holds for our channels; failures are logged and stay queued for later.
+        One delivery at a time (the database lock is held only to read and mark the queue)."""
+        if not self.notifier:
+            return
+        if not self._deliver_lock.acquire(blocking=False):
+            self._next_delivery = 0.0  # one is under way: the main loop runs another right after it
+            return
+        try:
+            self._next_delivery = time.monotonic() + OUTBOX_RETRY
+            with self.db_lock:
+                errors = self.notifier.queue_changes(self.store)
+                claimed = {ch.key: self.store.outbox_claim(ch.key) for ch in self.notifier.channels}
+            for ch in self.notifier.channels:
+                for oid, _event, data in claimed[ch.key]:
+                    err = ch.send(json.loads(data))
+                    with self.db_lock:
+                        self.store.outbox_done(oid, err)
+                    if err:
+                        errors.append(f"notify {ch.label}: {err}; kept, tried again in {human_seconds(OUTBOX_RETRY)}")
+            for err in errors:
+                log.warning("%s", err)
+        finally:
+            self._deliver_lock.release()
 
     # ------------------------------------------------------------------ feeds
 
@@ -610,6 +655,23 @@ class Daemon:
 # --------------------------------------------------------------------------- entry point
 
 
+class QuietFilter(logging.Filter):
+    """``--quiet``: warnings and errors (failures among them), and one line per stored change, which is
+    what a person reading the log of a cron job wants; no unchanged checks, no scheduling.
+
+    A change is a record with ``extra={"event": "changed"}``, or an INFO line of the form that
+    ``check`` prints for one (``Service / Type: changed -> vN, ...``)."""
+
+    _CHANGED = re.compile(r"^[^|]*: changed -> v\d+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        if getattr(record, "event", None) in ("changed", "failed"):
+            return True
+        return record.levelno == logging.INFO and bool(self._CHANGED.match(record.getMessage()))
+
+
 def setup_logging(log_file: str | None, quiet: bool, verbose: bool) -> None:
     """One line per event: to stderr, or to ``log_file`` (reopened when logrotate moves it)."""
     if log_file:
@@ -624,7 +686,9 @@ def setup_logging(log_file: str | None, quiet: bool, verbose: bool) -> None:
         lg = logging.getLogger(name)
         lg.handlers[:] = [handler]
         lg.propagate = False
-    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    level = logging.DEBUG if verbose else logging.INFO
+    if quiet:
+        handler.addFilter(QuietFilter())
     logging.getLogger("tracker").setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
 
@@ -634,6 +698,11 @@ def run_daemon(cfg, opts: Options) -> int:
     lock = DaemonLock(cfg.db)
     lock.acquire()
     try:
-        return Daemon(cfg, opts).run()
+        started = time.time()
+        daemon = Daemon(cfg, opts)
+        status = daemon.run()
+        if opts.once and status == 0:
+            status = daemon.once_status(started)
+        return status
     finally:
         lock.release()

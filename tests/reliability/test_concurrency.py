@@ -82,7 +82,7 @@ def concurrent(tmp_path_factory) -> dict:
                     t = time.monotonic()
                     r = ws.run(*argv, timeout=90)
                     with lock:
-                        runs.append({"cmd": argv[0], "argv": argv, "code": r.code, "err": r.err[-400:],
+                        runs.append({"cmd": argv[0], "argv": argv, "code": r.code, "err": r.err[-400:], "out": r.out[-400:],
                                      "seconds": round(time.monotonic() - t, 2)})
 
             threads = [threading.Thread(target=worker, args=(n,)) for n in range(WORKERS)]
@@ -105,7 +105,8 @@ def concurrent(tmp_path_factory) -> dict:
     res = {
         "runs": runs, "daemon_code": daemon_code, "daemon_err": daemon_err[-1000:],
         "daemon_checks": daemon_log.count(" | "), "locked": sum(t.count(s) for t in texts for s in LOCKED),
-        "failures": [r for r in runs if r["code"] != 0], "store": store, "feeds": feeds,
+        # 3: the command ran but some document failed its check (a page served mid-change): not a failure here
+        "failures": [r for r in runs if r["code"] != 0 and not (r["cmd"] == "check" and r["code"] == 3)], "store": store, "feeds": feeds,
     }
     _report(res)
     return res

@@ -87,7 +87,7 @@ def kill_loop(ws, argv: list[str], seconds: float, delay: tuple[float, float], r
             p.wait(timeout=rng.uniform(*delay))
             stats["finished"] += 1  # it ended before the kill
             err = p.stderr.read().decode("utf-8", "replace")
-            if p.returncode not in (0,):
+            if p.returncode not in (0, 3):  # 3: a document failed (a page caught mid-change)
                 stats["errors"].append(f"{argv[0]} exit {p.returncode}: {err.strip()[-300:]}")
         except subprocess.TimeoutExpired:
             p.send_signal(signal.SIGKILL)

@@ -152,11 +152,11 @@ def matrix(tmp_path_factory) -> Matrix:
             outcomes: dict[str, dict] = {}
             cli = [service(f) for f, (_, how) in CASES.items() if how == "cli"]
             r = ws.run("check", "--json", "--jobs", "16", "--per-host", "16", *cli)
-            assert r.code == 0, r.err
+            assert r.code == 3, r.err  # 3: some documents failed (here: every one)
             outcomes.update(by_service(json_lines(r.out)))
             big = run_measured(ws, "check", "--json", "--jobs", "3", "--per-host", "3",
                                *[service(f) for f, (_, how) in CASES.items() if how == "big"])
-            assert big.code == 0, big.err
+            assert big.code == 3, big.err
             outcomes.update(by_service(json_lines(big.out)))
             timed = [service(f) for f, (_, how) in CASES.items() if how == "timed"]
             p = subprocess.run([sys.executable, "-c", DRIVER, str(ws.db), str(ws.policies), str(ws.feeds),
@@ -243,8 +243,9 @@ def test_large_bodies_keep_memory_low(matrix: Matrix) -> None:
     assert extra_mb < RSS_MARGIN_MB, (matrix.rss_seed_kb, matrix.rss_big_kb)
 
 
-def test_print_table(matrix: Matrix, capsys) -> None:
+def test_print_table(matrix: Matrix, capsys, request) -> None:
     rows = list(matrix.rows.values())
-    with capsys.disabled():
-        print("\n" + table(rows, ["fault", "outcome", "false_versions", "false_changes", "recovered"]))
+    if request.config.getoption("verbose") > 0:  # `pytest -v`; `pytest -q` stays on one screen (bench/reliability.py has it)
+        with capsys.disabled():
+            print("\n" + table(rows, ["fault", "outcome", "false_versions", "false_changes", "recovered"]))
     assert sum(r["false_versions"] for r in rows) == 0

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from tracker.cli.main import Config, cli, pass_config
+from tracker.cli.main import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Config, cli, pass_config
 from tracker.errors import TrackerError
 
 STATE_STYLE = {"new": "cyan", "unchanged": "dim", "changed": "bold yellow", "failed": "bold red"}
@@ -55,23 +56,54 @@ def _notify_urls(ctx: click.Context, param: click.Parameter, value: tuple[str, .
 
 notify_option = click.option(
     "--notify", "notify", multiple=True, metavar="URL", envvar="POLICY_TRACKER_NOTIFY", callback=_notify_urls,
-    help="POST a JSON event to this webhook for each significant change (repeatable; env "
-         "POLICY_TRACKER_NOTIFY, space-separated). The page link uses POLICY_TRACKER_BASE_URL.")
+    help="Send each significant change here (repeatable; env POLICY_TRACKER_NOTIFY, space-separated): an "
+         "http(s) URL gets a JSON POST (for programs), any URL Apprise knows a message (mailto://, ntfy://, "
+         "matrix://, tgram://, discord://, slack://, ...). Undelivered messages wait in the database and are "
+         "sent by later runs. The page link uses POLICY_TRACKER_BASE_URL.")
 
 
-def send_notifications(store, urls: list[str], outcomes: list) -> None:
-    """One webhook event per stored change; a failure is one stderr line and nothing else."""
-    ids = [o.change_id for o in outcomes if o.state == "changed" and o.change_id is not None]
-    if not urls or not ids:
-        return
-    from tracker.publish.notify import Notifier, notify_changes
+def start_notifications(store, urls: list[str]):
+    """The notifier for ``urls`` (None without any), its channels registered in the store's outbox."""
+    if not urls:
+        return None
+    from tracker.publish.notify import Notifier
 
     notifier = Notifier(urls)
+    notifier.register(store)
+    return notifier
+
+
+def deliver_notifications(store, notifier) -> None:
+    """Send what the outbox holds for these channels (this run's changes and earlier undelivered ones);
+    a failure is one stderr line, never a failed check (the message waits for the next run)."""
     try:
-        for err in notify_changes(notifier, store, ids):
+        for err in notifier.deliver(store):
             click.echo(f"policy-tracker: warning: {err}", err=True)
     finally:
         notifier.close()
+
+
+def complete_service(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """Shell completion of SERVICE arguments: declared and stored service names."""
+    from click.shell_completion import CompletionItem
+
+    names: set[str] = set()
+    cfg = ctx.find_object(Config)
+    if cfg is None:  # completing: the group's callback has not run, but its options are parsed
+        params = ctx.find_root().params
+        cfg = Config(db=Path(params.get("db") or "tracker.db"), policies=Path(params.get("policies") or "policies"),
+                     feeds=Path(params.get("feeds") or "feeds"))
+    try:
+        names |= {d.service for d in cfg.documents(report=False, missing_ok=True)}
+    except Exception:  # noqa: BLE001 - completion must never print an error
+        pass
+    try:
+        if cfg.db.exists():
+            with cfg.store() as store:
+                names |= {r.service for r in store.documents()}
+    except Exception:  # noqa: BLE001
+        pass
+    return [CompletionItem(n) for n in sorted(names, key=str.casefold) if n.casefold().startswith(incomplete.casefold())]
 
 
 # --------------------------------------------------------------------------- add
@@ -85,26 +117,22 @@ def send_notifications(store, urls: list[str], outcomes: list) -> None:
 @click.option("--remove", multiple=True, help="CSS selector of content to drop (repeatable).")
 @click.option("--interval", default=None, help="How often the daemon checks it, e.g. 12h (default 24h).")
 @click.option("--lang", default=None, help="Language of the document, e.g. en or fr.")
+@click.option("--replace", is_flag=True,
+              help="Overwrite settings the file already has with other values (settings not given are kept).")
 @pass_config
 def add(cfg: Config, service: str, url: str, type_: str, select: tuple[str, ...], remove: tuple[str, ...],
-        interval: str | None, lang: str | None) -> None:
-    """Declare a document to track (writes or extends policies/<service>.toml)."""
-    import tomllib
+        interval: str | None, lang: str | None, replace: bool) -> None:
+    """Declare a document to track (writes or extends policies/<service>.toml).
 
-    from tracker.sources.declarations import (
-        declaration_path,
-        load_file,
-        parse_declaration,
-        render_declaration,
-    )
+    An existing file is edited in place: its comments, order and other settings are kept. A setting
+    the file already has with another value (a new URL, say) is refused unless --replace is given.
+    """
+    from tracker.sources.declarations import declaration_path, merge_declaration, parse_declaration
 
     try:
         path = declaration_path(cfg.policies, service)
     except ValueError as e:
         raise TrackerError(f"service name: {e}") from None
-    existing = load_file(path) if path.exists() else []
-    if existing and existing[0].service != service.strip():
-        raise TrackerError(f"{path} already declares service {existing[0].service!r}; use that name")
     spec: dict = {"url": url}
     if select:
         spec["select"] = list(select)
@@ -115,47 +143,64 @@ def add(cfg: Config, service: str, url: str, type_: str, select: tuple[str, ...]
     if lang:
         spec["lang"] = lang
     # Validate through the same code as loading, so `add` can never write a file `check` refuses.
-    new_doc = parse_declaration({"name": service.strip(), "documents": {type_: spec}}, f"{path.name} (new)")[0]
-    docs = [d for d in existing if d.type.casefold() != new_doc.type.casefold()]
-    replaced = len(docs) != len(existing)
-    docs.append(new_doc)
-    text = render_declaration(new_doc.service, docs)
-    tomllib.loads(text)  # never write a file that does not parse
+    parse_declaration({"name": service.strip(), "documents": {type_: spec}}, f"{path.name} (new)")
+    merged = merge_declaration(path, service.strip(), type_.strip(), spec, replace=replace)
+    label = f"{service.strip()} / {type_.strip()}"
+    if merged.verb == "unchanged":
+        click.echo(f"unchanged: {label} is already declared so in {path}")
+        return
     cfg.policies.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(merged.text, encoding="utf-8")
     tmp.replace(path)
-    verb = "updated" if replaced else "added"
-    click.echo(f"{verb} {new_doc.service} / {new_doc.type} in {path}")
+    what = f" ({', '.join(merged.changed)})" if merged.verb == "updated" and merged.changed else ""
+    click.echo(f"{merged.verb} {label} in {path}{what}")
 
 
 # --------------------------------------------------------------------------- list
 
 
+def plain_table(headers: list[str], rows: list[list[str]]) -> str:
+    """Columns padded to their widest cell, two spaces apart, never cut or wrapped (for pipes)."""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = []
+    for r in [headers, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(r, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@click.option("--broken-after", default=3, show_default=True, type=int,
+@click.option("--broken-after", default=3, show_default=True, type=click.IntRange(min=1),
               help="Consecutive failures after which a document is reported as broken.")
 @pass_config
-def list_(cfg: Config, as_json: bool, broken_after: int) -> None:
-    """Declared documents with last check, state and version count."""
+def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
+    """What is tracked: declared documents and documents only stored in the database (imported, or
+    no longer declared), with last check, state and version count.
+
+    A bad declaration file is named on stderr (exit status 2) and the others are listed.
+    """
     from tracker.sources.declarations import format_interval
     from tracker.store.database import iso
 
-    docs = cfg.documents()
+    docs = cfg.documents(missing_ok=True)
     rows = {}
     if cfg.db.exists():
         with cfg.store() as store:
             rows = {(r.service, r.type): r for r in store.documents()}
+    declared = {d.key: d for d in docs}
+    keys = sorted(set(declared) | set(rows), key=lambda k: (k[0].casefold(), k[1].casefold()))
     items = []
-    for d in docs:
-        r = rows.get(d.key)
+    for key in keys:
+        d, r = declared.get(key), rows.get(key)
         failures = r.consecutive_failures if r else 0
         state = (r.last_state if r else None) or "never checked"
         if failures >= broken_after:
             state = "broken"
         items.append({
-            "service": d.service, "type": d.type, "url": d.url, "interval": format_interval(d.interval),
+            "service": key[0], "type": key[1], "url": d.url if d else r.url, "declared": d is not None,
+            "interval": format_interval(d.interval) if d else None,
             "last_check": iso(r.last_check_at) if r else None, "state": state,
             "reason": r.last_reason if r else None, "error": r.last_error if r else None,
             "consecutive_failures": failures, "versions": r.versions if r else 0,
@@ -163,25 +208,61 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> None:
         })
     if as_json:
         click.echo(json.dumps(items, indent=2, ensure_ascii=False))
-        return
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("service", "document", "every", "last check", "state", "versions"):
-        table.add_column(col)
+        return cfg.exit_status()
+    headers = ["service", "document", "every", "last check", "state", "versions"]
+    cells = []
     for it in items:
         state = it["state"]
         if it["reason"] and state in ("failed", "broken"):
             state = f"{state} ({it['reason']})"
-        style = "bold red" if it["state"] == "broken" else STATE_STYLE.get(it["state"], "")
-        table.add_row(it["service"], it["type"], it["interval"], it["last_check"] or "-",
-                      f"[{style}]{state}[/]" if style else state, str(it["versions"]))
-    stdout_console().print(table)
-    if not items:
-        click.echo(f"no documents declared in {cfg.policies} (add one with `policy-tracker add`)", err=True)
+        cells.append([it["service"], it["type"], it["interval"] or "not declared", it["last_check"] or "-", state,
+                      str(it["versions"])])
+    if items and sys.stdout.isatty():
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for col in headers:
+            table.add_column(col, no_wrap=col in ("last check", "every", "versions"))
+        for it, row in zip(items, cells, strict=True):
+            style = "bold red" if it["state"] == "broken" else STATE_STYLE.get(it["state"], "")
+            row = [escape(c) for c in row]
+            row[4] = f"[{style}]{row[4]}[/]" if style else row[4]
+            table.add_row(*row)
+        stdout_console().print(table)
+    elif items:
+        click.echo(plain_table(headers, cells))
+    stored_only = sum(1 for it in items if not it["declared"])
+    if stored_only:
+        click.echo(f"{stored_only} document(s) stored but not declared in {cfg.policies} (imported, or no longer "
+                   "declared): not checked; `policy-tracker forget SERVICE` removes their data", err=True)
+    if not items and not cfg.bad_input:
+        click.echo(f"nothing tracked: no documents declared in {cfg.policies} and none stored in {cfg.db} "
+                   "(add one with `policy-tracker add`)", err=True)
+    return cfg.exit_status()
 
 
 # --------------------------------------------------------------------------- check
+
+
+def check_feeds_folder(cfg: Config) -> None:
+    """Bad input before anything is checked: a --feeds folder that cannot be made or written."""
+    try:
+        cfg.feeds.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TrackerError(f"--feeds {cfg.feeds}: cannot create the folder ({e.strerror or e})") from None
+    if not os.access(cfg.feeds, os.W_OK | os.X_OK):
+        raise TrackerError(f"--feeds {cfg.feeds}: the folder is not writable")
+
+
+def _no_documents(cfg: Config) -> TrackerError:
+    from tracker.cli.demo import MARKER
+
+    if (cfg.policies.parent / MARKER).exists() or (Path.cwd() / MARKER).exists():
+        return TrackerError(f"no documents declared in {cfg.policies}: this is a demo folder, whose policy was "
+                            "served only while `policy-tracker demo` ran (its versions are still here: try "
+                            "`policy-tracker history Chirpline`); add real documents with `policy-tracker add`")
+    return TrackerError(f"no documents declared in {cfg.policies} (add one with `policy-tracker add`)")
 
 
 def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, as_json: bool,
@@ -189,9 +270,18 @@ def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, 
               max_size: int | None = None, workers: int | None = None, notify: list[str] | None = None) -> list:
     from tracker.sources.declarations import select_documents
 
-    docs = select_documents(cfg.documents(), services)
+    declared = cfg.documents()
+    if not declared and cfg.bad_input:
+        raise click.exceptions.Exit(EXIT_BAD_INPUT)  # the bad files are named above: nothing more to say
+    try:
+        docs = select_documents(declared, services)
+    except TrackerError as e:
+        hint = " (some declarations were skipped as bad: see above)" if cfg.bad_input else ""
+        raise TrackerError(f"{e}{hint}") from None
     if not docs:
-        raise TrackerError(f"no documents declared in {cfg.policies} (add one with `policy-tracker add`)")
+        raise _no_documents(cfg)
+    if rebuild_feeds:
+        check_feeds_folder(cfg)
     return _run_check(cfg, docs, jobs, per_host, as_json, quiet, rebuild_feeds, timeout, max_size, workers, notify)
 
 
@@ -207,16 +297,19 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
     def emit(o) -> None:
         if as_json:
             click.echo(json.dumps(o.to_dict(), ensure_ascii=False))
-        elif not quiet:
+        elif not quiet or o.state in ("changed", "failed"):  # -q: what cron should mail, and nothing else
             line = o.line()
             if interactive:
-                console.print(f"[{STATE_STYLE.get(o.state, '')}]{line}[/]", markup=True, highlight=False)
+                from rich.markup import escape
+
+                console.print(f"[{STATE_STYLE.get(o.state, '')}]{escape(line)}[/]", markup=True, highlight=False)
             else:
                 click.echo(line)
 
-    fetcher = Fetcher(read_timeout=timeout, connect_timeout=min(10.0, timeout), total_timeout=max(4 * timeout, 10.0),
+    fetcher = Fetcher(read_timeout=timeout, connect_timeout=min(10.0, timeout), total_timeout=timeout,
                       max_bytes=max_size or MAX_BYTES, pool_size=max(4, jobs))
     with cfg.store() as store, fetcher:
+        notifier = start_notifications(store, notify or [])  # before the cycle: its changes are all sent
         if interactive:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -237,8 +330,14 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
         # changes; the build is incremental, so a cycle where nothing moved skips it altogether.
         if rebuild_feeds and (any(o.state in ("new", "changed", "failed") for o in outcomes)
                               or not (cfg.feeds / "index.html").exists()):
-            rebuild(cfg, store)
-        send_notifications(store, notify or [], outcomes)
+            try:
+                rebuild(cfg, store)
+            except OSError as e:  # the versions are stored; the feeds follow at the next build
+                click.echo(f"policy-tracker: error: feeds not written in {cfg.feeds}: {e.strerror or e} "
+                           f"({getattr(e, 'filename', None) or ''})".replace(" ()", ""), err=True)
+                cfg.bad_input += 1
+        if notifier is not None:
+            deliver_notifications(store, notifier)
     if not as_json and not quiet:
         counts: dict[str, int] = {}
         for o in outcomes:
@@ -246,6 +345,11 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
         summary = ", ".join(f"{counts[s]} {s}" for s in ("new", "changed", "unchanged", "failed") if counts.get(s))
         click.echo(f"checked {len(outcomes)} document(s): {summary}", err=True)
     return outcomes
+
+
+def check_status(cfg: Config, outcomes: list) -> int:
+    """0, 3 when some document failed, 2 when bad input was reported (2 wins)."""
+    return cfg.exit_status(EXIT_FAILED if any(o.state == "failed" for o in outcomes) else EXIT_OK)
 
 
 def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 50) -> list[Path]:
@@ -256,7 +360,7 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
 
 
 @cli.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_service)
 @click.option("--jobs", "-j", default=8, show_default=True, type=int, callback=positive,
               help="Documents fetched at once.")
 @click.option("--per-host", default=1, show_default=True, type=int, callback=positive,
@@ -269,84 +373,181 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
               help="Worker processes that extract pages in a cycle with 32 or more first checks. "
                    "Default: one per core beyond the first (at most 4); 0: none.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per document per line.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print only changes and failures (one line each) and errors: what cron should mail.")
 @notify_option
 @pass_config
 def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, timeout: float, max_size: int,
-          workers: int | None, as_json: bool, quiet: bool, notify: list[str]) -> None:
+          workers: int | None, as_json: bool, quiet: bool, notify: list[str]) -> int:
     """Check every declared document (or the SERVICES named) once.
 
     Each document ends as new, unchanged, changed or failed (with the reason). Feeds are brought up
     to date (incrementally) when a document is new, changed or failing, or when none exist yet.
+    Exit status: 0 when every document was checked, 3 when some failed, 2 for bad input (a bad
+    declaration file is named and skipped; the others are still checked).
     """
-    run_check(cfg, services, jobs, per_host, as_json, quiet, timeout=timeout, max_size=max_size, workers=workers,
-              notify=notify)
+    outcomes = run_check(cfg, services, jobs, per_host, as_json, quiet, timeout=timeout, max_size=max_size,
+                         workers=workers, notify=notify)
+    return check_status(cfg, outcomes)
 
 
-# --------------------------------------------------------------------------- history / show
+# --------------------------------------------------------------------------- history / show / forget
+
+
+def stored_documents(store, service: str, type_: str | None) -> list:
+    """The stored documents of a service (all of them, or the one of type ``type_``); one line when none."""
+    from tracker.sources.declarations import matches_service
+
+    if type_:
+        return [store.find_document(service, type_)]
+    hits = [d for d in store.documents() if matches_service(d.service, service)]
+    if not hits:
+        store.find_document(service)  # raises the usual one-line error, naming what is stored
+    return hits
+
+
+def _need_db(cfg: Config) -> None:
+    if not cfg.db.exists():
+        raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` first)")
 
 
 @cli.command()
-@click.argument("service")
-@click.option("--type", "type_", default=None, help="Document type, when the service has several.")
+@click.argument("service", shell_complete=complete_service)
+@click.option("--type", "type_", default=None, help="Only this document type (default: every document of SERVICE).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_config
 def history(cfg: Config, service: str, type_: str | None, as_json: bool) -> None:
-    """Stored versions of a document, newest first."""
-    if not cfg.db.exists():
-        raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` first)")
+    """Stored versions of a service's documents (or of one, with --type), newest first."""
+    _need_db(cfg)
+    blocks = []
     with cfg.store() as store:
-        doc = store.find_document(service, type_)
-        versions = store.versions(doc.service, doc.type)
-        clause_counts = store.version_clause_counts(doc.id)
-        changes = {c.to_version: c for c in store.changes(service=doc.service, significant_only=False)
-                   if c.document_id == doc.id}
-    items = []
-    for v in versions:
-        item = v.to_dict()
-        item["service"], item["type"], item["clauses"] = doc.service, doc.type, clause_counts.get(v.number, 0)
-        ch = changes.get(v.number)
-        if ch:
-            item["changes"] = ch.diff.stats
-            item["tags"] = ch.tags
-        items.append(item)
+        for doc in stored_documents(store, service, type_):
+            versions = store.versions(doc.service, doc.type)
+            clause_counts = store.version_clause_counts(doc.id)
+            changes = {c.to_version: c for c in store.changes(service=doc.service, significant_only=False)
+                       if c.document_id == doc.id}
+            items = []
+            for v in versions:
+                item = v.to_dict()
+                item["service"], item["type"], item["clauses"] = doc.service, doc.type, clause_counts.get(v.number, 0)
+                ch = changes.get(v.number)
+                if ch:
+                    item["changes"] = ch.diff.stats
+                    item["tags"] = ch.tags
+                items.append(item)
+            blocks.append((doc, items))
     if as_json:
-        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        click.echo(json.dumps([it for _, items in blocks for it in items], indent=2, ensure_ascii=False))
         return
-    click.echo(f"{doc.service} / {doc.type}  {doc.url}")
-    if not items:
-        click.echo("  no versions stored yet")
-    for it in items:
-        extra = ""
-        if "changes" in it:
-            s = it["changes"]
-            extra = f"  +{s['added']} -{s['removed']} ~{s['modified']} clauses"
-            if it["tags"]:
-                extra += f"  [{', '.join(it['tags'])}]"
-        click.echo(f"  v{it['version']:<4} {it['recorded_at']}  {it['sha256'][:12]}  "
-                   f"{it['length']:>7} chars{extra}")
+    for n, (doc, items) in enumerate(blocks):
+        if n:
+            click.echo("")
+        click.echo(f"{doc.service} / {doc.type}  {doc.url}")
+        if not items:
+            click.echo("  no versions stored yet")
+        for it in items:
+            extra = ""
+            if "changes" in it:
+                s = it["changes"]
+                extra = f"  +{s['added']} -{s['removed']} ~{s['modified']} clauses"
+                if it["tags"]:
+                    extra += f"  [{', '.join(it['tags'])}]"
+            click.echo(f"  v{it['version']:<4} {it['recorded_at']}  {it['sha256'][:12]}  "
+                       f"{it['length']:>7} chars{extra}")
+
+
+def shown_text(version) -> str:
+    """Exactly what ``show`` prints for a version (``diff --format unified`` patches this text)."""
+    return version.text + "\n"
 
 
 @cli.command()
-@click.argument("service")
-@click.option("--type", "type_", default=None, help="Document type, when the service has several.")
-@click.option("--version", "number", type=int, default=None, help="Version number (default: latest).")
+@click.argument("service", shell_complete=complete_service)
+@click.option("--type", "type_", default=None, help="Only this document type (default: every document of SERVICE).")
+@click.option("--version", "number", type=int, default=None,
+              help="Version number (default: the latest; -1 is the latest, -2 the one before, ...).")
 @click.option("--raw", is_flag=True, help="Print the raw snapshot the version was extracted from.")
 @pass_config
 def show(cfg: Config, service: str, type_: str | None, number: int | None, raw: bool) -> None:
-    """Print the stored text of a version (default: the latest)."""
-    if not cfg.db.exists():
-        raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` first)")
+    """Print the stored text of a version (default: the latest).
+
+    A service with several documents prints each, headed by a line `==> Service / Type vN <==`
+    (--type prints one, without the header).
+    """
+    _need_db(cfg)
+    if number == 0:
+        raise TrackerError("--version 0: versions are numbered from 1 (or -1 for the latest)")
     with cfg.store() as store:
-        doc = store.find_document(service, type_)
-        v = store.get_version(doc.service, doc.type, number)
-        if v is None:
-            raise TrackerError(f"{doc.service} / {doc.type} has no version {number if number else ''}".rstrip()
-                               + (" stored" if number is None else ""))
-        if raw:
-            body = store.snapshot(v.snapshot_sha256) if v.snapshot_sha256 else None
-            if body is None:
-                raise TrackerError(f"version {v.number} has no raw snapshot (imported from history?)")
-            sys.stdout.buffer.write(body)
-            return
-    click.echo(v.text)
+        docs = stored_documents(store, service, type_)
+        if len(docs) > 1 and (raw or number is not None):
+            raise TrackerError(f"{docs[0].service} has several documents; choose one with --type for "
+                               f"{'--raw' if raw else '--version'} ({', '.join(d.type for d in docs)})")
+        shown = []
+        for doc in docs:
+            v = store.get_version(doc.service, doc.type, number)
+            if v is None:
+                if len(docs) > 1:
+                    shown.append((doc, None))
+                    continue
+                raise TrackerError(f"{doc.service} / {doc.type} has no version {number if number else ''}".rstrip()
+                                   + (" stored" if number is None else ""))
+            if raw:
+                body = store.snapshot(v.snapshot_sha256) if v.snapshot_sha256 else None
+                if body is None:
+                    raise TrackerError(f"version {v.number} has no raw snapshot (imported from history?)")
+                sys.stdout.buffer.write(body)
+                return
+            shown.append((doc, v))
+    if len(shown) == 1:
+        click.echo(shown_text(shown[0][1]), nl=False)
+        return
+    for n, (doc, v) in enumerate(shown):
+        if n:
+            click.echo("")
+        click.echo(f"==> {doc.service} / {doc.type} " + (f"v{v.number} ({v.recorded_at}) <==" if v else "<== (no version stored)"))
+        if v is not None:
+            click.echo(shown_text(v), nl=False)
+
+
+@cli.command()
+@click.argument("service", shell_complete=complete_service)
+@click.option("--type", "type_", default=None, help="Only this document type (default: every document of SERVICE).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@pass_config
+def forget(cfg: Config, service: str, type_: str | None, yes: bool) -> None:
+    """Remove a service's documents (or one, with --type) and everything stored for them from the
+    database: checks, versions, changes, snapshots and queued notifications. The feeds are rebuilt
+    without them.
+
+    Asks first (--yes for scripts). A document still declared in the policies folder is checked again
+    by the next `check`: remove or edit its declaration too to stop tracking it.
+    """
+    _need_db(cfg)
+    with cfg.store() as store:
+        docs = stored_documents(store, service, type_)
+        what = []
+        for d in docs:
+            changes = store.conn.execute("SELECT COUNT(*) FROM changes WHERE document_id=?", (d.id,)).fetchone()[0]
+            what.append(f"{d.service} / {d.type} ({d.versions} version(s), {changes} change(s))")
+        if not yes:
+            click.echo("This removes from " + str(cfg.db) + ":\n  " + "\n  ".join(what), err=True)
+            try:
+                ok = click.confirm("Forget it all? This cannot be undone", default=False, err=True)
+            except click.exceptions.Abort:
+                raise TrackerError("no answer: nothing forgotten (give --yes to forget without asking)") from None
+            if not ok:
+                click.echo("nothing forgotten", err=True)
+                return
+        for d, line in zip(docs, what, strict=True):
+            store.forget(d.id)
+            click.echo(f"forgot {line}")
+        if cfg.feeds.exists():  # the feeds lose the forgotten changes and pages
+            try:
+                rebuild(cfg, store)
+            except OSError as e:
+                raise TrackerError(f"feeds not rebuilt in {cfg.feeds}: {e.strerror or e}") from None
+    declared = [d for d in cfg.documents(report=False, missing_ok=True)
+                if any(d.key == (s.service, s.type) for s in docs)]
+    for d in declared:
+        click.echo(f"note: {d.service} / {d.type} is still declared in {d.source}: the next check starts it "
+                   "again (remove it there to stop tracking it)", err=True)

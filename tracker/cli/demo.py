@@ -60,7 +60,8 @@ def demo(ctx: click.Context, folder: str | None) -> None:
     with PolicyServer(v1) as server:
         doc = Document(service=DEMO_SERVICE, type="Privacy Policy", url=server.url, interval=3600, lang="en",
                        allow_private=True)  # served from 127.0.0.1
-        (cfg.policies / "chirpline.toml").write_text(render_declaration(DEMO_SERVICE, [doc]), encoding="utf-8")
+        declaration = cfg.policies / "chirpline.toml"
+        declaration.write_text(render_declaration(DEMO_SERVICE, [doc]), encoding="utf-8")
         say(click.style(f"1. {DEMO_SERVICE} publishes its privacy policy at {server.url}", bold=True))
         run_check(cfg, (), jobs=1, per_host=1, as_json=False)
         say(click.style("\n2. A later check: nothing changed", bold=True))
@@ -68,6 +69,9 @@ def demo(ctx: click.Context, folder: str | None) -> None:
         server.body = v2
         say(click.style(f"\n3. {DEMO_SERVICE} quietly rewrites the policy; the next check sees it", bold=True))
         run_check(cfg, (), jobs=1, per_host=1, as_json=False)
+    # The server is gone with the demo: a declaration left pointing at it would make every later
+    # `check` in this folder fail with "connection refused". The versions stay in the database.
+    declaration.unlink()
     say(click.style("\n4. What changed, clause by clause (dates and formatting ignored)", bold=True))
     cli.main(args=["--db", str(cfg.db), "--policies", str(cfg.policies), "--feeds", str(cfg.feeds),
                    "diff", DEMO_SERVICE], prog_name="policy-tracker", standalone_mode=False)
@@ -80,7 +84,9 @@ def demo(ctx: click.Context, folder: str | None) -> None:
     for page in pages:
         say(f"  {page}")
     prog = _program()
-    say(f"\nEverything is in {d}/ (the default file names, so commands run there need no options). Try:\n"
+    say(f"\nEverything is in {d}/ (the default file names, so commands run there need no options). "
+        f"The demo's server has stopped, so its declaration was removed: {DEMO_SERVICE} stays in the database "
+        "(`list` shows it as not declared), and `check` there needs documents you `add`. Try:\n"
         f"  cd {d}\n"
         f"  {prog} history {DEMO_SERVICE}\n"
         f"  {prog} diff {DEMO_SERVICE} --format html > diff.html\n"

@@ -32,8 +32,12 @@ def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int
     if not cfg.db.exists():
         raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` first)")
     with cfg.store() as store:
-        paths = build_feeds(store, cfg.feeds, base_url=base_url.strip() if base_url else None,
-                            max_entries=max_entries, broken_after=broken_after)
+        try:
+            paths = build_feeds(store, cfg.feeds, base_url=base_url.strip() if base_url else None,
+                                max_entries=max_entries, broken_after=broken_after)
+        except OSError as e:  # a --feeds folder that cannot be made or written is bad input
+            where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+            raise TrackerError(f"--feeds {cfg.feeds}: cannot write the feeds: {e.strerror or e}{where}") from None
         n_changes = len(store.changes())
     feeds_n = sum(1 for p in paths if p.suffix in (".atom", ".rss"))
     pages_n = sum(1 for p in paths if p.suffix == ".html")

@@ -12,7 +12,8 @@ from tracker.errors import TrackerError
 
 
 def _declared(cfg: Config) -> list:
-    """Declared documents when the policies folder exists (history can be imported without any)."""
+    """Declared documents when the policies folder exists (history can be imported without any); a bad
+    declaration file is named on stderr and makes the exit status 2, the others are used."""
     if not cfg.policies.is_dir():
         return []
     return cfg.documents()
@@ -27,7 +28,7 @@ def _declared(cfg: Config) -> list:
 @click.option("--no-feeds", is_flag=True, help="Do not rebuild the feeds afterwards.")
 @pass_config
 def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_: str | None, jobs: int | None,
-                        no_feeds: bool) -> None:
+                        no_feeds: bool) -> int:
     """Import the history of an Open Terms Archive versions repository (a local git clone).
 
     Every commit of a <Service>/<Type>.md file becomes a version dated by the commit, unless its text
@@ -75,12 +76,18 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
             except ImportError:
                 build_feeds = None
             if build_feeds is not None:
-                build_feeds(store, cfg.feeds)
-                click.echo(f"feeds rebuilt in {cfg.feeds}", err=True)
+                try:
+                    build_feeds(store, cfg.feeds)
+                except OSError as e:  # the history is stored; `feeds` rebuilds them once the folder works
+                    click.echo(f"policy-tracker: error: feeds not written in {cfg.feeds}: {e.strerror or e}", err=True)
+                    cfg.bad_input += 1
+                else:
+                    click.echo(f"feeds rebuilt in {cfg.feeds}", err=True)
     tags = ", ".join(f"{t} {n}" for t, n in sorted(summary.tags.items(), key=lambda kv: (-kv[1], kv[0])))
     click.echo(summary.line())
     if tags:
         click.echo(f"changes per tag: {tags}")
+    return cfg.exit_status()
 
 
 def _since(value: str | None) -> float | None:

@@ -1,10 +1,23 @@
-"""The click group, the global options and the error policy (one line, exit 2, no traceback)."""
+"""The click group, the global options and the error policy (one line, exit 2, no traceback).
+
+Exit statuses, which scripts and cron can rely on (the README lists them):
+
+- 0 (``EXIT_OK``): everything went fine, whether or not anything changed;
+- 1 (``EXIT_INTERNAL``): an internal error (a bug): one line, ``POLICY_TRACKER_DEBUG=1`` for a traceback;
+- 2 (``EXIT_BAD_INPUT``): bad input: an option, a file, a declaration (the other declarations still ran);
+- 3 (``EXIT_FAILED``): the command ran, but some documents could not be checked (fetch, page, store);
+- 130: interrupted (Ctrl-C).
+
+2 wins over 3: a broken declaration is the person's to fix even when some checks also failed.
+"""
 
 from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +27,13 @@ from tracker import __version__
 from tracker.errors import TrackerError
 from tracker.publish.termsafe import safe
 
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 3
+EXIT_INTERRUPTED = 130
+INTERRUPT_GRACE = 3.0  # seconds a Ctrl-C waits for the command to unwind before the process leaves
+
 
 @dataclass
 class Config:
@@ -22,16 +42,33 @@ class Config:
     db: Path
     policies: Path
     feeds: Path
+    bad_input: int = 0  # problems of input found (and reported) by this command that did not stop it
 
     def store(self):
         from tracker.store.database import Store
 
         return Store(self.db)
 
-    def documents(self):
-        from tracker.sources.declarations import load_policies
+    def documents(self, report: bool = True, missing_ok: bool = False):
+        """The valid declared documents. Each problem of the policies folder (a bad file, a bad
+        document, a service declared twice) is one line on stderr, and the command's exit status
+        becomes 2 (see ``exit_status``), but never stops the others from being used. ``report=False``
+        for commands that only use declarations to resolve names (no lines, no status).
+        ``missing_ok``: no policies folder means no declarations rather than an error."""
+        from tracker.sources.declarations import read_policies
 
-        return load_policies(self.policies)
+        if missing_ok and not self.policies.exists():
+            return []
+        docs, problems = read_policies(self.policies)
+        if report and problems:
+            for line in problems:
+                click.echo(f"policy-tracker: error: {line} (skipped)", err=True)
+            self.bad_input += len(problems)
+        return docs
+
+    def exit_status(self, status: int = EXIT_OK) -> int:
+        """The command's status, made 2 when bad input was reported on the way (2 wins over 3)."""
+        return EXIT_BAD_INPUT if self.bad_input else status
 
 
 pass_config = click.make_pass_decorator(Config)
@@ -63,7 +100,29 @@ def main(argv: list[str] | None = None) -> None:
             gc.freeze()
 
 
+def _leave_now() -> None:
+    try:
+        sys.stderr.write("policy-tracker: interrupted\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(EXIT_INTERRUPTED)
+
+
+def _on_interrupt(signum, frame) -> None:
+    """Ctrl-C: unwind as usual, but a thread stuck in a network read must not hold the exit for its
+    whole timeout. After INTERRUPT_GRACE seconds (or a second Ctrl-C) the process leaves at once;
+    nothing half-done is stored (SQLite rolls back an uncommitted transaction, feeds are written
+    atomically)."""
+    timer = threading.Timer(INTERRUPT_GRACE, _leave_now)
+    timer.daemon = True
+    timer.start()
+    signal.signal(signal.SIGINT, lambda *_: _leave_now())
+    raise KeyboardInterrupt
+
+
 def _main(argv: list[str] | None) -> None:
+    if argv is None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_interrupt)
     try:
         rv = cli.main(args=argv, prog_name="policy-tracker", standalone_mode=False)
     except TrackerError as e:
@@ -71,13 +130,13 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(e.exit_code)
     except click.exceptions.Abort:
         click.echo("policy-tracker: aborted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as e:
         e.show()
         sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
     except KeyboardInterrupt:
         click.echo("policy-tracker: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(0)
     except Exception as e:  # a bug, not bad input: still one line unless asked for more
@@ -85,5 +144,5 @@ def _main(argv: list[str] | None) -> None:
             raise
         click.echo(f"policy-tracker: internal error: {type(e).__name__}: {safe(e)} "
                    "(set POLICY_TRACKER_DEBUG=1 for a traceback)", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_INTERNAL)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -9,36 +9,17 @@ from pathlib import Path
 import click
 
 from tracker.cli.main import cli, pass_config
-from tracker.errors import DeclarationError, TrackerError
+from tracker.errors import TrackerError
 from tracker.models import Document
 from tracker.sources.declarations import load_file, parse_declaration, render_declaration
 
 
 def file_problems(path: Path) -> tuple[list[Document], list[str]]:
-    """Documents of one file and every problem found in it (one line each).
-
-    ``load_file`` stops at the first problem; when it fails, each document table is checked on its
-    own so that one run lists the problems of all documents, not only the first.
-    """
-    try:
-        return load_file(path), []
-    except DeclarationError as first:
-        problems = [str(first)]
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return [], problems
-    docs = data.get("documents") if isinstance(data, dict) else None
-    if not isinstance(docs, dict) or len(docs) < 2:
-        return [], problems
-    shell = {k: v for k, v in data.items() if k != "documents"}
-    for dtype, spec in docs.items():
-        try:
-            parse_declaration({**shell, "documents": {dtype: spec}}, str(path))
-        except DeclarationError as e:
-            if str(e) not in problems:
-                problems.append(str(e))
-    return [], problems
+    """Documents of one file and every problem found in it (one line each): every bad key of every
+    document, not only the first. A file with any problem gives no documents."""
+    problems: list[str] = []
+    docs = load_file(path, problems)
+    return ([] if problems else docs), problems
 
 
 def validate_folder(paths: list[Path]) -> tuple[list[Document], list[str], int]:

@@ -36,7 +36,7 @@ def _non_negative(ctx: click.Context, param: click.Parameter, value: float) -> f
 @click.option("--once", is_flag=True, help="Check every due document once, then exit (for cron).")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None,
               help="Append the log here instead of stderr (reopened after logrotate).")
-@click.option("--quiet", "-q", is_flag=True, help="Log only failures and problems.")
+@click.option("--quiet", "-q", is_flag=True, help="Log only changes, failures and problems (one line each).")
 @click.option("--verbose", "-v", is_flag=True, help="Also log scheduling decisions.")
 @click.option("--poll", default=2.0, show_default=True, type=float, callback=_non_negative,
               help="Seconds between looks at the policies folder for changed declarations.")
@@ -50,7 +50,8 @@ def run(cfg: Config, jobs: int, host_delay: float, jitter: float, broken_after: 
 
     The schedule resumes from the last stored checks after a restart. Declarations are re-read when
     files in the policies folder change, or on SIGHUP. SIGTERM or Ctrl-C stops it cleanly. One daemon
-    per database. With --once, due documents are checked once and the command exits (for cron).
+    per database. With --once, due documents are checked once and the command exits (for cron), with
+    check's exit status: 3 when a document failed, 2 when a declaration file was bad (and skipped).
     """
     from tracker.schedule import Options, run_daemon, setup_logging
 

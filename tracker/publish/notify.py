@@ -1,17 +1,31 @@
-"""Webhook notifications: one JSON POST per significant change, the moment it is stored.
+"""Notifications: one message per significant change, to every channel given with ``--notify``.
+
+Channels are URLs:
+- ``http://`` and ``https://``: a JSON webhook, for programs (one POST per change; see ``payload``);
+- anything else that Apprise knows (``mailto://``, ``ntfy://``, ``matrix://``, ``tgram://``,
+  ``discord://``, ``slack://``, ... about a hundred services): a message whose title is the feed
+  entry's title and whose body is the plain-text summary (``summary_text``).
 
 Why it is built this way:
 - The payload carries the feed entry's ``tag:`` id and title, so a receiver can deduplicate against
   the feeds and shows the same words; ``text`` is a plain summary, which Slack and Mattermost
   incoming webhooks display as is (others read the structured fields).
-- Sending never raises and never touches the store: a dead endpoint must not fail a check, change
-  its exit status or lose a version. Errors come back as one-line strings for the caller to report.
-- A short timeout and exactly one retry, only when the request may not have reached the receiver
-  or the receiver failed (connection error, timeout, 5xx): no retry storms, no queue to grow.
+- Nothing is lost and nothing is sent twice: each event is queued in the database's outbox for each
+  channel, then delivered; a channel that fails keeps its events, and every later cycle (``check``,
+  the daemon) tries them again until they are delivered. An event is claimed before it is sent and
+  marked delivered after, so two processes never send it to the same channel twice. Changes are
+  queued from the store itself (every change found by a check after the last one queued for the
+  channel), so a change stored by a process that died before queuing it is sent by the next one.
+- Sending never raises and never fails a check: errors come back as one-line strings for the
+  caller to report, with the channel's URL cut to scheme and host (paths, tokens and passwords are
+  secrets). Within one attempt, a webhook that was surely not reached (connection refused) or that
+  answered 5xx is retried once after a second; a timeout is not (it may have been delivered).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import time
@@ -52,12 +66,30 @@ def check_url(url: str) -> str:
     return u
 
 
+def is_webhook(url: str) -> bool:
+    return urlsplit(url.strip()).scheme.lower() in ("http", "https")
+
+
+def check_channel_url(url: str) -> str:
+    """An http(s) webhook URL, or a notification URL that Apprise knows; else ValueError, one line."""
+    u = url.strip()
+    scheme = urlsplit(u).scheme.lower() if "://" in u else ""
+    if scheme in ("http", "https") or not scheme:
+        return check_url(u)
+    import apprise
+
+    if apprise.Apprise.instantiate(u) is None:
+        raise ValueError(f"{redact(u)}: not an http(s) webhook, nor a notification URL Apprise knows "
+                         "(mailto://, ntfy://, matrix://, tgram://, discord://, slack://, ...)")
+    return u
+
+
 def notify_urls(values: Iterable[str]) -> list[str]:
     """Validated, de-duplicated URLs from ``--notify`` values (each may hold several, space-separated)."""
     out: list[str] = []
     for value in values:
         for part in value.split():
-            u = check_url(part)
+            u = check_channel_url(part)
             if u not in out:
                 out.append(u)
     return out
@@ -149,16 +181,69 @@ def page_url(store: Store, record: ChangeRecord, base: str | None) -> str | None
     return base + "changes/" + change_file(record.service, record.type, record.to_version, slugs)
 
 
-# --------------------------------------------------------------------------- sending
+# --------------------------------------------------------------------------- channels
+
+
+def redact(url: str) -> str:
+    """Scheme, host and port only: paths, queries and user info are often secrets (tokens, passwords)."""
+    try:
+        p = urlsplit(url)
+        host = p.netloc.rsplit("@", 1)[-1]
+    except ValueError:
+        return "(a notification URL)"
+    if not p.scheme:
+        return "(a notification URL)"
+    return f"{p.scheme}://{host}/…" if p.path.strip("/") or p.query or "@" in p.netloc else f"{p.scheme}://{host}"
+
+
+_redact = redact  # the former name
+
+
+class Channel:
+    """One ``--notify`` URL. ``key``: how the outbox names it (a hash: the URL itself is not stored)."""
+
+    def __init__(self, url: str, notifier: Notifier) -> None:
+        self.url = url
+        self.key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]
+        self.label = redact(url)
+        self.notifier = notifier
+        self._apprise = None
+
+    def send(self, event: dict) -> str | None:
+        """Deliver one event; None when delivered, else a one-line reason."""
+        try:
+            if is_webhook(self.url):
+                return self.notifier._post(self.url, event)
+            return self._send_apprise(event)
+        except Exception as e:  # noqa: BLE001 - a notification must never break the caller
+            return f"{type(e).__name__}: {e}"
+
+    def _send_apprise(self, event: dict) -> str | None:
+        import apprise
+
+        if self._apprise is None:
+            self._apprise = apprise.Apprise()
+            if not self._apprise.add(self.url):
+                return "not a notification URL Apprise knows"
+        title = event.get("title") or "policy-tracker"
+        body = event.get("text") or title
+        with apprise.LogCapture(level=apprise.logging.WARNING) as log:
+            ok = self._apprise.notify(title=title, body=body)
+        if ok:
+            return None
+        lines = [line.split(" - ", 2)[-1].strip() for line in log.getvalue().splitlines() if line.strip()]
+        return lines[-1] if lines else "not delivered"
 
 
 class Notifier:
-    """POSTs events to every URL; ``send``/``post_event`` return error lines and never raise."""
+    """Every ``--notify`` channel. ``deliver`` queues what is new in the store's outbox and sends what is
+    waiting there; ``send``/``post_event`` send at once, without the outbox. None of them raises."""
 
     def __init__(self, urls: list[str], base_url: str | None = None, timeout: float = 10) -> None:
         from tracker.capture.fetch import USER_AGENT
 
         self.urls = list(urls)
+        self.channels = [Channel(u, self) for u in self.urls]
         self.base = page_base(base_url)
         self.timeout = timeout
         self.session = requests.Session()
@@ -170,8 +255,58 @@ class Notifier:
     def close(self) -> None:
         self.session.close()
 
+    # ------------------------------------------------------------------ through the outbox
+
+    def register(self, store: Store) -> None:
+        """Start queuing for every channel: changes stored from now on are sent to it (earlier ones are not)."""
+        for ch in self.channels:
+            store.outbox_channel(ch.key)
+
+    def queue_event(self, store: Store, event: str, body: dict, document_id: int | None = None) -> None:
+        """Queue an event that is not a stored change (``check-broken``) for every channel."""
+        data = json.dumps(body, ensure_ascii=False)
+        for ch in self.channels:
+            store.outbox_queue(ch.key, event, data, document_id=document_id)
+
+    def queue_changes(self, store: Store) -> list[str]:
+        """Queue every significant change found by a check that a channel has not had yet."""
+        errors: list[str] = []
+        built: dict[int, tuple[ChangeRecord, str] | None] = {}
+        for ch in self.channels:
+            for cid in store.outbox_unqueued_changes(ch.key):
+                if cid not in built:
+                    try:
+                        record = store.change(cid)
+                        built[cid] = (record, json.dumps(payload(record, page_url(store, record, self.base)),
+                                                         ensure_ascii=False)) if record else None
+                    except Exception as e:  # noqa: BLE001 - one bad record must not stop the others
+                        errors.append(f"notification for change {cid} not built: {type(e).__name__}: {e}")
+                        built[cid] = None
+                item = built[cid]
+                if item is None:
+                    continue
+                record, data = item
+                store.outbox_queue(ch.key, f"change:{record.document_id}:{record.to_version}", data,
+                                   document_id=record.document_id, change_id=cid)
+        return errors
+
+    def deliver(self, store: Store) -> list[str]:
+        """Queue new changes, then send every event waiting for these channels; one line per failure.
+
+        A failed event stays queued (the next cycle tries again); a delivered one is never sent again."""
+        errors = self.queue_changes(store)
+        for ch in self.channels:
+            for oid, _event, data in store.outbox_claim(ch.key):
+                err = ch.send(json.loads(data))
+                store.outbox_done(oid, err)
+                if err:
+                    errors.append(f"notify {ch.label}: {err}; kept, tried again at the next check")
+        return errors
+
+    # ------------------------------------------------------------------ at once (no outbox)
+
     def send(self, record: ChangeRecord, page: str | None = None) -> list[str]:
-        """Notify one change. ``page`` overrides the page URL (see ``page_url``, which needs the store)."""
+        """Notify one change now. ``page`` overrides the page URL (see ``page_url``, which needs the store)."""
         try:
             body = payload(record, page)
         except Exception as e:  # noqa: BLE001 - a bad record must not break the caller
@@ -180,10 +315,10 @@ class Notifier:
 
     def post_event(self, body: dict[str, Any]) -> list[str]:
         errors = []
-        for url in self.urls:
-            err = self._post(url, body)
+        for ch in self.channels:
+            err = ch.send(body)
             if err:
-                errors.append(f"notify {_redact(url)}: {err}")
+                errors.append(f"notify {ch.label}: {err}")
         return errors
 
     def _post(self, url: str, body: dict[str, Any]) -> str | None:
@@ -207,14 +342,8 @@ class Notifier:
         return None  # not reached
 
 
-def _redact(url: str) -> str:
-    """Scheme, host and port only: webhook paths and queries are often secrets (Slack tokens)."""
-    p = urlsplit(url)
-    return f"{p.scheme}://{p.netloc.rsplit('@', 1)[-1]}/…" if p.path.strip("/") or p.query else url
-
-
 def notify_changes(notifier: Notifier, store: Store, change_ids: Iterable[int]) -> list[str]:
-    """Send one event per stored change id (read back from the store, so what is sent is what was stored)."""
+    """Send one event per stored change id at once, without the outbox (read back from the store)."""
     errors: list[str] = []
     for cid in change_ids:
         try:

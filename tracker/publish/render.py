@@ -5,7 +5,9 @@ HTML in ``tracker.publish.pages`` (with evidence highlighting and length limits 
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from html import escape
 
 from tracker.models import Change, DiffResult, WordEdit
@@ -28,14 +30,14 @@ def selected(result: DiffResult, show_all: bool = False) -> list[Change]:
     return list(result.changes) if show_all else result.significant
 
 
-def _head(c: Change) -> str:
+def _head(c: Change, with_tags: bool = True) -> str:
     parts = [_LABEL.get(c.kind, c.kind)]
     if c.section:
         parts.append(c.section)
     head = " · ".join(parts)
     if not c.significant:
         head += f"  (insignificant: {c.reason or 'cosmetic'})"
-    if c.tags:
+    if c.tags and with_tags:
         head += "  [" + ", ".join(c.tags) + "]"
     return head
 
@@ -99,18 +101,80 @@ def render_text(result: DiffResult, show_all: bool = False, color: bool = False)
     return "\n".join(lines)
 
 
-def render_unified(result: DiffResult, show_all: bool = False, old_name: str = "old",
-                   new_name: str = "new") -> str:
-    """A unified-diff-like listing, one hunk per changed clause, headed by its section."""
-    out = [f"--- {old_name}", f"+++ {new_name}"]
-    for c in selected(result, show_all):
-        o = c.old_index + 1 if c.old_index is not None else 0
-        n = c.new_index + 1 if c.new_index is not None else 0
-        out.append(f"@@ -{o} +{n} @@ {c.kind}{'' if c.significant else ' (insignificant)'} {c.section}".rstrip())
-        if c.old is not None:
-            out.append("-" + c.old)
-        if c.new is not None:
-            out.append("+" + c.new)
+_LINE_MARK = re.compile(r"^(#{1,6} |- )")
+
+
+def _core(line: str) -> str:
+    """A line of a version's text without its Markdown-like marker (heading #, list item -)."""
+    return _LINE_MARK.sub("", line.strip(), count=1)
+
+
+def _hunk_range(start: int, length: int) -> str:
+    """``start`` (0-based) and length as a unified diff range: an empty range names the line before."""
+    first = start + 1
+    if length == 1:
+        return str(first)
+    if not length:
+        first -= 1
+    return f"{first},{length}"
+
+
+def render_unified(result: DiffResult, show_all: bool = False, old_name: str = "old", new_name: str = "new",
+                   old_text: str | None = None, new_text: str | None = None, context: int = 3) -> str:
+    """A real unified diff (``patch`` applies it) of the two texts, as ``show`` prints them.
+
+    Only the hunks that touch a selected change are kept (significant ones, or every one with
+    ``show_all``): applied to the old text, the patch makes the new text less what was left out (a
+    changed date, say). The changes, with their tags, are listed first as ``#`` lines, before the
+    ``---`` header, where ``patch`` ignores them; a hunk also names its tags after its ``@@``.
+    """
+    changes = selected(result, show_all)
+    if old_text is None or new_text is None:  # no texts: the clauses themselves, one a line
+        old_text = "".join(c.old + "\n" for c in changes if c.old is not None)
+        new_text = "".join(c.new + "\n" for c in changes if c.new is not None)
+    a = old_text.splitlines(keepends=True)
+    b = new_text.splitlines(keepends=True)
+    olds = {" ".join(c.old.split()): c for c in changes if c.old}
+    news = {" ".join(c.new.split()): c for c in changes if c.new}
+
+    def touched(line: str, side: dict) -> Change | None:
+        core = " ".join(_core(line).split())
+        if not core:
+            return None
+        if core in side:
+            return side[core]
+        return next((c for text, c in side.items() if core in text), None)
+
+    out = []
+    if changes:
+        st = result.stats
+        out.append(f"# {st['significant']} significant change(s): {st['added']} added, {st['removed']} removed, "
+                   f"{st['modified']} modified, {st['moved']} moved; {st['insignificant']} insignificant")
+        out += ["# " + _head(c) for c in changes]
+    out += [f"--- {old_name}", f"+++ {new_name}"]
+    shift = 0  # lines added minus removed by the hunks kept so far
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for group in matcher.get_grouped_opcodes(context):
+        hit: list[Change] = []
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                continue
+            hit += [c for c in (touched(line, olds) for line in a[i1:i2]) if c]
+            hit += [c for c in (touched(line, news) for line in b[j1:j2]) if c]
+        if not hit:
+            continue
+        i1, i2 = group[0][1], group[-1][2]
+        j1, j2 = group[0][3], group[-1][4]
+        tags = sorted({t for c in hit for t in c.tags})
+        label = f" [{', '.join(tags)}]" if tags else ""
+        out.append(f"@@ -{_hunk_range(i1, i2 - i1)} +{_hunk_range(i1 + shift, j2 - j1)} @@{label}")
+        for tag, x1, x2, y1, y2 in group:
+            if tag == "equal":
+                out += [" " + line.rstrip("\n") for line in a[x1:x2]]
+                continue
+            out += ["-" + line.rstrip("\n") for line in a[x1:x2]]
+            out += ["+" + line.rstrip("\n") for line in b[y1:y2]]
+        shift += (j2 - j1) - (i2 - i1)
     return "\n".join(out)
 
 
@@ -141,31 +205,53 @@ td,th{vertical-align:top;border-top:1px solid #ddd;padding:.5em;width:50%}th{tex
 text-decoration:none}.insig{opacity:.6}.tags{font-size:.8em;color:#805}"""
 
 
-def render_html(result: DiffResult, show_all: bool = False, title: str = "Policy diff",
-                old_label: str = "Before", new_label: str = "After") -> str:
-    """A standalone page with a side-by-side view; everything from the documents is escaped."""
+def _html_rows(result: DiffResult, show_all: bool) -> str:
     rows = []
     for c in selected(result, show_all):
         cls = "" if c.significant else " class=insig"
         tags = f" <span class=tags>[{escape(', '.join(c.tags))}]</span>" if c.tags else ""
-        rows.append(f"<tr class=sec><td colspan=2>{escape(_head(c))}{tags}</td></tr>")
+        rows.append(f"<tr class=sec><td colspan=2>{escape(_head(c, with_tags=False))}{tags}</td></tr>")
         rows.append(f"<tr{cls}><td>{_side_html(c, 'old')}</td><td>{_side_html(c, 'new')}</td></tr>")
+    return "".join(rows)
+
+
+def _html_section(result: DiffResult, show_all: bool, old_label: str, new_label: str) -> str:
     subs = "".join(f"<li>{escape(s.old)} → {escape(s.new)} ({s.count}×)</li>" for s in result.substitutions)
     st = result.stats
     summary = (f"{st['significant']} significant change(s): {st['added']} added, {st['removed']} removed, "
                f"{st['modified']} modified, {st['moved']} moved")
-    return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body><h1>{escape(title)}</h1><p>{escape(summary)}</p>"
+    return (f"<p>{escape(summary)}</p>"
             + (f"<p>Systematic substitutions:</p><ul>{subs}</ul>" if subs else "")
-            + f"<table><tr><th>{escape(old_label)}</th><th>{escape(new_label)}</th></tr>{''.join(rows)}</table>"
-            "</body></html>\n")
+            + f"<table><tr><th>{escape(old_label)}</th><th>{escape(new_label)}</th></tr>"
+            f"{_html_rows(result, show_all)}</table>")
+
+
+def _html_page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>\n")
+
+
+def render_html(result: DiffResult, show_all: bool = False, title: str = "Policy diff",
+                old_label: str = "Before", new_label: str = "After") -> str:
+    """A standalone page with a side-by-side view; everything from the documents is escaped."""
+    return _html_page(title, _html_section(result, show_all, old_label, new_label))
+
+
+def render_html_sections(sections: list[dict], show_all: bool = False, title: str = "Policy diff") -> str:
+    """One page for several documents' diffs: ``sections`` of ``result``, ``title``, ``old_label``,
+    ``new_label`` (a service with several documents)."""
+    body = "".join(f"<h2>{escape(sec['title'])}</h2>"
+                   + _html_section(sec["result"], show_all, sec.get("old_label", "Before"),
+                                   sec.get("new_label", "After")) for sec in sections)
+    return _html_page(title, body)
 
 
 def render(result: DiffResult, fmt: str, show_all: bool = False, color: bool = False, **labels: str) -> str:
     if fmt == "text":
         return render_text(result, show_all, color)
     if fmt == "unified":
-        return render_unified(result, show_all, labels.get("old_label", "old"), labels.get("new_label", "new"))
+        return render_unified(result, show_all, labels.get("old_label", "old"), labels.get("new_label", "new"),
+                              labels.get("old_text"), labels.get("new_text"))
     if fmt == "json":
         return render_json(result, show_all)
     if fmt == "html":

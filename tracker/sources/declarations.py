@@ -16,8 +16,9 @@
     until = 2022-01-13T00:34:25Z
     select = [".document"]
 
-Every file is validated on load; the first problem found is reported as one line naming the file and
-the key (``DeclarationError``), because a silently ignored typo means a policy nobody watches. A file is
+Every file is validated on load; each problem is reported as one line naming the file and the key
+(``DeclarationError``), because a silently ignored typo means a policy nobody watches. One bad file
+never blocks the others (:func:`read_policies`): its documents are left out and named. A file is
 refused before it is parsed when it is over ``MAX_FILE_BYTES`` or nests arrays/tables deeper than
 ``MAX_DEPTH`` (the TOML parser recurses: a deeply nested file would raise RecursionError), and after it
 when it declares more than ``MAX_DOCUMENTS`` documents; a UTF-8 byte order mark is ignored. A URL with
@@ -30,6 +31,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -268,68 +270,99 @@ def _document_type(name: str) -> str:
     return name
 
 
-def parse_declaration(data: dict, source: str) -> list[Document]:
-    """Validate one parsed TOML file and return its documents."""
+def parse_declaration(data: dict, source: str, problems: list[str] | None = None) -> list[Document]:
+    """Validate one parsed TOML file and return its documents.
 
-    def fail(key: str, msg: str) -> DeclarationError:
-        return DeclarationError(f"{source}: {key}: {msg}")
+    Without ``problems``, the first problem raises :class:`DeclarationError` (one line naming the
+    file and the key). With a list, every problem is appended to it and the documents that are valid
+    are returned: a problem of the service (its name, an unknown top-level key) drops the whole file,
+    a problem of one document table drops that document only.
+    """
+    found: list[str] = []
+    docs = _parse_declaration(data, source, found)
+    if problems is None:
+        if found:
+            raise DeclarationError(found[0])
+        return docs
+    problems.extend(found)
+    return docs
+
+
+_LANG_RE = re.compile(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]+)*")
+
+
+def _parse_declaration(data: dict, source: str, found: list[str]) -> list[Document]:
+    def fail(key: str, msg: str) -> None:
+        found.append(f"{source}: {key}: {msg}")
 
     for key in data:
         if key not in SERVICE_KEYS:
-            raise fail(key, f"unknown key (expected one of: {', '.join(sorted(SERVICE_KEYS))})")
+            fail(key, f"unknown key (expected one of: {', '.join(sorted(SERVICE_KEYS))})")
+    service = None
     if "name" not in data:
-        raise fail("name", "missing")
-    try:
-        service = check_service_name(data["name"])
-    except ValueError as e:
-        raise fail("name", str(e)) from None
+        fail("name", "missing")
+    else:
+        try:
+            service = check_service_name(data["name"])
+        except ValueError as e:
+            fail("name", str(e))
     lang = data.get("lang")
-    if lang is not None and not (isinstance(lang, str) and re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]+)*", lang)):
-        raise fail("lang", "expected a language code such as en or fr")
+    if lang is not None and not (isinstance(lang, str) and _LANG_RE.fullmatch(lang)):
+        fail("lang", "expected a language code such as en or fr")
+        lang = None
     browser = allow_private = False
     if "browser" in data:
         try:
             browser = check_browser(data["browser"])
         except ValueError as e:
-            raise fail("browser", str(e)) from None
+            fail("browser", str(e))
     if "allow_private" in data:
         try:
             allow_private = check_browser(data["allow_private"])
         except ValueError as e:
-            raise fail("allow_private", str(e)) from None
+            fail("allow_private", str(e))
     docs = data.get("documents")
     if not isinstance(docs, dict) or not docs:
-        raise fail("documents", 'missing or empty (add a [documents."Privacy Policy"] table)')
+        fail("documents", 'missing or empty (add a [documents."Privacy Policy"] table)')
+        return []
     if len(docs) > MAX_DOCUMENTS:
-        raise fail("documents", f"{len(docs)} documents, more than the {MAX_DOCUMENTS} a file may declare "
-                   "(split the service into several files)")
+        fail("documents", f"{len(docs)} documents, more than the {MAX_DOCUMENTS} a file may declare "
+             "(split the service into several files)")
+        return []
+    service_ok = not found
     out: list[Document] = []
     for dtype, spec in docs.items():
+        before = len(found)
         where = f'documents."{dtype}"'
         try:
             dtype = _document_type(dtype)
         except ValueError as e:
-            raise fail(where, str(e)) from None
+            fail(where, str(e))
+            continue
         if not isinstance(spec, dict):
-            raise fail(where, "expected a table with at least url")
+            fail(where, "expected a table with at least url")
+            continue
         for key in spec:
             if key not in DOCUMENT_KEYS:
-                raise fail(f"{where}.{key}", f"unknown key (expected one of: {', '.join(sorted(DOCUMENT_KEYS))})")
+                fail(f"{where}.{key}", f"unknown key (expected one of: {', '.join(sorted(DOCUMENT_KEYS))})")
         if "url" not in spec:
-            raise fail(f"{where}.url", "missing")
+            fail(f"{where}.url", "missing")
         values: dict = {}
         for key, check in (("url", check_url), ("select", check_selectors), ("remove", check_selectors),
                            ("interval", parse_interval), ("browser", check_browser),
                            ("allow_private", check_browser),
-                           ("history", lambda v, got=values: check_history(v, got["url"]))):
+                           ("history", lambda v, got=values, raw=spec: check_history(v, got.get("url", raw.get("url"))))):
             if key in spec:
                 try:
                     values[key] = check(spec[key])
                 except ValueError as e:
-                    raise fail(f"{where}.{key}", str(e)) from None
+                    fail(f"{where}.{key}", str(e))
         dlang = spec.get("lang", lang)
-        if dlang is not None and not (isinstance(dlang, str) and re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]+)*", dlang)):
-            raise fail(f"{where}.lang", "expected a language code such as en or fr")
+        if dlang is not None and not (isinstance(dlang, str) and _LANG_RE.fullmatch(dlang)):
+            fail(f"{where}.lang", "expected a language code such as en or fr")
+        if len(found) > before or not service_ok:
+            continue
+        assert service is not None
         out.append(Document(service=service, type=dtype, url=values["url"], select=values.get("select", ()),
                             remove=values.get("remove", ()), interval=values.get("interval", DEFAULT_INTERVAL),
                             lang=dlang.lower() if dlang else None, source=source,
@@ -338,7 +371,7 @@ def parse_declaration(data: dict, source: str) -> list[Document]:
     return out
 
 
-def load_file(path: Path) -> list[Document]:
+def _read_toml(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)  # never more: a huge (or endless) file is refused unread
@@ -350,7 +383,7 @@ def load_file(path: Path) -> list[Document]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise DeclarationError(f"{path}: not UTF-8 text (invalid byte at offset {e.start})") from None
-    return parse_declaration(parse_toml(text, str(path)), str(path))
+    return parse_toml(text, str(path))
 
 
 def parse_toml(text: str, source: str) -> dict:
@@ -433,24 +466,53 @@ def data_depth(data: object) -> int:
     return deepest
 
 
+def load_file(path: Path, problems: list[str] | None = None) -> list[Document]:
+    """The documents of one file; with ``problems``, every problem is appended there instead of the
+    first being raised, and the valid documents are returned (see :func:`parse_declaration`)."""
+    try:
+        data = _read_toml(path)
+    except DeclarationError as e:
+        if problems is None:
+            raise
+        problems.append(str(e))
+        return []
+    return parse_declaration(data, str(path), problems)
+
+
 def load_policies(folder: Path) -> list[Document]:
-    """All documents declared in ``folder``; duplicate service names are an error."""
+    """All documents declared in ``folder``; the first problem (a bad file, a duplicate service) raises."""
+    docs, problems = read_policies(folder)
+    if problems:
+        raise DeclarationError(problems[0])
+    return docs
+
+
+def read_policies(folder: Path) -> tuple[list[Document], list[str]]:
+    """Every valid document declared in ``folder`` and every problem found, one line each.
+
+    One bad file (or document table, or a service declared twice) never hides the others: its
+    problems are listed and the rest is returned. A missing folder is still an error.
+    """
     folder = Path(folder)
     if not folder.exists():
         raise DeclarationError(f"{folder}: no such policies folder (use --policies DIR or `policy-tracker add`)")
     if not folder.is_dir():
         raise DeclarationError(f"{folder}: not a folder")
     docs: list[Document] = []
+    problems: list[str] = []
     seen: dict[str, str] = {}
     for path in sorted(folder.glob("*.toml")):
-        file_docs = load_file(path)
+        file_docs = load_file(path, problems)
+        if not file_docs:
+            continue
         name = file_docs[0].service
         folded = name.casefold()
         if folded in seen:
-            raise DeclarationError(f"{path}: name: service {name!r} is already declared in {seen[folded]}")
+            problems.append(f"{path}: name: service {name!r} is already declared in {seen[folded]}")
+            continue
         seen[folded] = str(path)
         docs.extend(file_docs)
-    return docs
+    return docs, problems
 
 
 def select_documents(docs: list[Document], services: tuple[str, ...] | list[str]) -> list[Document]:
@@ -565,3 +627,114 @@ def declaration_path(folder: Path, service: str) -> Path:
     if path.parent != Path(folder).resolve():
         raise DeclarationError(f"service name {service!r} would be written outside {folder}")
     return path
+
+
+# --------------------------------------------------------------------------- editing (`add`)
+
+
+def _plain(value: object) -> object:
+    """A TOML value (tomlkit item or plain) as plain Python, for comparing settings."""
+    if hasattr(value, "unwrap"):
+        value = value.unwrap()  # type: ignore[union-attr]
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _same_setting(key: str, old: object, new: object) -> bool:
+    old, new = _plain(old), _plain(new)
+    if key in ("select", "remove"):
+        old = old if isinstance(old, list) else [old]
+        new = new if isinstance(new, list) else [new]
+    if key == "interval":
+        try:
+            return parse_interval(old) == parse_interval(new)
+        except ValueError:
+            return False
+    if key == "lang" and isinstance(old, str) and isinstance(new, str):
+        return old.lower() == new.lower()
+    return old == new
+
+
+@dataclass
+class Merged:
+    """What ``merge_declaration`` made: the new text, and what it did in words."""
+
+    text: str
+    verb: str  # added | updated | unchanged
+    changed: list[str]
+
+
+def merge_declaration(path: Path, service: str, type_: str, spec: dict, *, replace: bool = False) -> Merged:
+    """Add or update one document in a declaration file, keeping everything else as written.
+
+    The file is edited with a round-trip TOML library (tomlkit): comments, key order, blank lines and
+    unrelated keys and documents stay as they are. A setting given in ``spec`` that the file already
+    has with another value is an overwrite: refused (``DeclarationError`` listing them) unless
+    ``replace``. Settings not given are never dropped. The result is validated like any declaration
+    before it is returned, so the caller never writes a file that ``check`` would refuse.
+    """
+    import tomlkit
+
+    service = check_service_name(service)
+    spec = {k: v for k, v in spec.items() if v is not None and v != []}
+    if not path.exists():
+        new_doc = parse_declaration({"name": service, "documents": {type_: spec}}, f"{path} (new)")[0]
+        return Merged(render_declaration(service, [new_doc]), "added", [])
+    try:
+        original = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DeclarationError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    load_file(path)  # a file with problems is not edited: `validate` names them, the person fixes them
+    doc = tomlkit.parse(original)
+    declared = str(_plain(doc.get("name", ""))).strip()
+    if declared != service:
+        raise DeclarationError(f"{path} already declares service {declared!r}; use that name")
+    documents = doc["documents"]
+    existing_type = next((str(k) for k in documents if str(k).strip().casefold() == type_.strip().casefold()), None)
+    service_lang = _plain(doc.get("lang"))
+    if "lang" in spec and isinstance(service_lang, str) and service_lang.lower() == str(spec["lang"]).lower():
+        spec = {k: v for k, v in spec.items() if k != "lang"}  # the service's language already says it
+    changed: list[str] = []
+    if existing_type is None:
+        table = tomlkit.table()
+        for key, value in spec.items():
+            table[key] = value
+        documents[type_.strip()] = table
+        verb = "added"
+        changed = list(spec)
+    else:
+        table = documents[existing_type]
+        conflicts = []
+        for key, value in spec.items():
+            if key == "lang" and key not in table and isinstance(service_lang, str):
+                old = service_lang  # the document inherits the service's language: a new one overrides it
+            else:
+                old = table.get(key)
+            if old is None:
+                table[key] = value
+                changed.append(key)
+            elif not _same_setting(key, old, value):
+                conflicts.append(f"{key} ({_short(old)} -> {_short(value)})")
+                if replace:
+                    table[key] = value
+                    changed.append(key)
+        if conflicts and not replace:
+            raise DeclarationError(
+                f"{path}: {service} / {existing_type} already has {', '.join(conflicts)}; nothing written "
+                "(give --replace to overwrite these settings; the others are kept)")
+        verb = "updated" if changed else "unchanged"
+    text = tomlkit.dumps(doc)
+    if not text.endswith("\n"):
+        text += "\n"
+    parse_declaration(tomllib.loads(text), str(path))  # never return a file that does not load
+    return Merged(text, verb, changed)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    import json
+
+    text = json.dumps(_plain(value), ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

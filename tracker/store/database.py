@@ -226,6 +226,32 @@ MIGRATIONS: list[str] = [
     """
     SELECT 1
     """,
+    # 4: notifications outbox (tracker.publish.notify). One row per event and channel, delivered at most
+    # once per channel and retried by later cycles until it is; ``outbox_channels`` keeps, per channel,
+    # the last change already queued, so a change stored by a process that died before queuing it is
+    # still sent. A channel is the sha256 of its URL: the URL itself (often a secret) is not stored.
+    """
+    CREATE TABLE outbox_channels (
+        channel TEXT PRIMARY KEY,
+        last_change_id INTEGER NOT NULL,
+        added_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        event TEXT NOT NULL,
+        document_id INTEGER REFERENCES documents(id),
+        payload TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_attempt_at REAL,
+        last_error TEXT,
+        claimed_until REAL,
+        delivered_at REAL,
+        UNIQUE (channel, event)
+    );
+    CREATE INDEX outbox_pending ON outbox (channel, delivered_at);
+    """,
 ]
 
 
@@ -644,6 +670,88 @@ class Store:
         rows = self.conn.execute(self._DOC_SELECT + " WHERE d.consecutive_failures >= ? "
                                  "ORDER BY d.service COLLATE NOCASE, d.type", (broken_after,)).fetchall()
         return [DocumentRow(*r) for r in rows]
+
+    # ------------------------------------------------------------------ outbox and forget
+    # (notifications waiting for delivery: tracker.publish.notify; forgetting a document: `forget`)
+
+    def outbox_channel(self, channel: str) -> None:
+        """Register a channel: from now on, changes stored after the latest existing one are queued for it."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO outbox_channels (channel, last_change_id, added_at) "
+            "VALUES (?, COALESCE((SELECT MAX(id) FROM changes), 0), ?)", (channel, now_ts()))
+
+    def outbox_unqueued_changes(self, channel: str) -> list[int]:
+        """Ids of significant changes found by checks (not imported history) not yet queued for ``channel``."""
+        row = self.conn.execute("SELECT last_change_id FROM outbox_channels WHERE channel=?", (channel,)).fetchone()
+        if row is None:
+            return []
+        return [r[0] for r in self.conn.execute(
+            "SELECT c.id FROM changes c JOIN versions v ON v.document_id = c.document_id AND v.number = c.to_version "
+            "WHERE c.id > ? AND c.significant > 0 AND v.source = 'check' ORDER BY c.id", (row[0],))]
+
+    def outbox_queue(self, channel: str, event: str, payload: str, document_id: int | None = None,
+                     change_id: int | None = None) -> None:
+        """Queue an event for a channel (once: the same event is never queued twice for it)."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR IGNORE INTO outbox (channel, event, document_id, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                (channel, event, document_id, payload, now_ts()))
+            if change_id is not None:
+                self.conn.execute("UPDATE outbox_channels SET last_change_id = MAX(last_change_id, ?) WHERE channel=?",
+                                  (change_id, channel))
+
+    def outbox_claim(self, channel: str, lease: float = 300.0, limit: int = 100) -> list[tuple[int, str, str]]:
+        """Undelivered events of a channel, oldest first, as (id, event, payload), each claimed for ``lease``
+        seconds so that another process delivering at the same moment skips it (never sent twice)."""
+        now = now_ts()
+        rows = self.conn.execute(
+            "SELECT id, event, payload FROM outbox WHERE channel=? AND delivered_at IS NULL "
+            "AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?", (channel, now, limit)).fetchall()
+        claimed = []
+        for oid, event, payload in rows:
+            cur = self.conn.execute(
+                "UPDATE outbox SET claimed_until=? WHERE id=? AND delivered_at IS NULL "
+                "AND (claimed_until IS NULL OR claimed_until < ?)", (now + lease, oid, now))
+            if cur.rowcount == 1:
+                claimed.append((oid, event, payload))
+        return claimed
+
+    def outbox_done(self, outbox_id: int, error: str | None = None) -> None:
+        """The outcome of one delivery attempt: delivered (no error) or kept for a later cycle."""
+        now = now_ts()
+        if error is None:
+            self.conn.execute("UPDATE outbox SET delivered_at=?, last_attempt_at=?, attempts=attempts+1, "
+                              "last_error=NULL, claimed_until=NULL WHERE id=?", (now, now, outbox_id))
+        else:
+            self.conn.execute("UPDATE outbox SET last_attempt_at=?, attempts=attempts+1, last_error=?, "
+                              "claimed_until=NULL WHERE id=?", (now, error[:500], outbox_id))
+
+    def outbox_pending(self, channel: str | None = None) -> int:
+        """Events not delivered yet (of one channel, or of all)."""
+        sql, args = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", []
+        if channel is not None:
+            sql += " AND channel=?"
+            args.append(channel)
+        return self.conn.execute(sql, args).fetchone()[0]
+
+    def forget(self, document_id: int) -> dict[str, int]:
+        """Delete a document and everything stored for it (checks, versions, changes, queued
+        notifications, snapshots no other version uses), in one transaction; returns what was deleted."""
+        counts: dict[str, int] = {}
+        with self.transaction():
+            snaps = [r[0] for r in self.conn.execute(
+                "SELECT DISTINCT snapshot_sha256 FROM versions WHERE document_id=? AND snapshot_sha256 IS NOT NULL",
+                (document_id,))]
+            for table in ("outbox", "imported_commits", "changes", "checks", "versions"):
+                counts[table] = self.conn.execute(f"DELETE FROM {table} WHERE document_id=?", (document_id,)).rowcount
+            snapshots = 0
+            for digest in snaps:
+                snapshots += self.conn.execute(
+                    "DELETE FROM snapshots WHERE sha256=? AND NOT EXISTS "
+                    "(SELECT 1 FROM versions WHERE snapshot_sha256=?)", (digest, digest)).rowcount
+            counts["snapshots"] = snapshots
+            counts["documents"] = self.conn.execute("DELETE FROM documents WHERE id=?", (document_id,)).rowcount
+        return counts
 
 
 @dataclass
