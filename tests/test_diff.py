@@ -123,3 +123,17 @@ def test_renderings_escape_and_mark():
     assert "<script>" not in page and page.startswith("<!DOCTYPE html>")
     assert '"kind": "added"' in render_json(r)
     assert render_unified(r).splitlines()[-1] == "+y z"
+
+
+def test_a_clause_paired_with_a_top_level_heading_does_not_crash_the_diff() -> None:
+    """Issue 15: `kn[-1]` on an empty section key raised IndexError on real pairs (Facebook privacy
+    policy versions): a paragraph under a section became a top-level heading of its own."""
+    from tracker.compare.diff import diff_clauses
+    from tracker.text.clauses import make_clause
+
+    old = [make_clause("Privacy", ("Privacy",), "heading"),
+           make_clause("Cookies and similar technologies", ("Privacy",), "paragraph")]
+    new = [make_clause("Privacy", ("Privacy",), "heading"),
+           make_clause("Cookies and similar technologies", ("Cookies and similar technologies",), "heading")]
+    result = diff_clauses([c for c in old if c], [c for c in new if c])
+    assert [ch.kind for ch in result.changes] == ["moved"]  # out of "Privacy", under a heading of its own

@@ -344,7 +344,8 @@ def diff_clauses(old: list[Clause], new: list[Clause]) -> DiffResult:
         moved = j not in stays
         if not moved and o.kind != "heading" and o.section and n.section and o.section != n.section:
             ko, kn = _section_key(o, sub), _section_key(n, sub)
-            moved = ko != kn and ko[-1] in new_sections and ko[-1] != kn[-1]
+            # a key may be empty (a clause paired with a top-level heading): no section to compare then
+            moved = bool(ko) and ko != kn and ko[-1] in new_sections and (not kn or ko[-1] != kn[-1])
         if o.text == n.text and not moved:
             continue
         if o.id == n.id and not moved:  # only the faithful text differs
