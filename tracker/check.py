@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from tracker.capture import guard
 from tracker.models import Clause, DiffResult, Document, FetchResult
@@ -82,7 +82,7 @@ class CheckOutcome:
     verdict: str | None = None  # why unchanged: not-modified | identical-body | same-text | insignificant
 
     def to_dict(self) -> dict:
-        d = {"service": self.document.service, "type": self.document.type, "url": self.document.url,
+        d: dict[str, object] = {"service": self.document.service, "type": self.document.type, "url": self.document.url,
              "state": self.state, "reason": self.reason, "error": self.error, "http_status": self.http_status,
              "bytes": self.bytes, "duration": round(self.duration, 3), "version": self.version,
              "checked_at": iso(self.at)}
@@ -260,7 +260,7 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
 
 
 def _record(store: Store, row: DocumentRow, capture: Capture, fetch: FetchResult | None, state: str,
-            **fields: str | None) -> int | None:
+            **fields: Any) -> int | None:
     """The check row of a fetched capture (an imported one has none: its commit is its record)."""
     if fetch is None:
         return None

@@ -207,7 +207,7 @@ class Channel:
         self.key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]
         self.label = redact(url)
         self.notifier = notifier
-        self._apprise = None
+        self._apprise: Any = None  # an apprise.Apprise, made on first use (apprise is imported lazily)
 
     def send(self, event: dict) -> str | None:
         """Deliver one event; None when delivered, else a one-line reason."""
@@ -222,9 +222,10 @@ class Channel:
         import apprise
 
         if self._apprise is None:
-            self._apprise = apprise.Apprise()
-            if not self._apprise.add(self.url):
+            channel = apprise.Apprise()
+            if not channel.add(self.url):
                 return "not a notification URL Apprise knows"
+            self._apprise = channel
         title = event.get("title") or "policy-tracker"
         body = event.get("text") or title
         with apprise.LogCapture(level=apprise.logging.WARNING) as log:
