@@ -285,3 +285,61 @@ def check_failed_internally(store: Store, row: DocumentRow, doc: Document, resul
                        http_status=result.status, nbytes=len(result.body), duration=result.duration)
     return CheckOutcome(document=doc, state="failed", reason="internal", error=message, http_status=result.status,
                         at=at, duration=result.duration)
+
+
+# --------------------------------------------------------------------------- trying a declaration
+
+
+@dataclass
+class Trial:
+    """What a check of a document would come to, without storing anything (``check --dry-run``)."""
+
+    document: Document
+    state: Literal["ok", "failed"]
+    reason: str | None = None
+    error: str | None = None
+    http_status: int | None = None
+    clauses: int = 0
+    first_lines: list[str] = field(default_factory=list)
+    browser: bool = False
+    advice: str | None = None  # what the declaration needs: browser = true, a selector
+
+    def to_dict(self) -> dict[str, object]:
+        return {"service": self.document.service, "type": self.document.type, "url": self.document.url,
+                "state": self.state, "reason": self.reason, "error": self.error, "http_status": self.http_status,
+                "clauses": self.clauses, "first_lines": self.first_lines, "browser": self.browser,
+                "advice": self.advice}
+
+    def line(self) -> str:
+        how = "browser" if self.browser else "plain GET"
+        if self.state == "failed":
+            text = f"{self.document.label}: would fail ({self.reason}, {how}): {self.error or ''}".rstrip(": ")
+        else:
+            text = f"{self.document.label}: ok, {self.clauses} clause(s) ({how})"
+        return text + (f" — {self.advice}" if self.advice else "")
+
+
+def try_fetch(doc: Document, result: FetchResult) -> Trial:
+    """Judge a fetch as a first check would (extraction and guards), storing nothing, and say what the
+    declaration needs when the page is not the policy: an app shell or a bot wall that a browser may get
+    past needs ``browser = true``; a page that held nothing under its selector needs another one."""
+    trial = Trial(document=doc, state="failed", http_status=result.status, browser=doc.browser)
+    if not result.ok:
+        trial.reason, trial.error = result.reason or "connection", result.error
+        if result.reason == "browser-missing":
+            trial.advice = "needs Chromium installed (browser = true is declared)"
+        return trial
+    page = read_page(doc, Capture.from_fetch(result, 0.0))
+    if page.packed is None:
+        trial.reason, trial.error = page.reason, page.error
+        if page.reason in ("empty", "too-short", "blocked") and not doc.browser:
+            trial.advice = "needs browser = true (the page's text is not in its HTML, or a bot wall answered)"
+        elif page.reason == "selector-matched-nothing":
+            trial.advice = "needs another select = [...] (the declared selector matched nothing)"
+        return trial
+    clauses = page.clauses
+    trial.state, trial.clauses = "ok", len(clauses)
+    trial.first_lines = [c.text[:120] for c in clauses if c.kind != "heading"][:3]
+    if not doc.select and len(clauses) > 600:
+        trial.advice = "consider a select = [...]: the page holds more than one document"
+    return trial

@@ -375,10 +375,12 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per document per line.")
 @click.option("--quiet", "-q", is_flag=True,
               help="Print only changes and failures (one line each) and errors: what cron should mail.")
+@click.option("--dry-run", is_flag=True,
+              help="Fetch and extract each document and say what would happen; store nothing, touch no feed.")
 @notify_option
 @pass_config
 def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, timeout: float, max_size: int,
-          workers: int | None, as_json: bool, quiet: bool, notify: list[str]) -> int:
+          workers: int | None, as_json: bool, quiet: bool, dry_run: bool, notify: list[str]) -> int:
     """Check every declared document (or the SERVICES named) once.
 
     Each document ends as new, unchanged, changed or failed (with the reason). Feeds are brought up
@@ -386,9 +388,39 @@ def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, time
     Exit status: 0 when every document was checked, 3 when some failed, 2 for bad input (a bad
     declaration file is named and skipped; the others are still checked).
     """
+    if dry_run:
+        return dry_run_check(cfg, services, as_json, timeout=timeout, max_size=max_size)
     outcomes = run_check(cfg, services, jobs, per_host, as_json, quiet, timeout=timeout, max_size=max_size,
                          workers=workers, notify=notify)
     return check_status(cfg, outcomes)
+
+
+def dry_run_check(cfg: Config, services: tuple[str, ...], as_json: bool, timeout: float = 30.0,
+                  max_size: int | None = None, docs: list | None = None) -> int:
+    """``check --dry-run``: every document fetched and judged as a first check, nothing stored.
+    Exit 0 when every document would give a version, 3 when some would not."""
+    from tracker.capture.browser import fetch_document
+    from tracker.capture.fetch import MAX_BYTES, Fetcher
+    from tracker.check import try_fetch
+    from tracker.sources.declarations import select_documents
+
+    if docs is None:
+        docs = select_documents(cfg.documents(), services)
+        if not docs:
+            raise _no_documents(cfg)
+    failed = 0
+    with Fetcher(read_timeout=timeout, connect_timeout=min(10.0, timeout), total_timeout=timeout,
+                 max_bytes=max_size or MAX_BYTES) as fetcher:
+        for doc in docs:
+            trial = try_fetch(doc, fetch_document(fetcher, doc))
+            failed += trial.state == "failed"
+            if as_json:
+                click.echo(json.dumps(trial.to_dict(), ensure_ascii=False))
+            else:
+                click.echo(trial.line())
+                for line in trial.first_lines:
+                    click.echo(f"    {line}")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 # --------------------------------------------------------------------------- history / show / forget
