@@ -57,7 +57,8 @@ class Workspace:
         env = {k: v for k, v in os.environ.items() if not k.startswith("POLICY_TRACKER_")}
         env.update(POLICY_TRACKER_DB=str(self.db), POLICY_TRACKER_POLICIES=str(self.policies),
                    POLICY_TRACKER_FEEDS=str(self.feeds), NO_COLOR="1", PYTHONUTF8="1",
-                   POLICY_TRACKER_ALLOW_PRIVATE="1")  # the test servers listen on 127.0.0.1
+                   POLICY_TRACKER_ALLOW_PRIVATE="1",  # the test servers listen on 127.0.0.1
+                   POLICY_TRACKER_ADD_TRY="0")  # `add` would fetch its page: tests reach only 127.0.0.1
         return env
 
     def run(self, *args: str, input: str | None = None, timeout: float = 120) -> Result:
@@ -80,6 +81,7 @@ def allow_private_addresses(monkeypatch) -> None:
     """The test servers listen on 127.0.0.1, which the fetch policy refuses unless allowed: allowed for
     every test (tests of the policy itself remove it, or use ``strict_policy``)."""
     monkeypatch.setenv("POLICY_TRACKER_ALLOW_PRIVATE", "1")
+    monkeypatch.setenv("POLICY_TRACKER_ADD_TRY", "0")  # `add` fetches its page; tests reach only 127.0.0.1
 
 
 @pytest.fixture

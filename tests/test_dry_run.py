@@ -26,3 +26,16 @@ def test_dry_run_says_an_app_shell_needs_a_browser_and_counts_a_good_page(ws, ht
     text = ws.run("check", "--dry-run")
     assert "Shell / Privacy Policy: would fail" in text.out and "needs browser = true" in text.out
     assert "Good / Privacy Policy: ok," in text.out and not ws.db.exists()
+
+
+def test_add_tries_the_page_and_says_it_needs_a_browser(ws, httpserver) -> None:
+    httpserver.expect_request("/shell").respond_with_data(APP_SHELL, content_type="text/html")
+    env = ws.env()
+    env["POLICY_TRACKER_ADD_TRY"] = "1"
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "tracker", "add", "Shell", httpserver.url_for("/shell")],
+                       capture_output=True, text=True, env=env, cwd=ws.root, timeout=60)
+    assert "added Shell / Privacy Policy" in p.stdout and "needs browser = true" in p.stdout, p.stdout + p.stderr
+    assert p.returncode == 3 and (ws.policies / "shell.toml").exists() and not ws.db.exists()

@@ -119,9 +119,11 @@ def complete_service(ctx: click.Context, param: click.Parameter, incomplete: str
 @click.option("--lang", default=None, help="Language of the document, e.g. en or fr.")
 @click.option("--replace", is_flag=True,
               help="Overwrite settings the file already has with other values (settings not given are kept).")
+@click.option("--try/--no-try", "try_", default=True, show_default=True, envvar="POLICY_TRACKER_ADD_TRY",
+              help="Fetch the page once (as `check --dry-run`) and say whether it needs browser = true or a selector.")
 @pass_config
 def add(cfg: Config, service: str, url: str, type_: str, select: tuple[str, ...], remove: tuple[str, ...],
-        interval: str | None, lang: str | None, replace: bool) -> None:
+        interval: str | None, lang: str | None, replace: bool, try_: bool) -> int:
     """Declare a document to track (writes or extends policies/<service>.toml).
 
     An existing file is edited in place: its comments, order and other settings are kept. A setting
@@ -148,13 +150,20 @@ def add(cfg: Config, service: str, url: str, type_: str, select: tuple[str, ...]
     label = f"{service.strip()} / {type_.strip()}"
     if merged.verb == "unchanged":
         click.echo(f"unchanged: {label} is already declared so in {path}")
-        return
+        return EXIT_OK
     cfg.policies.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text(merged.text, encoding="utf-8")
     tmp.replace(path)
     what = f" ({', '.join(merged.changed)})" if merged.verb == "updated" and merged.changed else ""
     click.echo(f"{merged.verb} {label} in {path}{what}")
+    if not try_:
+        return EXIT_OK
+    from tracker.sources.declarations import load_file
+
+    added = [d for d in load_file(path) if d.type == type_.strip()]
+    click.echo("trying it (as `check --dry-run`; --no-try to skip):")
+    return dry_run_check(cfg, (), False, timeout=15.0, docs=added)
 
 
 # --------------------------------------------------------------------------- list
