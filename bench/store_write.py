@@ -23,11 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import Corpus  # noqa: E402
 
 from tracker.models import Document, Extracted  # noqa: E402
-from tracker.store.database import (  # noqa: E402
-    Store,
-    codec,  # noqa: E402
-    pack,
-)
+from tracker.store import codec  # noqa: E402
+from tracker.store.codec import pack  # noqa: E402
+from tracker.store.database import Store  # noqa: E402
 from tracker.text.html import extract_html  # noqa: E402
 
 FORMAT_1 = {"encode_clauses": lambda clauses, ids_derived=False: pack([c.to_dict() for c in clauses]), "encode_text": lambda t: t}

@@ -94,7 +94,9 @@ def _sniff(text: str) -> str:
 
 def read_local(path: str):
     """A local file as clauses: HTML, Markdown or text by its extension, by its content when it has none."""
-    from tracker.text.extract import extract_html, extract_markdown, extract_text
+    from tracker.text.html import extract_html
+    from tracker.text.markdown import extract_markdown
+    from tracker.text.plain import extract_text
 
     p = Path(path)
     suffix = p.suffix.lower()

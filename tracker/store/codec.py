@@ -1,6 +1,6 @@
 """How a version is stored: its text and clauses, compact, compressed, and read back exactly.
 
-Kept apart from the database code so that the process extracting a page (see :mod:`tracker.worker`)
+Kept apart from the database code so that the process extracting a page (see :mod:`tracker.pool`)
 can also pack it, and the process holding the database only inserts bytes.
 """
 
