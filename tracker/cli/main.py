@@ -62,7 +62,7 @@ class Config:
         docs, problems = read_policies(self.policies)
         if report and problems:
             for line in problems:
-                click.echo(f"policy-tracker: error: {line} (skipped)", err=True)
+                click.echo(f"policy-tracker: error: {safe(line)} (skipped)", err=True)
             self.bad_input += len(problems)
         return docs
 

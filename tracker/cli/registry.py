@@ -254,5 +254,7 @@ def _compare_ota(cfg, sources: tuple[Path, ...], wanted: list[str] | None) -> No
     if missing:
         click.echo(f"{len(result.unmatched)} not compared (no OTA counterpart found): "
                    + ", ".join(f"{s} ({n})" for s, n in missing.items()))
+    if cfg.bad_input:  # a declaration file was named and skipped: bad input wins over differences
+        click.get_current_context().exit(2)
     if result.differences:
         click.get_current_context().exit(1)
