@@ -116,8 +116,8 @@ class Version:
 
 
 @dataclass
-class ChangeRecord:
-    """One published change: version ``to_version`` of a document against ``from_version``."""
+class ChangeRow:
+    """What identifies a stored change: its document, its two versions, when, and its tags."""
 
     id: int
     document_id: int
@@ -127,8 +127,14 @@ class ChangeRecord:
     from_version: int
     to_version: int
     detected_at: str
-    diff: DiffResult
     tags: list[str]
+
+
+@dataclass
+class ChangeRecord(ChangeRow):
+    """One published change: version ``to_version`` of a document against ``from_version``, with its diff."""
+
+    diff: DiffResult
 
     @property
     def slug(self) -> str:
@@ -755,19 +761,10 @@ class Store:
 
 
 @dataclass
-class ChangeHead:
+class ChangeHead(ChangeRow):
     """A significant change as listed for publication: names, versions and tags, without its diff.
 
     ``fp`` fingerprints the stored row (every column read, the diff's length and the Adler-32 that
     ends every zlib stream), so a change replaced in place gets a new fingerprint."""
 
-    id: int
-    document_id: int
-    service: str
-    type: str
-    url: str
-    from_version: int
-    to_version: int
-    detected_at: str
-    tags: list[str]
     fp: str
