@@ -250,10 +250,35 @@ class Substitution:
         return asdict(self)
 
 
+EventKind = Literal["added", "removed", "stance"]
+
+
+@dataclass
+class TagEvent:
+    """What a reader is told about a priority tag (ai-training, biometrics): true of the two documents as
+    wholes, not of one clause. ``added``: nothing equivalent anywhere in the old document; ``removed``:
+    nothing equivalent left anywhere in the new one; ``stance``: the document's stance changed (e.g.
+    conditional -> affirmed). Feeds, pages, report, notifications and the terminal take tag alerts from these."""
+
+    tag: str
+    kind: str  # EventKind
+    stance: str  # Polarity now; for "removed", the polarity the statement had
+    old_stance: str = ""  # for "stance": the polarity before
+    sentence: str = ""  # the key sentence carrying the evidence, at most about 300 characters
+    old_sentence: str = ""  # for "stance" and "removed": the old key sentence
+    section: str = ""
+    change: int | None = None  # index in DiffResult.changes of the clause change that carries it
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
 class DiffResult:
     changes: list[Change] = field(default_factory=list)
     substitutions: list[Substitution] = field(default_factory=list)
+    events: list[TagEvent] = field(default_factory=list)  # priority-tag events (see TagEvent)
+    note: str = ""  # what the capture was, when not a plain change: "reverted to v3", "re-baselined: …"
 
     @property
     def significant(self) -> list[Change]:
@@ -280,6 +305,8 @@ class DiffResult:
         return {
             "changes": [c.to_dict() for c in self.changes],
             "substitutions": [s.to_dict() for s in self.substitutions],
+            "events": [e.to_dict() for e in self.events],
+            "note": self.note,
             "stats": self.stats,
         }
 
@@ -288,4 +315,6 @@ class DiffResult:
         return cls(
             changes=[Change.from_dict(c) for c in d.get("changes") or []],
             substitutions=[Substitution(**s) for s in d.get("substitutions") or []],
+            events=[TagEvent(**e) for e in d.get("events") or []],
+            note=d.get("note") or "",
         )
