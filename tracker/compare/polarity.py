@@ -86,6 +86,12 @@ def polarity_of(t: TextIndex, hits: list[Hit], rs: RuleSet, lg: str, cache: dict
                     a = t.full_before(fs)
                     prev = _cue_spans(t, rs, lg, "restriction", a, fs, own)
                     res = bool(prev) and _live(prev, _cue_spans(t, rs, lg, "restriction_ignore", a, fs, own))
+                # "We use Interactions to improve ... machine learning technologies. ... If you don't
+                # want your Interactions used in this way, change your settings": an opt-out stated in
+                # a later sentence of the same clause that points back at this use
+                if not (cond or res) and fe < len(t.norm):
+                    after = _cue_spans(t, rs, lg, "opt_out_after", fe, len(t.norm), own)
+                    res = bool(after) and _live(after, _cue_spans(t, rs, lg, "restriction_ignore", fe, len(t.norm), own))
                 # a table row whose last cell says "No" (collected? no)
                 if not (cond or res) and t.norm.lstrip().startswith("|"):
                     neg = bool(_cue_spans(t, rs, lg, "row_negation", 0, len(t.norm), own))

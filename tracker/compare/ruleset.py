@@ -35,9 +35,12 @@ PRIORITY = ("ai-training", "biometrics")
 # count in a sentence without a negation ("used solely to provide the service and never to train"
 # is a plain no, "used to train models only for fraud prevention" a limit)
 # back_reference: words by which a sentence points back at data limited in the sentence before
-# ("such data"); row_negation: the last cell of a table row answering no ("| No |")
+# ("such data"); row_negation: the last cell of a table row answering no ("| No |"); opt_out_after:
+# an opt-out in a later sentence of the clause that refers back to the use ("if you don't want your
+# data used in this way, ...")
 CUE_KINDS = ("negation", "negation_ignore", "restriction", "restriction_affirmed", "restriction_ignore",
-             "conditional", "conditional_ignore", "neg_conditional", "back_reference", "row_negation")
+             "conditional", "conditional_ignore", "neg_conditional", "back_reference", "row_negation",
+             "opt_out_after")
 
 
 def _regex(pattern: str, eager: bool) -> LazyRegex:
