@@ -89,6 +89,8 @@ def import_labels(folder: Path, out: Path) -> dict:
             seen.add(key)
             row = {k: r[k] for k in FIELDS}
             row["date"], row["note"] = r.get("date", ""), r.get("note", "")
+            if r.get("batch"):  # a later labelling round, measured on its own too (see report)
+                row["batch"] = r["batch"]
             row["split"] = split_of(r["service"], dev_services)
             rows.append(row)
     rows.sort(key=lambda r: (r["split"] != "tune", r["service"], r["path"], r["commit"]))
