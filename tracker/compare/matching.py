@@ -28,6 +28,10 @@ def match_rule(rule: Rule, t: TextIndex) -> list[Hit]:
             return []
         per_group.append(t.sorted_occurrences(g))
     hits = []
+    if rule.scope == "clause" and not rule.veto:
+        # context anywhere in the clause ("... powered by AI. ... not used for training purposes"):
+        # the other groups are present (checked above); the evidence is the first group's words
+        return [Hit(rule, t.starts[f], t.ends[last], t.sent_at(t.starts[f])) for f, last in per_group[0][0]]
     for a_first, a_last in per_group[0][0]:
         sent = t.sent_at(t.starts[a_first])
         lo, hi = a_first, a_last

@@ -59,7 +59,9 @@ class Rule:
     window: int
     lang: str  # en | fr | any
     veto: bool = False
-    scope: str = "window"  # veto scope: window (near the hit), sentence, or clause (the whole text)
+    # veto scope: window (near the hit), sentence, or clause (the whole text); a positive rule with
+    # scope "clause" needs its other groups anywhere in the text, not in the sentence of the first
+    scope: str = "window"
     targets: tuple[str, ...] = ()  # a veto that applies only to these rule ids (all when empty)
     unless: LazyRegex | None = None  # a veto is void when this matches in the hit's sentence
     regex: LazyRegex | None = None  # a veto given as one regular expression
