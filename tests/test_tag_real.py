@@ -298,3 +298,24 @@ def test_sentence_ends() -> None:
     see the whole sentence."""
     r = tag_text("Data from depth or facial mapping tools (e.g. ARKit) may not be used for advertising.")
     assert r.polarity.get("biometrics") == "restricted", r
+
+
+def test_clause_scope_positive_rule_and_opt_out_after(tmp_path: Path) -> None:
+    """A positive rule with scope = "clause" takes its other groups from anywhere in the text, with
+    the first group's words as evidence; an opt_out_after cue in a later sentence restricts."""
+    rs = _rules(tmp_path, '''
+[polarity.en]
+opt_out_after = ["re[want]:\\\\bif you do not want\\\\b"]
+[[rule]]
+id = "p"
+tag = "ai-training"
+scope = "clause"
+all = ["training purposes", "ai"]
+window = 1
+''')
+    r = tag_text("Some features use AI. Content is used for training purposes.", "en", rs)
+    assert r.tags == ["ai-training"] and [e.text for e in r.evidence["ai-training"]] == ["training purposes"]
+    assert r.polarity["ai-training"] == "affirmed"
+    assert tag_text("Content is used for training purposes.", "en", rs).tags == []
+    later = "It uses AI. Content is used for training purposes. If you do not want this, say so."
+    assert tag_text(later, "en", rs).polarity["ai-training"] == "restricted"
