@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tracker.compare.tag import tag_changes
-from tracker.models import Change, Clause, DiffResult, Document, Substitution, WordEdit
+from tracker.models import Change, Clause, DiffResult, Document, Substitution, TagEvent, WordEdit
 from tracker.store.database import Store
 
 AI_CLAUSE = ("We may use the information we collect, including your posts and interactions, to train "
@@ -51,12 +51,12 @@ def ts(day: int, hour: int = 12) -> float:
 
 def add_change(store: Store, service: str, type_: str, changes: list[Change], at: float,
                url: str = "https://example.test/privacy", substitutions: list | None = None,
-               tag: bool = True) -> int:
+               tag: bool = True, events: list[TagEvent] | None = None) -> int:
     """Store a document (if new), two versions and the change between them (tagged by the real
     tagger unless ``tag`` is False, for changes whose tags the test sets itself)."""
     doc = Document(service=service, type=type_, url=url)
     row = store.ensure_documents([doc])[doc.key]
-    result = DiffResult(changes=changes, substitutions=substitutions or [])
+    result = DiffResult(changes=changes, substitutions=substitutions or [], events=list(events or []))
     if tag:
         tag_changes(result, lang="en")
     with store.transaction():
@@ -68,15 +68,22 @@ def add_change(store: Store, service: str, type_: str, changes: list[Change], at
 
 
 def demo_store(path: Path) -> Store:
-    """The demo-like story: a fictional platform adds AI-training and biometric clauses."""
+    """The demo-like story: a fictional platform adds AI-training and biometric clauses. The priority-tag
+    events are written by hand, as the compare stage would make them for these two documents."""
     store = Store(path)
     add_change(store, "Chirpline", "Privacy Policy",
                [added(AI_CLAUSE), added(BIO_CLAUSE, "Information we collect > Photos"),
                 modified(RETENTION_OLD, RETENTION_NEW),
                 Change(kind="modified", section="", old="Last updated: 1 March 2026",
                        new="Last updated: 9 March 2026", significant=False, reason="metadata")],
-               ts(9), substitutions=[Substitution("Chirp", "Chirpline", 4)])
-    add_change(store, "Chirpline", "Privacy Policy", [modified(AI_NEGATED, AI_AFFIRMED, "Your content")], ts(20))
+               ts(9), substitutions=[Substitution("Chirp", "Chirpline", 4)],
+               events=[TagEvent("ai-training", "added", "affirmed", sentence=AI_CLAUSE, section="Information we collect",
+                                change=0),
+                       TagEvent("biometrics", "added", "conditional", sentence=BIO_CLAUSE,
+                                section="Information we collect > Photos", change=1)])
+    add_change(store, "Chirpline", "Privacy Policy", [modified(AI_NEGATED, AI_AFFIRMED, "Your content")], ts(20),
+               events=[TagEvent("ai-training", "stance", "affirmed", old_stance="negated", sentence=AI_AFFIRMED,
+                                old_sentence=AI_NEGATED, section="Your content", change=0)])
     add_change(store, "Acme Maps", "Terms of Service",
                [removed("You may opt out of location tracking at any time in the settings.", "Location")],
                ts(15), url="https://maps.example.test/terms")
@@ -84,3 +91,12 @@ def demo_store(path: Path) -> Store:
 
 HOSTILE_TEXT = ("Hostile clause <script>alert(1)</script> ]]> <iframe src=x></iframe> "
                 "<img src=x onerror=alert(2)> <a href=\"javascript:alert(3)\">x</a> \x00\x0b\x1b end")
+
+# The titles of demo_store's changes, newest first: the event in words with its stance and key sentence.
+DEMO_TITLES = [
+    "Chirpline Privacy Policy — AI training flipped: now may train (was: won't train): "
+    "“We use your content to train artificial intelligence models.”",
+    "Acme Maps Terms of Service — 1 clause changed (Location, User rights, Tracking and advertising)",
+    "Chirpline Privacy Policy — AI training added (may train): “We may use the information we collect, including "
+    "your posts and interactions …”; also Biometrics added, only with consent; 1 other change",
+]
