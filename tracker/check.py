@@ -109,11 +109,15 @@ class CheckOutcome:
 
 
 def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
-    """Clause diff plus tags: the one place the two stages are joined."""
+    """Clause diff plus tags plus the priority-tag events of the two documents: the one place the
+    stages are joined."""
     from tracker.compare.diff import diff_clauses
+    from tracker.compare.events import document_events
     from tracker.compare.tag import tag_changes
 
-    return tag_changes(diff_clauses(old, new), lang=lang)
+    result = tag_changes(diff_clauses(old, new), lang=lang)
+    result.events = document_events(old, new, result, lang)
+    return result
 
 
 # --------------------------------------------------------------------------- extraction (pure)

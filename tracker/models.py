@@ -251,6 +251,7 @@ class Substitution:
 
 
 EventKind = Literal["added", "removed", "stance"]
+PRIORITY_TAGS = ("ai-training", "biometrics")  # the tags whose alerts are document-level events
 
 
 @dataclass
@@ -295,10 +296,18 @@ class DiffResult:
         return s
 
     def tags(self) -> list[str]:
+        """The tags a change is listed under. A priority tag only with an event (see TagEvent): a
+        clause that was merely re-captured, duplicated or moved carries its tag but tells no news."""
         seen: dict[str, None] = {}
         for c in self.significant:
             for t in c.tags:
-                seen.setdefault(t, None)
+                if t in PRIORITY_TAGS:
+                    if any(e.tag == t for e in self.events):
+                        seen.setdefault(t, None)
+                else:
+                    seen.setdefault(t, None)
+        for e in self.events:
+            seen.setdefault(e.tag, None)
         return list(seen)
 
     def to_dict(self) -> dict:
