@@ -98,5 +98,5 @@ DEMO_TITLES = [
     "“We use your content to train artificial intelligence models.”",
     "Acme Maps Terms of Service — 1 clause changed (Location, User rights, Tracking and advertising)",
     "Chirpline Privacy Policy — AI training added (may train): “We may use the information we collect, including "
-    "your posts and interactions …”; also Biometrics added, only with consent; 1 other change",
+    "your posts and interactions …”; also Biometrics only with consent (new statement); 1 other change",
 ]

@@ -98,7 +98,7 @@ def test_all_feed_entries(built):
     rss = feedparser.parse((out / "all.rss").read_bytes())
     assert [e.id for e in rss.entries] == [e.id for e in d.entries]
     assert [e.title for e in rss.entries] == [e.title for e in d.entries]
-    assert "Biometrics added, only with consent:" in rss.entries[2].content[0].value
+    assert "Biometrics only with consent (new statement):" in rss.entries[2].content[0].value
     assert [t.term for t in rss.entries[2].tags] == ["ai-training", "biometrics", "data-retention"]
 
 

@@ -79,7 +79,7 @@ def test_sfeed_lists_entries(feeds: Path, name: str):
     last = rows[expected.index(EXPECTED_ALL[2])]
     assert last[0] == "1773057600"  # 2026-03-09T12:00:00Z
     assert last[2].endswith("/changes/chirpline-privacy-policy-v2.html")
-    assert last[4] == "html" and "Biometrics added, only with consent:" in last[3]
+    assert last[4] == "html" and "Biometrics only with consent (new statement):" in last[3]
     assert last[5] == entry_id("Chirpline", "Privacy Policy", 2)
     assert last[8].split("|") == ["ai-training", "biometrics", "data-retention"]
     if name.startswith("all"):

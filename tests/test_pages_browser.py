@@ -43,7 +43,7 @@ def test_change_page_shows_added_clauses(feeds: Path, tmp_path: Path):
     keys = [" ".join(el.text_content().split()) for el in dom.xpath("//section[@class='event']/blockquote/ins")]
     assert keys == [f"“{AI_CLAUSE}”", f"“{BIO_CLAUSE}”"]  # the events first, each sentence once
     phrases = [el.text_content() for el in dom.xpath("//h3[@class='phrase']")]
-    assert phrases == ["AI training added (may train)", "Biometrics added, only with consent"]
+    assert phrases == ["AI training added (may train)", "Biometrics only with consent (new statement)"]
     markers = [el.text_content() for el in dom.xpath("//span[@class='marker']")]
     assert markers == ["Changed:"]
     assert "faceprint" in [m.text_content() for m in dom.xpath("//mark")]

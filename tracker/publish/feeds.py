@@ -65,7 +65,7 @@ def entry_summary(ch: ChangeRecord) -> str:
     """One plain-text line (RSS description / Atom summary): the events in words, the counts and the
     renamings."""
     events = [headline.event_phrase(e) for e in headline.events_of(ch.diff)]
-    tags = ", ".join(tag_label(t) for t in ch.tags)
+    tags = ", ".join(tag_label(t) for t in headline.sort_tags(ch.tags))
     parts = ["; ".join(events) + "." if events else "", headline.counts_line(ch.diff) + ".",
              headline.renamings_line(ch.diff.substitutions) + "." if ch.diff.substitutions else "",
              f"Tags: {tags}." if tags else ""]

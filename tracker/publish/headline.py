@@ -57,16 +57,17 @@ def stance_words(tag: str, stance: str, sentence: str = "") -> str:
 
 
 def event_phrase(ev: TagEvent) -> str:
-    """The event in words: "AI training added (may train, opt-out)", "Biometrics ruled out (new
-    statement)", "AI training no longer ruled out", "AI training now only with consent (was: may
-    train)", "AI training flipped: now may train (was: won't train)"."""
+    """The event in words: "AI training added (may train, opt-out)", "Biometrics only with consent
+    (new statement)", "AI training ruled out (new statement)", "AI training no longer ruled out",
+    "AI training now only with consent (was: may train)", "AI training flipped: now may train (was:
+    won't train)". "Added" only for a statement that they may do it."""
     label = tag_label(ev.tag)
     now = stance_words(ev.tag, ev.stance, ev.sentence)
     if ev.kind == "added":
         if ev.stance == "negated":
-            return f"{label} ruled out (new statement: {now})"
+            return f"{label} ruled out (new statement)"
         if ev.stance == "conditional":
-            return f"{label} added, only with consent"
+            return f"{label} only with consent (new statement)"
         return f"{label} added ({now})" if now else f"{label} added"
     if ev.kind == "removed":
         was = stance_words(ev.tag, ev.stance, ev.old_sentence or ev.sentence)
@@ -82,6 +83,11 @@ def event_phrase(ev: TagEvent) -> str:
     more = PERMISSIVE.get(ev.stance, 0) > PERMISSIVE.get(ev.old_stance, 0)
     head = f"{label} flipped" if flipped else (f"{label} widened" if more else f"{label} narrowed")
     return f"{head}: now {now} (was: {old})" if old else f"{head}: now {now}"
+
+
+def sort_tags(tags: list[str]) -> list[str]:
+    """Priority tags first, the others in their order."""
+    return [t for t in PRIORITY_TAGS if t in tags] + [t for t in tags if t not in PRIORITY_TAGS]
 
 
 def events_of(diff: DiffResult) -> list[TagEvent]:
@@ -125,7 +131,7 @@ def title(service: str, document: str, diff: DiffResult) -> str:
     sentence, the other events, then how many other changes there are.
 
     ``X Privacy Policy — AI training added (may train): "We may use the information …"; also
-    Biometrics added, only with consent; 25 other changes``"""
+    Biometrics only with consent (new statement); 25 other changes``"""
     head = f"{service} {document}"
     events = events_of(diff)
     n_other = other_count(diff)

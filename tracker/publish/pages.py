@@ -222,13 +222,13 @@ def event_html(ev: TagEvent, diff: DiffResult, *, page: bool = False) -> str:
     and, for a removal or a change of stance, the old sentence."""
     words = event_words(ev, diff)
     sentence = event_sentence(ev, diff)
-    old = event_sentence(ev, diff, old=True) if ev.kind in ("removed", "stance") else ""
+    old = event_sentence(ev, diff, old=True) if ev.kind in ("removed", "stance") or ev.old_sentence else ""
     if ev.kind == "removed":  # what was said is gone: the old sentence is the news
         sentence, old = "", old or sentence
     section = esc(ev.section or (diff.changes[ev.change].section if ev.change is not None
                                  and 0 <= ev.change < len(diff.changes) else ""))
     now = f"<blockquote class=\"key\"><ins>“{sentence_html(sentence, words)}”</ins></blockquote>" if sentence else ""
-    label = "Removed" if ev.kind == "removed" else "Before"
+    label = {"removed": "Removed", "added": "Replaces"}.get(ev.kind, "Before")
     before = (f"<p class=\"meta\">{label}:</p><blockquote class=\"old\"><del>“{sentence_html(old, words)}”</del>"
               "</blockquote>") if old and old != sentence else ""
     if page:

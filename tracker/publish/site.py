@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from tracker.models import Change, DiffResult
 from tracker.publish.display import clean_change
-from tracker.publish.headline import PRIORITY_TAGS, counts_line, order, renamings_line, tag_label
+from tracker.publish.headline import PRIORITY_TAGS, counts_line, order, renamings_line, sort_tags, tag_label
 from tracker.publish.pages import KIND_MARKERS, event_html, evidence_spans, inline_html, polarity_note
 from tracker.publish.sanitise import esc, safe_url, truncate
 
@@ -72,7 +72,7 @@ def page(title: str, body: str) -> str:
 
 def tag_chips(tags: Iterable[str], change: Change | None = None) -> str:
     out = []
-    for t in tags:
+    for t in sort_tags(list(tags)):
         note = polarity_note(change, t) if change is not None else ""
         out.append(f"<span class=\"tag{' priority' if t in PRIORITY_TAGS else ''}\">{esc(tag_label(t))}"
                    f"{' · ' + esc(note) if note else ''}</span>")
