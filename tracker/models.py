@@ -45,6 +45,7 @@ class Document:
     history: tuple[PastSelectors, ...] = ()
     browser: bool = False  # render with a headless browser (tracker.capture.browser) instead of a plain GET
     allow_private: bool = False  # may be fetched from a private/loopback address (tracker.capture.netpolicy)
+    aliases: tuple[str, ...] = ()  # former names of the service ("Twitter" for X): one platform, one lane
 
     @property
     def key(self) -> tuple[str, str]:

@@ -274,13 +274,14 @@ def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entr
         plans.append(_FeedPlan(f"tags/{tag_files[t]}", f"Policy changes: {tag_label(t)}",
                                f"Changes tagged {tag_label(t)} in every watched policy", by_tag[t], since[""]))
 
+    sources = {c.id: source_link(c.url, *refs.get(c.id, ("check", None)))[0] for c in changes}
     outputs = []
     texts: EntryTexts = {}
     for plan in plans:
         shown = plan.changes[:max_entries]
         key = _key("feed", code, base, max_entries, plan.path, plan.title, plan.subtitle,
-                   [(c.fp, pages[c.id]) for c in shown], None if shown else plan.since)
-        render = _feed_renderer(plan, shown, base, pages, max_entries, texts)
+                   [(c.fp, pages[c.id], sources[c.id]) for c in shown], None if shown else plan.since)
+        render = _feed_renderer(plan, shown, base, pages, max_entries, texts, sources)
         outputs.append(_Output(tuple(plan.path + ext for ext in FORMATS), key, shown, render))
 
     by_doc: dict[int, list[ChangeHead]] = defaultdict(list)
@@ -331,10 +332,10 @@ def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entr
 
 
 def _feed_renderer(plan: _FeedPlan, shown: list[ChangeHead], base: str, pages: dict[int, str],
-                   max_entries: int, texts: EntryTexts) -> Renderer:
+                   max_entries: int, texts: EntryTexts, sources: dict[int, str]) -> Renderer:
     def render(full: dict[int, ChangeRecord]) -> dict[str, bytes]:
         spec = FeedSpec(plan.path, plan.title, plan.subtitle, [full[c.id] for c in shown], plan.since)
-        atom, rss, js = render_feed(spec, base, pages, max_entries, texts=texts)
+        atom, rss, js = render_feed(spec, base, pages, max_entries, texts=texts, sources=sources)
         return {plan.path + ".atom": atom, plan.path + ".rss": rss, plan.path + ".json": js}
     return render
 
@@ -400,20 +401,28 @@ def write_atomic(path: Path | str, data: bytes, folders: set[str] | None = None)
 
 
 def link_base(out_dir: Path, base_url: str | None, manifest: dict[str, Any] | None = None) -> tuple[str, str | None]:
-    """(base of the links in feeds, the public base URL to remember or None).
+    """(base of the links in feeds, what to remember for the folder's next builds).
 
-    ``base_url`` (or $POLICY_TRACKER_BASE_URL), else the one remembered from an earlier build of the
-    folder, else the folder's file:// URI. ``"local"`` forgets a remembered URL."""
+    ``base_url`` (or $POLICY_TRACKER_BASE_URL), else what an earlier build of the folder was given,
+    else the folder's file:// URI. ``"local"`` chooses the file:// URI on purpose (and is remembered,
+    so no warning is given); None as the second value means nobody chose: see ``LOCAL_LINKS_WARNING``."""
     if manifest is None:
         manifest = _read_manifest(Path(out_dir))
     given = (base_url or os.environ.get("POLICY_TRACKER_BASE_URL") or "").strip()
-    if given.lower() == "local":
-        given = ""
-    elif not given and isinstance(manifest.get("base"), str):
+    if not given and isinstance(manifest.get("base"), str):
         given = manifest["base"]
+    local = Path(out_dir).resolve().as_uri().rstrip("/") + "/"
+    if given.lower() == "local":
+        return local, "local"
     if given:
         return given.rstrip("/") + "/", given
-    return Path(out_dir).resolve().as_uri().rstrip("/") + "/", None
+    return local, None
+
+
+LOCAL_LINKS_WARNING = ("links in {folder}'s feeds are file:// URIs: a reader on a server (Miniflux, FreshRSS, "
+                       "Inoreader) or on another computer cannot open them. Give the folder's public URL once "
+                       "with `policy-tracker feeds --base-url https://…` (remembered for later builds) or "
+                       "$POLICY_TRACKER_BASE_URL; `--base-url local` keeps file:// links without this warning")
 
 
 def _prune(out_dir: Path, keep: set[str]) -> None:

@@ -81,7 +81,7 @@ def _short(c: Change) -> str:
     return f"<li>{marker}:{section} — {esc(text)}</li>"
 
 
-def entry_content(ch: ChangeRecord, page_url: str) -> str:
+def entry_content(ch: ChangeRecord, page_url: str, source_url: str | None = None) -> str:
     """HTML of the change, most important first: the priority-tag events (sentence, stance, evidence,
     section), then the other tagged clauses, then the rest as a short list linking to the page.
     Escaped, with textual markers for readers that drop styling."""
@@ -106,7 +106,7 @@ def entry_content(ch: ChangeRecord, page_url: str) -> str:
             parts.append("<ul>" + "".join(_short(diff.changes[i]) for i in listed) + "</ul>")
         parts.append(f"<p><a href=\"{esc(page_url)}\">All {len(diff.significant)} changed clauses on the "
                      "change page</a></p>")
-    source = safe_url(ch.url)
+    source = safe_url(source_url or ch.url)
     if source:
         parts.append(f"<p>Source: <a href=\"{esc(source)}\">{esc(source)}</a></p>")
     parts.append(f"<p><a href=\"{esc(page_url)}\">This change, side by side</a></p>")
@@ -187,12 +187,16 @@ def _empty_feed(spec: FeedSpec, base: str) -> tuple[bytes, bytes, bytes] | None:
 
 
 def render_feed(spec: FeedSpec, base: str, pages: dict[int, str], max_entries: int,
-                fast: bool = True, texts: EntryTexts | None = None) -> tuple[bytes, bytes, bytes]:
+                fast: bool = True, texts: EntryTexts | None = None,
+                sources: dict[int, str] | None = None) -> tuple[bytes, bytes, bytes]:
     """(Atom, RSS, JSON Feed) bytes of one feed. Deterministic: the same changes give the same bytes.
 
     ``texts`` memoises each entry's title, summary and content across the feeds of one build (a
-    change is shown in the all, service and tag feeds: its HTML is made once)."""
+    change is shown in the all, service and tag feeds: its HTML is made once). ``sources``: where a
+    change's new text came from, when not the document's URL (an imported version: the archive file
+    at its commit)."""
     texts = {} if texts is None else texts
+    sources = sources or {}
     if fast and not spec.changes:
         filled = _empty_feed(spec, base)
         if filled is not None:
@@ -209,9 +213,10 @@ def render_feed(spec: FeedSpec, base: str, pages: dict[int, str], max_entries: i
         fe.guid(eid, permalink=False)
         memo = (ch.id, page)
         if memo not in texts:
-            texts[memo] = (entry_title(ch), entry_summary(ch), clean_text(entry_content(ch, page)))
+            texts[memo] = (entry_title(ch), entry_summary(ch),
+                           clean_text(entry_content(ch, page, sources.get(ch.id))))
         title, summary, content = texts[memo]
-        items.append((ch, eid, page, title, summary, content))
+        items.append((ch, eid, page, title, summary, content, sources.get(ch.id) or ch.url))
         fe.title(title)
         fe.link(href=page, rel="alternate", type="text/html")
         fe.updated(_dt(ch.detected_at))

@@ -24,8 +24,9 @@ def _rfc3339(iso: str) -> str:
 
 
 def render_json_feed(*, path: str, title: str, subtitle: str, base: str, items: list[tuple[ChangeRecord, str, str,
-                     str, str, str]]) -> bytes:
-    """One JSON Feed. ``items``: (change, entry id, page URL, title, summary, HTML content), newest first."""
+                     str, str, str, str]]) -> bytes:
+    """One JSON Feed. ``items``: (change, entry id, page URL, title, summary, HTML content, source URL),
+    newest first."""
     feed: dict = {
         "version": JSON_FEED_VERSION,
         "title": clean_text(title),
@@ -36,7 +37,7 @@ def render_json_feed(*, path: str, title: str, subtitle: str, base: str, items: 
         "authors": [{"name": "policy-tracker"}],
         "items": [],
     }
-    for ch, eid, page, item_title, summary, content in items:
+    for ch, eid, page, item_title, summary, content, source_url in items:
         item = {
             "id": eid,
             "url": page,
@@ -47,7 +48,7 @@ def render_json_feed(*, path: str, title: str, subtitle: str, base: str, items: 
             "date_modified": _rfc3339(ch.detected_at),
             "tags": [clean_text(t) for t in ch.tags],
         }
-        source = safe_url(ch.url)
+        source = safe_url(source_url)
         if source:
             item["external_url"] = source
         feed["items"].append(item)

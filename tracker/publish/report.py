@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tracker.models import Change, Evidence
+from tracker.publish.display import trim_sentence
 from tracker.publish.sanitise import esc, truncate
 from tracker.store.database import ChangeRecord
 
@@ -125,32 +126,52 @@ def build_rows(records: list[ChangeRecord], tag: str | None = None) -> list[Repo
 # --------------------------------------------------------------------------- renderers
 
 
-def render_text(rows: list[ReportRow], width: int = 160) -> str:
+def shown_sentence(r: ReportRow) -> str:
+    """The row's key sentence as shown: at most about 300 characters, cut at sentence boundaries."""
+    return trim_sentence(r.text)
+
+
+def lane(r: ReportRow, lanes: dict[str, str] | None) -> str:
+    """The platform a row belongs to: its service, or the service a former name now stands for."""
+    return (lanes or {}).get(r.service, r.service)
+
+
+def render_text(rows: list[ReportRow], width: int = 160, pages: dict[int, str] | None = None) -> str:
     if not rows:
         return "no tagged change in the store for this selection"
     out = []
     for r in rows:
-        sentence, _ = truncate(" ".join(r.text.split()), width)
-        out.append(f"{r.date}  {r.service} / {r.type}  {r.tag} {r.direction}\n    “{sentence}”")
+        sentence, _ = truncate(shown_sentence(r), width)
+        link = f"\n    {pages[r.change_id]}" if pages and r.change_id in pages else ""
+        out.append(f"{r.date}  {r.service} / {r.type}  {r.tag} {r.direction}\n    “{sentence}”{link}")
     return "\n".join(out)
 
 
-def render_json(rows: list[ReportRow]) -> str:
-    return json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2)
+def render_json(rows: list[ReportRow], pages: dict[int, str] | None = None) -> str:
+    out = []
+    for r in rows:
+        d = r.to_dict()
+        d["text"] = shown_sentence(r)
+        if pages and r.change_id in pages:
+            d["page"] = pages[r.change_id]
+        out.append(d)
+    return json.dumps(out, ensure_ascii=False, indent=2)
 
 
 def _ts(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def timeline_svg(rows: list[ReportRow], width: int = 900) -> str:
-    """Changes per service over time: one lane per service, one dot per row, colour = direction."""
+def timeline_svg(rows: list[ReportRow], width: int = 900, pages: dict[int, str] | None = None,
+                 lanes: dict[str, str] | None = None) -> str:
+    """Changes per platform over time: one lane per service (former names on their platform's lane,
+    see ``lanes``), one dot per row (a link to its change page), colour = direction."""
     services: list[str] = []
     for r in rows:  # lanes in order of first appearance (rows are oldest first)
-        if r.service not in services:
-            services.append(r.service)
-    left, right, top, lane = 190, 20, 30, 28
-    height = top + lane * max(1, len(services)) + 30
+        if lane(r, lanes) not in services:
+            services.append(lane(r, lanes))
+    left, right, top, height_of = 190, 20, 30, 28
+    height = top + height_of * max(1, len(services)) + 30
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="Timeline of tagged changes per service">']
     if not rows:
@@ -166,22 +187,24 @@ def timeline_svg(rows: list[ReportRow], width: int = 900) -> str:
     def x(t: float) -> float:
         return left + (width - left - right) * (t - lo) / span
 
-    bottom = top + lane * len(services)
+    bottom = top + height_of * len(services)
     for year in range(first_year, last_year + 2):
         xx = x(datetime(year, 1, 1, tzinfo=UTC).timestamp())
         parts.append(f'<line x1="{xx:.1f}" y1="{top - 10}" x2="{xx:.1f}" y2="{bottom}" stroke="#ddd"/>'
                      f'<text x="{xx:.1f}" y="{bottom + 18}" font-size="11" text-anchor="middle" '
                      f'fill="#555">{year}</text>')
     for i, svc in enumerate(services):
-        y = top + lane * i + lane / 2
+        y = top + height_of * i + height_of / 2
         label, _ = truncate(svc, 28)
         parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="12" text-anchor="end">{esc(label)}</text>'
                      f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#eee"/>')
     for r, t in zip(rows, times, strict=True):
-        y = top + lane * services.index(r.service) + lane / 2
-        tip = f"{r.date} · {r.service} / {r.type} · {r.tag} {r.direction}: {truncate(r.text, 200)[0]}"
-        parts.append(f'<circle cx="{x(t):.1f}" cy="{y:.1f}" r="6" fill="{COLORS.get(r.direction, "#333")}" '
-                     f'fill-opacity="0.8"><title>{esc(tip)}</title></circle>')
+        y = top + height_of * services.index(lane(r, lanes)) + height_of / 2
+        tip = f"{r.date} · {r.service} / {r.type} · {r.tag} {r.direction}: {truncate(shown_sentence(r), 200)[0]}"
+        dot = (f'<circle cx="{x(t):.1f}" cy="{y:.1f}" r="6" fill="{COLORS.get(r.direction, "#333")}" '
+               f'fill-opacity="0.8"><title>{esc(tip)}</title></circle>')
+        href = (pages or {}).get(r.change_id)
+        parts.append(f'<a href="{esc(href)}">{dot}</a>' if href else dot)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -194,18 +217,25 @@ small{color:#666}"""
 
 
 def render_html(rows: list[ReportRow], *, tag: str | None = None, since: str | None = None,
-                generated_at: str | None = None) -> str:
-    """A standalone page: title, legend, SVG timeline and the table of key sentences."""
+                generated_at: str | None = None, pages: dict[int, str] | None = None,
+                lanes: dict[str, str] | None = None) -> str:
+    """A standalone page: title, legend, SVG timeline and the table of key sentences; every row and
+    dot links to its change page (``pages``: change id -> URL)."""
     topic = tag or "all tags"
     title = f"Policy changes: {topic}"
     legend = "".join(f'<span><i class="dot" style="background:{c}"></i> {d}</span>' for d, c in COLORS.items())
     body = []
     for r in rows:
-        body.append(f'<tr><td class="d">{esc(r.date)}</td><td>{esc(r.service)}<br><small>{esc(r.type)}</small></td>'
+        href = (pages or {}).get(r.change_id)
+        date = f'<a href="{esc(href)}">{esc(r.date)}</a>' if href else esc(r.date)
+        more = f' · <a href="{esc(href)}">the change</a>' if href else ""
+        platform = lane(r, lanes)
+        was = f" <small>(as {esc(r.service)})</small>" if platform != r.service else ""
+        body.append(f'<tr><td class="d">{date}</td><td>{esc(platform)}{was}<br><small>{esc(r.type)}</small></td>'
                     f'<td>{esc(r.tag)}<br><span class="dir" style="color:{COLORS.get(r.direction, "#333")}">'
-                    f'{esc(r.direction)}</span></td><td><blockquote>{esc(r.text)}</blockquote>'
-                    f'<small>{esc(r.section)} · v{r.from_version} → v{r.to_version}</small></td></tr>')
-    sub = f"{len(rows)} change(s) across {len({r.service for r in rows})} service(s)"
+                    f'{esc(r.direction)}</span></td><td><blockquote>{esc(shown_sentence(r))}</blockquote>'
+                    f'<small>{esc(r.section)} · v{r.from_version} → v{r.to_version}{more}</small></td></tr>')
+    sub = f"{len(rows)} change(s) across {len({lane(r, lanes) for r in rows})} service(s)"
     if since:
         sub += f" since {esc(since)}"
     if generated_at:
@@ -216,7 +246,7 @@ def render_html(rows: list[ReportRow], *, tag: str | None = None, since: str | N
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
             f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{esc(title)}</h1><p>{sub}</p><p class=\"legend\">{legend}</p>"
-            f"<figure>{timeline_svg(rows)}</figure>{table}"
+            f"<figure>{timeline_svg(rows, pages=pages, lanes=lanes)}</figure>{table}"
             "<p><small>Made with policy-tracker. Texts of the policies belong to their publishers; history "
             "imported from Open Terms Archive is under ODC-BY 1.0 (Open Terms Archive and its contributors)."
             "</small></p></body></html>\n")

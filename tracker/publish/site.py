@@ -196,7 +196,7 @@ def change_page(*, service: str, document: str, url: str, from_version: int, to_
     """The standalone page of one change."""
     source = safe_url(url)
     src = (f"<a href=\"{esc(source)}\" rel=\"nofollow noopener noreferrer\">{esc(source_label or source)}</a>"
-           if source else f"<span class=\"meta\">{esc(url)}</span>")
+           if source else f"<span class=\"meta\">{esc(source_label or url)}</span>")
     insignificant = len(diff.changes) - len(diff.significant)
     summary = counts_line(diff) + "."
     renamed = renamings_line(diff.substitutions)

@@ -8,30 +8,15 @@ not the local clone the import read it from, which no reader can open.
 
 from __future__ import annotations
 
-import re
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
-# A repository file in a web view: https://<host>/<owner>/<repo>/blob/<ref>/<path>
-_BLOB = re.compile(r"^(https://[^/\s]+/[^/\s]+/[^/\s]+)/blob/([^/\s]+)/(.+)$")
-_REPO = re.compile(r"^(?:https://|git@)(github\.com|gitlab\.com|codeberg\.org)[/:]([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
-
-
-def archive_web_url(remote: str | None) -> str | None:
-    """The web URL of a repository from its git remote (https or ssh form), when it is on a forge whose
-    file view is ``/blob/<ref>/<path>``; else None (a local clone or a bundle)."""
-    m = _REPO.match((remote or "").strip())
-    return f"https://{m.group(1)}/{m.group(2)}/{m.group(3)}" if m else None
-
-
-def archive_file_url(archive: str, path: str, ref: str = "HEAD") -> str:
-    """The web URL of ``path`` in the archive at ``ref``."""
-    return f"{archive.rstrip('/')}/blob/{quote(ref, safe='')}/{quote(path)}"
+from tracker.sources.ota_urls import BLOB, archive_file_url
 
 
 def source_link(url: str, source: str = "check", ref: str | None = None) -> tuple[str, str]:
     """(link, label) of a version's source. An imported version of a document whose URL is an archive
     file gets that file at the version's commit; the label names the archive, file and commit."""
-    m = _BLOB.match(url or "")
+    m = BLOB.match(url or "")
     if source == "import" and ref and m:
         archive, _, path = m.groups()
         repo = archive.split("://", 1)[-1].split("/", 1)[-1]
