@@ -172,9 +172,10 @@ def change_body(diff: DiffResult) -> str:
             whole = ""
             if idx is not None:
                 c = clean_change(diff.changes[idx])
-                whole = (f"<details><summary>The whole clause, before and after</summary>"
-                         f"<div class=\"inline\">{inline_html(c, limit=20000, markers=False)}</div>"
-                         f"{side_by_side(c)}</details>")
+                sbs = ("" if c.old is None or c.new is None else
+                       f"<details><summary>Side by side</summary>{side_by_side(c)}</details>")
+                whole = (f"<details><summary>The whole clause{', before and after' if sbs else ''}</summary>"
+                         f"<div class=\"inline\">{inline_html(c, limit=20000, markers=False)}</div>{sbs}</details>")
             parts.append(f"<section class=\"event\" id=\"e{n}\">{event_html(ev, diff, page=True)}{whole}</section>")
     if o.tagged:
         parts.append(f"<h2>Other tagged changes ({len(o.tagged)})</h2>")
