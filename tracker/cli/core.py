@@ -365,8 +365,11 @@ def check_status(cfg: Config, outcomes: list) -> int:
 
 def warn_local_links(cfg: Config) -> None:
     """One line on stderr when the feeds folder was built with file:// links that nobody chose."""
+    from tracker.cli.demo import MARKER
     from tracker.publish.build import LOCAL_LINKS_WARNING, link_base
 
+    if (cfg.feeds.parent / MARKER).exists():  # the offline demo's folder: local on purpose
+        return
     if link_base(cfg.feeds, None)[1] is None:
         click.echo("policy-tracker: warning: " + LOCAL_LINKS_WARNING.format(folder=cfg.feeds), err=True)
 

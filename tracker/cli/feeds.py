@@ -24,7 +24,8 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
               help="Failures in a row before a document is listed in status.atom.")
 @pass_config
 def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int) -> None:
-    """Rebuild all.atom/.rss, per-service and per-tag feeds, status.atom, change pages and index.html."""
+    """Rebuild the feeds (Atom, RSS and JSON Feed: all, per service, per tag), status.atom, feeds.opml,
+    the change pages and index.html."""
     from tracker.publish.build import LOCAL_LINKS_WARNING, build_feeds, link_base
     from tracker.publish.sanitise import safe_url
 

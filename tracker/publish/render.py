@@ -64,6 +64,13 @@ def render_text(result: DiffResult, show_all: bool = False, color: bool = False)
     """Text for a terminal (color=True: rich markup) or a pipe ([-x-]{+y+} markers)."""
     changes = selected(result, show_all)
     lines: list[str] = []
+    if result.events:  # what matters first, as in the feeds and pages: the priority-tag events
+        from tracker.publish.headline import event_phrase, event_sentence, events_of
+
+        for ev in events_of(result):
+            sentence = event_sentence(ev, result, old=ev.kind == "removed")
+            lines.append(f"{event_phrase(ev)}: “{sentence}”" if sentence else event_phrase(ev))
+        lines.append("")
     for s in result.substitutions:
         lines.append(f"Substitution: {s.old!r} -> {s.new!r} ({s.count} times, reported once)")
     if result.substitutions:

@@ -209,11 +209,17 @@ def timeline_svg(rows: list[ReportRow], width: int = 900, pages: dict[int, str] 
     return "".join(parts)
 
 
-_CSS = """body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
+_CSS = """:root{color-scheme:light dark}body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:1em auto;
+padding:0 1em;color:#222;background:#fff}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4em;vertical-align:top;
-text-align:left}td.d{white-space:nowrap}.dir{font-weight:bold}blockquote{margin:0;color:#333}
+text-align:left}td.d{white-space:nowrap}.dir{font-weight:bold}blockquote{margin:0;color:#333;overflow-wrap:anywhere}
 .legend span{margin-right:1em}.dot{display:inline-block;width:.8em;height:.8em;border-radius:50%}
-small{color:#666}"""
+small{color:#666}figure{margin:1em 0;overflow-x:auto}svg{max-width:100%;height:auto}
+@media (prefers-color-scheme:dark){body{background:#16181c;color:#e8e8e8}blockquote{color:#ddd}small{color:#aaa}
+td,th{border-color:#3a3d44}a{color:#8ab4ff}svg text{fill:#ddd}}
+@media (max-width:600px){body{padding:0 .5em}thead{display:none}tr{display:block;border-bottom:1px solid #ddd;
+padding:.4em 0}td{display:inline-block;border:0;padding:.1em .4em .1em 0}td:last-child{display:block}}
+@media print{body{max-width:none}a{color:inherit}}"""
 
 
 def render_html(rows: list[ReportRow], *, tag: str | None = None, since: str | None = None,

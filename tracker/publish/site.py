@@ -47,7 +47,9 @@ table.list{border-collapse:collapse;width:100%}table.list td,table.list th{borde
 padding:.3rem;text-align:left;vertical-align:top}td.date{white-space:nowrap;width:6.5em}
 nav a{margin-right:1rem}.feeds td{padding:.15rem .6rem .15rem 0}
 @media (max-width:600px){body{padding:.4rem .6rem}table.sbs,table.sbs tbody,table.sbs tr,table.sbs td,
-table.sbs th{display:block;width:auto}table.list td.tags{display:none}h1{font-size:1.2rem}}
+table.sbs th{display:block;width:auto}table.list .tags,table.list tr:first-child{display:none}
+table.list tr{display:block;border-bottom:1px solid var(--line);padding:.3rem 0}table.list td{display:block;
+border:0;padding:0;width:auto}td.date{color:var(--muted);font-size:.9em}h1{font-size:1.2rem}}
 @media print{nav,.feeds-nav{display:none}body{max-width:none;color:#000;background:#fff}
 details>summary{display:none}.event{break-inside:avoid}a{color:inherit}}
 """.strip()
