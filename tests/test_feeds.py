@@ -320,10 +320,11 @@ def test_empty_feed_template_gives_feedgens_bytes() -> None:
         for name, slug in (("X", "x"), ("Character.AI", "character-ai"), ("O'Reilly Media", "o-reilly-media"),
                            ("Meta (Facebook)", "meta-facebook"), ("Société Générale", "societe-generale"),
                            ("Tinder/Match: 100% dating", "tinder-match-100-dating")):
-            spec = FeedSpec(f"services/{slug}", f"Policy changes: {name}", f"Significant changes of {name}'s policies",
-                            [])
-            filled = _empty_feed(spec, base)
-            assert filled is not None, name
-            assert filled == render_feed(spec, base, {}, 50, fast=False), name
+            for since in ("1970-01-01T00:00:00Z", "2025-01-02T03:04:05Z"):  # the date the feed began
+                spec = FeedSpec(f"services/{slug}", f"Policy changes: {name}",
+                                f"Significant changes of {name}'s policies", [], since)
+                filled = _empty_feed(spec, base)
+                assert filled is not None, name
+                assert filled == render_feed(spec, base, {}, 50, fast=False), name
     hostile = FeedSpec("services/evil", "Policy changes: A & <b>", "Significant changes of A & <b>'s policies", [])
     assert _empty_feed(hostile, "file:///tmp/feeds/") is None  # escaping cases always go through feedgen

@@ -419,6 +419,13 @@ def link_base(out_dir: Path, base_url: str | None, manifest: dict[str, Any] | No
     return local, None
 
 
+def public_base(out_dir: Path) -> str | None:
+    """The folder's public base URL ($POLICY_TRACKER_BASE_URL, or remembered from ``feeds --base-url``),
+    for links made outside a build (notifications' page links); None when it has none."""
+    remembered = link_base(out_dir, None)[1]
+    return None if remembered in (None, "local") else remembered
+
+
 LOCAL_LINKS_WARNING = ("links in {folder}'s feeds are file:// URIs: a reader on a server (Miniflux, FreshRSS, "
                        "Inoreader) or on another computer cannot open them. Give the folder's public URL once "
                        "with `policy-tracker feeds --base-url https://…` (remembered for later builds) or "
