@@ -77,7 +77,7 @@ def test_empty_feeds_are_dated_from_when_they_began(tmp_path: Path) -> None:
         build_feeds(store, tmp_path / "f")
         created = store.services_since()["Quiet"]
     for out in (tmp_path / "empty", tmp_path / "f"):
-        for rel in ("all.atom", "tags/biometrics.atom"):
+        for rel in ("all.atom", "tags/biometrics.atom", "status.atom"):
             updated = feedparser.parse((out / rel).read_bytes()).feed.updated
             assert not updated.startswith("1970"), (out, rel, updated)
     quiet = feedparser.parse((tmp_path / "f/services/quiet.atom").read_bytes())

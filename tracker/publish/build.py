@@ -201,7 +201,7 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
         since = {k: iso(v) or first_build for k, v in store.services_since().items()}
         since[""] = min(since.values(), default=first_build)
         refs = store.version_sources([c.id for c in changes])
-        status, broken = render_status(_failing(store, broken_after), base, broken_after)
+        status, broken = render_status(_failing(store, broken_after), base, broken_after, since[""])
         outputs = _outputs(changes, services, base, max_entries, broken, titles, since, refs)
         stale = [o for o in outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
         need = {c.id: c for o in stale for c in o.needs}

@@ -254,11 +254,12 @@ class FailingDocument:
     crossed: str
 
 
-def render_status(failing: list[FailingDocument], base: str, broken_after: int) -> tuple[bytes, list[str]]:
+def render_status(failing: list[FailingDocument], base: str, broken_after: int,
+                  since: str = EPOCH) -> tuple[bytes, list[str]]:
     """status.atom (one entry per failing document, by the moment it crossed the threshold) and the
-    entries' titles (listed on the index page)."""
+    entries' titles (listed on the index page); ``since``: its date while nothing fails."""
     entries = sorted(failing, key=lambda f: (f.crossed, f.document.service, f.document.type))
-    updated = max((f.crossed for f in entries), default=EPOCH)
+    updated = max((f.crossed for f in entries), default=since)
     spec = FeedSpec("status", "Policy tracker: checks failing",
                     f"Documents whose check failed {broken_after} or more times in a row", [])
     fg = _new_feed(spec, updated)
