@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tracker.compare.events import document_events
 from tracker.compare.tag import tag_changes
 from tracker.models import Change, Clause, DiffResult, Document, Substitution, WordEdit
 from tracker.store.database import Store
@@ -59,12 +60,29 @@ def add_change(store: Store, service: str, type_: str, changes: list[Change], at
     result = DiffResult(changes=changes, substitutions=substitutions or [])
     if tag:
         tag_changes(result, lang="en")
+        with_events(result)
     with store.transaction():
         n = store.latest_version(row.id)
         if n is None:
             store.add_version(row.id, text="v1", clauses=[Clause("a", "v1", "v1")], recorded_at=at - 86400)
         v = store.add_version(row.id, text=f"text at {at}", clauses=[Clause("b", "x", "x")], recorded_at=at)
         return store.add_change(row.id, v.number - 1, v.number, result, detected_at=at)
+
+
+def with_events(result: DiffResult, lang: str = "en") -> DiffResult:
+    """Give a hand-built diff the priority-tag events the pipeline would: its two documents are taken
+    to be the clauses of its changes (each change's index set), so what it adds is nowhere before."""
+    old: list[Clause] = []
+    new: list[Clause] = []
+    for c in result.changes:
+        if c.old is not None:
+            c.old_index = len(old)
+            old.append(Clause(f"o{len(old)}", c.old, c.old.casefold()))
+        if c.new is not None:
+            c.new_index = len(new)
+            new.append(Clause(f"n{len(new)}", c.new, c.new.casefold()))
+    result.events = document_events(old, new, result, lang)
+    return result
 
 
 def demo_store(path: Path) -> Store:
