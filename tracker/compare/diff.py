@@ -15,6 +15,7 @@ insignificant when the rename is all that changed in them.
 
 from __future__ import annotations
 
+import heapq
 import re
 from bisect import bisect_left
 from collections import Counter, defaultdict, deque
@@ -171,7 +172,7 @@ def _fuzzy(old: list[Clause], new: list[Clause], pairs: dict[int, int]) -> dict[
         return {}
     postings: dict[str, list[int]] = defaultdict(list)
     for i in olds:
-        for w in set(_WORD.findall(old[i].norm)):
+        for w in set(_WORD.findall(old[i].norm)):  # each list ends up in index order, whatever the set order
             postings[w].append(i)
     # Position: each unmatched new clause looks near where its matched neighbours put it.
     anchors = sorted(pairs.items())
@@ -184,7 +185,9 @@ def _fuzzy(old: list[Clause], new: list[Clause], pairs: dict[int, int]) -> dict[
             p = postings.get(w)
             if p and len(p) <= RARE_POSTINGS:
                 shared.update(p)
-        cands = {i for i, _ in shared.most_common(CANDIDATES)}
+        # most shared words first, ties by distance then position: most_common would break ties by
+        # insertion order, which follows the set's (hash-seeded) order: the diff hung on PYTHONHASHSEED
+        cands = set(heapq.nsmallest(CANDIDATES, shared, key=lambda i: (-shared[i], abs(i - j), i)))
         k = bisect_left(anchor_new, j)
         lo = anchor_old[k - 1] if k > 0 else -1
         pos = bisect_left(olds, lo + 1)
@@ -259,7 +262,7 @@ def _sweep_candidates(edit_lists: list[list[WordEdit]]) -> list[Substitution]:
         clauses_with.update(seen)
     subs = [Substitution(*shown[k], count=occurrences[k]) for k, n in clauses_with.items()
             if n >= SWEEP_MIN_CLAUSES]
-    return sorted(subs, key=lambda s: -s.count)
+    return sorted(subs, key=lambda s: (-s.count, s.old, s.new))  # fully ordered: no hash-seed dependence
 
 
 def _is_rename(old: str, new: str) -> bool:
