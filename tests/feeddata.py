@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tracker.compare.events import document_events
 from tracker.compare.tag import tag_changes
 from tracker.models import Change, Clause, DiffResult, Document, Substitution, TagEvent, WordEdit
 from tracker.store.database import Store
@@ -59,6 +60,8 @@ def add_change(store: Store, service: str, type_: str, changes: list[Change], at
     result = DiffResult(changes=changes, substitutions=substitutions or [], events=list(events or []))
     if tag:
         tag_changes(result, lang="en")
+        if events is None:  # the events the compare stage would make, unless the test gives its own
+            with_events(result)
     with store.transaction():
         n = store.latest_version(row.id)
         if n is None:
@@ -67,23 +70,32 @@ def add_change(store: Store, service: str, type_: str, changes: list[Change], at
         return store.add_change(row.id, v.number - 1, v.number, result, detected_at=at)
 
 
+def with_events(result: DiffResult, lang: str = "en") -> DiffResult:
+    """Give a hand-built diff the priority-tag events the pipeline would: its two documents are taken
+    to be the clauses of its changes (each change's index set), so what it adds is nowhere before."""
+    old: list[Clause] = []
+    new: list[Clause] = []
+    for c in result.changes:
+        if c.old is not None:
+            c.old_index = len(old)
+            old.append(Clause(f"o{len(old)}", c.old, c.old.casefold()))
+        if c.new is not None:
+            c.new_index = len(new)
+            new.append(Clause(f"n{len(new)}", c.new, c.new.casefold()))
+    result.events = document_events(old, new, result, lang)
+    return result
+
+
 def demo_store(path: Path) -> Store:
-    """The demo-like story: a fictional platform adds AI-training and biometric clauses. The priority-tag
-    events are written by hand, as the compare stage would make them for these two documents."""
+    """The demo-like story: a fictional platform adds AI-training and biometric clauses."""
     store = Store(path)
     add_change(store, "Chirpline", "Privacy Policy",
                [added(AI_CLAUSE), added(BIO_CLAUSE, "Information we collect > Photos"),
                 modified(RETENTION_OLD, RETENTION_NEW),
                 Change(kind="modified", section="", old="Last updated: 1 March 2026",
                        new="Last updated: 9 March 2026", significant=False, reason="metadata")],
-               ts(9), substitutions=[Substitution("Chirp", "Chirpline", 4)],
-               events=[TagEvent("ai-training", "added", "affirmed", sentence=AI_CLAUSE, section="Information we collect",
-                                change=0),
-                       TagEvent("biometrics", "added", "conditional", sentence=BIO_CLAUSE,
-                                section="Information we collect > Photos", change=1)])
-    add_change(store, "Chirpline", "Privacy Policy", [modified(AI_NEGATED, AI_AFFIRMED, "Your content")], ts(20),
-               events=[TagEvent("ai-training", "stance", "affirmed", old_stance="negated", sentence=AI_AFFIRMED,
-                                old_sentence=AI_NEGATED, section="Your content", change=0)])
+               ts(9), substitutions=[Substitution("Chirp", "Chirpline", 4)])
+    add_change(store, "Chirpline", "Privacy Policy", [modified(AI_NEGATED, AI_AFFIRMED, "Your content")], ts(20))
     add_change(store, "Acme Maps", "Terms of Service",
                [removed("You may opt out of location tracking at any time in the settings.", "Location")],
                ts(15), url="https://maps.example.test/terms")

@@ -311,6 +311,18 @@ class DiffResult:
             seen.setdefault(e.tag, None)
         return list(seen)
 
+    def directions(self) -> dict[str, str]:
+        """Tag -> what happened: for the priority tags the first event's kind (added|removed|stance),
+        for the others the first significant clause's direction (added|removed|flipped|changed)."""
+        out: dict[str, str] = {}
+        for e in self.events:
+            out.setdefault(e.tag, e.kind)
+        for c in self.significant:
+            for tag, direction in c.directions.items():
+                if tag not in PRIORITY_TAGS:
+                    out.setdefault(tag, direction)
+        return out
+
     def to_dict(self) -> dict:
         return {
             "changes": [c.to_dict() for c in self.changes],

@@ -121,12 +121,8 @@ def _change_dict(c: Change) -> dict[str, Any]:
 
 
 def directions(record: ChangeRecord) -> dict[str, str]:
-    """Tag -> added|removed|flipped|changed, the first significant clause's word per tag (as `check`)."""
-    out: dict[str, str] = {}
-    for c in record.diff.significant:
-        for tag, direction in c.directions.items():
-            out.setdefault(tag, direction)
-    return out
+    """Tag -> what happened, as `check` says it (see DiffResult.directions: the priority tags' events)."""
+    return record.diff.directions()
 
 
 def summary_text(title: str, record: ChangeRecord, page: str | None) -> str:
@@ -177,6 +173,7 @@ def payload(record: ChangeRecord, page: str | None = None) -> dict[str, Any]:
         "detected_at": record.detected_at,
         "tags": list(record.tags),
         "directions": directions(record),
+        "events": [e.to_dict() for e in record.diff.events],
         "page": page,
         "changes": [_change_dict(c) for c in sig[:MAX_CHANGES]],
         "more_changes": max(0, len(sig) - MAX_CHANGES),

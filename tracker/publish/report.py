@@ -3,8 +3,10 @@
 Pure functions: stored changes (``ChangeRecord``) in, rows out, rows rendered as text, JSON or a
 standalone HTML page with an inline-SVG timeline (no JavaScript, every string escaped).
 
-One row per (change, tag, direction): a change that added an AI-training clause and removed a
-biometrics one gives two rows. The key sentence is the sentence of the first significant clause
+For the priority tags (AI training, biometrics), one row per document-level event
+(``DiffResult.events``: added, removed, or a change of stance, with the stance), so a row is true of
+the two documents as wholes. For the other tags, one row per (change, tag, direction): a change that
+added a data-sharing clause and removed a retention one gives two rows. The key sentence is the sentence of the first significant clause
 change carrying that tag in that direction that holds the tag's evidence, so a reader sees the
 words without opening the diff. Only what the stored diff carries is used (the tagger is not run
 again): when a rewording removed a tag, the old text's evidence is not stored, and the first
@@ -19,14 +21,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tracker.models import Change, Evidence
+from tracker.models import PRIORITY_TAGS, Change, Evidence, TagEvent
 from tracker.publish.display import trim_sentence
 from tracker.publish.sanitise import esc, truncate
 from tracker.store.database import ChangeRecord
 
 SHORT_CLAUSE = 300  # a clause this short is its own key sentence
-DIRECTION_ORDER = ("added", "flipped", "removed", "changed")
-COLORS = {"added": "#c0392b", "flipped": "#8e44ad", "removed": "#27ae60", "changed": "#7f8c8d"}
+DIRECTION_ORDER = ("stance", "added", "flipped", "removed", "changed")
+COLORS = {"added": "#c0392b", "stance": "#d35400", "flipped": "#8e44ad", "removed": "#27ae60", "changed": "#7f8c8d"}
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"“'(\[]?[A-Z0-9À-Ý])")
 
 
@@ -37,13 +39,22 @@ class ReportRow:
     service: str
     type: str
     tag: str
-    direction: str  # added | removed | flipped | changed
+    direction: str  # added | removed | stance (priority tags: an event) | flipped | changed
     text: str  # the key sentence
     clause: str  # the whole clause it comes from
     section: str
     from_version: int
     to_version: int
     change_id: int
+    stance: str = ""  # priority tags: the document's stance after the event (the statement's, when removed)
+    old_stance: str = ""  # for "stance": the stance before
+
+    @property
+    def what(self) -> str:
+        """"added (affirmed)", "stance: negated → affirmed", "changed": the direction in words."""
+        if self.direction == "stance":
+            return f"stance: {self.old_stance} → {self.stance}"
+        return f"{self.direction} ({self.stance})" if self.stance else self.direction
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,16 +112,27 @@ def key_sentence(change: Change, tag: str, direction: str) -> tuple[str, str]:
     return side.strip(), side.strip()
 
 
+def _event_row(rec: ChangeRecord, e: TagEvent) -> ReportRow:
+    ch = rec.diff.changes[e.change] if e.change is not None and 0 <= e.change < len(rec.diff.changes) else None
+    clause = ((ch.old if e.kind == "removed" else ch.new) or "") if ch is not None else ""
+    return ReportRow(date=rec.detected_at[:10], detected_at=rec.detected_at, service=rec.service, type=rec.type,
+                     tag=e.tag, direction=e.kind, text=e.sentence, clause=clause.strip() or e.sentence,
+                     section=e.section, from_version=rec.from_version, to_version=rec.to_version, change_id=rec.id,
+                     stance=e.stance, old_stance=e.old_stance if e.kind == "stance" else "")
+
+
 def build_rows(records: list[ChangeRecord], tag: str | None = None) -> list[ReportRow]:
-    """Timeline rows, oldest first; only tags with a direction (a moved clause is no news)."""
+    """Timeline rows, oldest first: the priority tags' events, and the other tags' clause directions
+    (a moved clause is no news)."""
     rows: list[ReportRow] = []
     for rec in records:
+        rows += [_event_row(rec, e) for e in rec.diff.events if tag is None or e.tag == tag]
         seen: set[tuple[str, str]] = set()
         for ch in rec.diff.significant:
             for t, direction in sorted(ch.directions.items(),
                                        key=lambda kv: (kv[0], DIRECTION_ORDER.index(kv[1])
                                                        if kv[1] in DIRECTION_ORDER else 9)):
-                if (tag is not None and t != tag) or (t, direction) in seen:
+                if (tag is not None and t != tag) or (t, direction) in seen or t in PRIORITY_TAGS:
                     continue
                 seen.add((t, direction))
                 sentence, clause = key_sentence(ch, t, direction)
@@ -131,6 +153,16 @@ def shown_sentence(r: ReportRow) -> str:
     return trim_sentence(r.text)
 
 
+def plain_what(r: ReportRow) -> str:
+    """What happened in plain words: the event's phrase for a priority tag ("AI training only with
+    consent (new statement)", never "added" for a statement that they won't), else the direction."""
+    if r.tag in PRIORITY_TAGS and r.direction in ("added", "removed", "stance") and r.stance:
+        from tracker.publish.headline import event_phrase
+
+        return event_phrase(TagEvent(r.tag, r.direction, r.stance, old_stance=r.old_stance, sentence=r.text))
+    return r.what
+
+
 def lane(r: ReportRow, lanes: dict[str, str] | None) -> str:
     """The platform a row belongs to: its service, or the service a former name now stands for."""
     return (lanes or {}).get(r.service, r.service)
@@ -143,7 +175,7 @@ def render_text(rows: list[ReportRow], width: int = 160, pages: dict[int, str] |
     for r in rows:
         sentence, _ = truncate(shown_sentence(r), width)
         link = f"\n    {pages[r.change_id]}" if pages and r.change_id in pages else ""
-        out.append(f"{r.date}  {r.service} / {r.type}  {r.tag} {r.direction}\n    “{sentence}”{link}")
+        out.append(f"{r.date}  {r.service} / {r.type}  {r.tag} {r.what}\n    “{sentence}”{link}")
     return "\n".join(out)
 
 
@@ -200,7 +232,7 @@ def timeline_svg(rows: list[ReportRow], width: int = 900, pages: dict[int, str] 
                      f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#eee"/>')
     for r, t in zip(rows, times, strict=True):
         y = top + height_of * services.index(lane(r, lanes)) + height_of / 2
-        tip = f"{r.date} · {r.service} / {r.type} · {r.tag} {r.direction}: {truncate(shown_sentence(r), 200)[0]}"
+        tip = f"{r.date} · {r.service} / {r.type} · {r.tag} {r.what}: {truncate(shown_sentence(r), 200)[0]}"
         dot = (f'<circle cx="{x(t):.1f}" cy="{y:.1f}" r="6" fill="{COLORS.get(r.direction, "#333")}" '
                f'fill-opacity="0.8"><title>{esc(tip)}</title></circle>')
         href = (pages or {}).get(r.change_id)
@@ -239,7 +271,7 @@ def render_html(rows: list[ReportRow], *, tag: str | None = None, since: str | N
         was = f" <small>(as {esc(r.service)})</small>" if platform != r.service else ""
         body.append(f'<tr><td class="d">{date}</td><td>{esc(platform)}{was}<br><small>{esc(r.type)}</small></td>'
                     f'<td>{esc(r.tag)}<br><span class="dir" style="color:{COLORS.get(r.direction, "#333")}">'
-                    f'{esc(r.direction)}</span></td><td><blockquote>{esc(shown_sentence(r))}</blockquote>'
+                    f'{esc(plain_what(r))}</span></td><td><blockquote>{esc(shown_sentence(r))}</blockquote>'
                     f'<small>{esc(r.section)} · v{r.from_version} → v{r.to_version}{more}</small></td></tr>')
     sub = f"{len(rows)} change(s) across {len({lane(r, lanes) for r in rows})} service(s)"
     if since:
