@@ -101,3 +101,20 @@ def test_removed_and_stance_events_show_the_old_sentence() -> None:
                                                change=0)])
     html = event_html(diff.events[0], diff)
     assert "no longer ruled out" in html and "Removed:" in html and "<del>“We do not use your content" in html
+
+
+def test_report_calls_a_consent_only_statement_no_red_alert(tmp_path) -> None:
+    """Zoom 2023's "will not use … to train … without your consent" is not a red "ai-training added"."""
+    from feeddata import add_change, added, ts
+
+    from tracker.publish.report import LIMITED, build_rows, render_html
+    from tracker.store.database import Store
+
+    with Store(tmp_path / "t.db") as store:
+        add_change(store, "Zoomish", "Terms", [added(
+            "We will not use your audio, video or chat content to train our artificial intelligence models "
+            "without your consent.")], ts(3))
+        rows = build_rows(store.changes())
+    html = render_html(rows, pages={rows[0].change_id: "changes/zoomish-terms-v2.html"})
+    assert f'<span class="dir" style="color:{LIMITED}">AI training only with consent (new statement)</span>' in html
+    assert ">added<" not in html and 'href="changes/zoomish-terms-v2.html"' in html

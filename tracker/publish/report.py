@@ -29,6 +29,9 @@ from tracker.store.database import ChangeRecord
 SHORT_CLAUSE = 300  # a clause this short is its own key sentence
 DIRECTION_ORDER = ("stance", "added", "flipped", "removed", "changed")
 COLORS = {"added": "#c0392b", "stance": "#d35400", "flipped": "#8e44ad", "removed": "#27ae60", "changed": "#7f8c8d"}
+LIMITED = "#2471a3"  # a new or narrowed statement that they won't, or only with consent: not an alarm
+LEGEND = {"may do it: added": COLORS["added"], "stance changed": COLORS["stance"],
+          "only with consent / ruled out": LIMITED, "removed": COLORS["removed"], "other tags": COLORS["changed"]}
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"“'(\[]?[A-Z0-9À-Ý])")
 
 
@@ -163,6 +166,16 @@ def plain_what(r: ReportRow) -> str:
     return r.what
 
 
+def color(r: ReportRow) -> str:
+    """Red for what a reader should worry about; blue for a statement that they won't, or only with
+    consent (Zoom's "will not use … without your consent" is no red alert)."""
+    if r.direction in ("added", "stance") and r.stance in ("conditional", "negated"):
+        return LIMITED
+    if r.direction == "removed" and r.stance == "negated":  # a promise withdrawn
+        return COLORS["added"]
+    return COLORS.get(r.direction, "#333")
+
+
 def lane(r: ReportRow, lanes: dict[str, str] | None) -> str:
     """The platform a row belongs to: its service, or the service a former name now stands for."""
     return (lanes or {}).get(r.service, r.service)
@@ -233,7 +246,7 @@ def timeline_svg(rows: list[ReportRow], width: int = 900, pages: dict[int, str] 
     for r, t in zip(rows, times, strict=True):
         y = top + height_of * services.index(lane(r, lanes)) + height_of / 2
         tip = f"{r.date} · {r.service} / {r.type} · {r.tag} {r.what}: {truncate(shown_sentence(r), 200)[0]}"
-        dot = (f'<circle cx="{x(t):.1f}" cy="{y:.1f}" r="6" fill="{COLORS.get(r.direction, "#333")}" '
+        dot = (f'<circle cx="{x(t):.1f}" cy="{y:.1f}" r="6" fill="{color(r)}" '
                f'fill-opacity="0.8"><title>{esc(tip)}</title></circle>')
         href = (pages or {}).get(r.change_id)
         parts.append(f'<a href="{esc(href)}">{dot}</a>' if href else dot)
@@ -261,7 +274,7 @@ def render_html(rows: list[ReportRow], *, tag: str | None = None, since: str | N
     dot links to its change page (``pages``: change id -> URL)."""
     topic = tag or "all tags"
     title = f"Policy changes: {topic}"
-    legend = "".join(f'<span><i class="dot" style="background:{c}"></i> {d}</span>' for d, c in COLORS.items())
+    legend = "".join(f'<span><i class="dot" style="background:{c}"></i> {d}</span>' for d, c in LEGEND.items())
     body = []
     for r in rows:
         href = (pages or {}).get(r.change_id)
@@ -270,7 +283,7 @@ def render_html(rows: list[ReportRow], *, tag: str | None = None, since: str | N
         platform = lane(r, lanes)
         was = f" <small>(as {esc(r.service)})</small>" if platform != r.service else ""
         body.append(f'<tr><td class="d">{date}</td><td>{esc(platform)}{was}<br><small>{esc(r.type)}</small></td>'
-                    f'<td>{esc(r.tag)}<br><span class="dir" style="color:{COLORS.get(r.direction, "#333")}">'
+                    f'<td>{esc(r.tag)}<br><span class="dir" style="color:{color(r)}">'
                     f'{esc(plain_what(r))}</span></td><td><blockquote>{esc(shown_sentence(r))}</blockquote>'
                     f'<small>{esc(r.section)} · v{r.from_version} → v{r.to_version}{more}</small></td></tr>')
     sub = f"{len(rows)} change(s) across {len({lane(r, lanes) for r in rows})} service(s)"
