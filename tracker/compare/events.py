@@ -174,14 +174,14 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
         left_fresh = [s for s in fresh if id(s) not in consumed_new]
         left_gone = [s for s in gone if id(s) not in consumed_old]
         pairs = _pair(left_fresh, left_gone, diff)
-        told: set[int] = set()  # clauses already reported as added: one event per clause
+        told: set[int | str] = set()  # clauses and sentences already told: one event per clause, a sentence once
         for p, n in enumerate(left_fresh):
             o = left_gone[pairs[p]] if p in pairs else None
             if o is not None:
                 consumed_old.add(id(o))
-            if n.index in told:
+            if n.index in told or n.key in told:
                 continue
-            told.add(n.index)
+            told.update((n.index, n.key))
             ev = TagEvent(tag=tag, kind="added", stance=n.polarity, old_stance=o.polarity if o else "",
                           sentence=_joined(new, n, left_fresh), old_sentence=o.sentence if o else "",
                           section=n.section, change=of_new.get(n.index))
@@ -189,9 +189,9 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
                 events.append(ev)
         told = set()
         for o in left_gone:
-            if id(o) in consumed_old or o.index in told:
+            if id(o) in consumed_old or o.index in told or o.key in told:
                 continue
-            told.add(o.index)
+            told.update((o.index, o.key))
             sentence = _joined(old, o, [g for g in left_gone if id(g) not in consumed_old])
             ev = TagEvent(tag=tag, kind="removed", stance=o.polarity, sentence=sentence, old_sentence=sentence,
                           section=o.section, change=of_old.get(o.index))
