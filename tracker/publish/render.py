@@ -60,13 +60,14 @@ def inline_markers(c: Change) -> str:
     return "".join(out)
 
 
-def event_line(e: TagEvent) -> str:
-    """One priority-tag event in words: ``ai-training added (affirmed): “…”``."""
+def event_line(e: TagEvent, label: str | None = None) -> str:
+    """One priority-tag event in words: ``ai-training added (affirmed): “…”`` (``label``: the tag's
+    name in words instead of its id)."""
     if e.kind == "stance":
         what = f"stance {e.old_stance} → {e.stance}"
     else:
         what = f"{e.kind} ({e.stance})" if e.stance else e.kind
-    line = f"{e.tag} {what}: “{' '.join(e.sentence.split())}”"
+    line = f"{label or e.tag} {what}: “{' '.join(e.sentence.split())}”"
     if e.old_sentence and e.kind != "removed":
         line += f" (was: “{' '.join(e.old_sentence.split())}”)"
     return line
@@ -242,7 +243,9 @@ def _html_section(result: DiffResult, show_all: bool, old_label: str, new_label:
     st = result.stats
     summary = (f"{st['significant']} significant change(s): {st['added']} added, {st['removed']} removed, "
                f"{st['modified']} modified, {st['moved']} moved")
-    alerts = "".join(f"<li>{escape(event_line(e))}</li>" for e in result.events)
+    from tracker.publish.pages import tag_label  # the page names tags in words; the table lists their ids
+
+    alerts = "".join(f"<li>{escape(event_line(e, tag_label(e.tag)))}</li>" for e in result.events)
     return (f"<p>{escape(summary)}</p>"
             + (f"<p>Alerts:</p><ul class=alerts>{alerts}</ul>" if alerts else "")
             + (f"<p>Systematic substitutions:</p><ul>{subs}</ul>" if subs else "")
