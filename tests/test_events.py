@@ -155,3 +155,15 @@ def test_key_sentence_is_the_evidence_sentence_at_most_300_characters() -> None:
     assert key_sentence("One. Two has it. Three.", [(4, 7)]) == "Two has it."
     assert split("See e.g. the notice. Then Inc. Our turn.\nNext line") == [
         "See e.g. the notice.", "Then Inc. Our turn.", "Next line"]
+
+
+def test_another_spelling_or_a_longer_list_is_the_same_statement() -> None:
+    uk = "We may analyse your photos with facial recognition to personalise your albums."
+    us = "We may analyze your photos with facial recognition to personalize your albums."
+    assert events(doc(use=uk), doc(use=us)) == []  # a regional edition of the same policy
+    listed = ("We collect identifiers, contact details, biometric information, records of purchases, "
+              "device data, and audio recordings.")
+    longer = ("We collect identifiers, contact details, biometric information, records of purchases, device data, "
+              "browsing history, inferences, professional information, education records, and audio recordings.")
+    assert [e.kind for e in analyse(doc(), doc(collect=listed), "en").events] == ["added"]
+    assert events(doc(collect=listed), doc(collect=longer)) == []  # the list grew; biometrics stayed

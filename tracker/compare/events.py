@@ -17,7 +17,8 @@ statement about the two documents as wholes:
   "personalize": a regional edition);
 * **removed**: a statement of the old document whose sentence is nowhere in the new one, and which
   was not reworded into a new statement (a reworded statement is reported once, as *added*, with
-  the sentence it replaces in ``old_sentence``);
+  the sentence it replaces in ``old_sentence``; not at all when the rewording kept the polarity and
+  the very words of the evidence: a list of data categories that grew around "biometric information");
 * **stance**: the document's stance for the tag changed. The stance of a document is its *most
   permissive* statement, in the order affirmed > restricted > conditional > negated: a reader asks
   "may they do it with my data?", and a policy that says "we do not train on your messages" and "we
@@ -58,6 +59,7 @@ class Statement:
     section: str
     evidence: tuple[tuple[int, int], ...] = ()  # the tag's evidence spans in this sentence (clause offsets)
     confident: bool = True  # a confident tag (False: only a "possible" one, see tag_text)
+    matched: frozenset[str] = frozenset()  # the words of its evidence spans (sentence_key of each)
 
 
 @lru_cache(maxsize=32768)
@@ -111,7 +113,8 @@ def statements(clauses: list[Clause], tag: str, lang: str | None, rename=None,
             seen.add(key)
             out.append(Statement(index=i, key=key, sentence=sentences.key_sentence(c.text[a:b], local),
                                  polarity=tr.polarity.get(tag) or "affirmed", section=c.section_path,
-                                 evidence=tuple((s + a, e + a) for s, e in local), confident=confident))
+                                 evidence=tuple((s + a, e + a) for s, e in local), confident=confident,
+                                 matched=frozenset(sentences.sentence_key(c.text[s + a:e + a]) for s, e in local)))
     return out
 
 
@@ -207,6 +210,8 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
             o = left_gone[pairs[p]] if p in pairs else None
             if o is not None:
                 consumed_old.add(id(o))
+                if o.polarity == n.polarity and o.matched == n.matched:
+                    continue  # reworded around the same evidence ("a, b, biometric data" + "c"): no news
             if not n.confident or n.index in told or n.key in told or n.sentence in told:
                 continue
             told.update((n.index, n.key, n.sentence))
