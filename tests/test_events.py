@@ -8,6 +8,10 @@ the real pairs are in tests/test_cosmetic_real.py.
 
 from __future__ import annotations
 
+import json
+
+from conftest import shared_dir
+
 from tracker.check import analyse
 from tracker.compare.events import stance
 from tracker.compare.sentences import KEY_CHARS, key_sentence, split
@@ -167,3 +171,21 @@ def test_another_spelling_or_a_longer_list_is_the_same_statement() -> None:
               "browsing history, inferences, professional information, education records, and audio recordings.")
     assert [e.kind for e in analyse(doc(), doc(collect=listed), "en").events] == ["added"]
     assert events(doc(collect=listed), doc(collect=longer)) == []  # the list grew; biometrics stayed
+
+
+def test_real_cases_give_their_events_and_cosmetic_pairs_none() -> None:
+    """../shared/corpus/cases (Open Terms Archive, ODC-BY 1.0): each case's priority tags are an event
+    whose key sentence is one of the case's key sentences; cosmetic pairs give none."""
+    root = shared_dir() / "corpus" / "cases"
+    for case in json.loads((root / "manifest.json").read_text(encoding="utf-8")):
+        d = root / case["id"]
+        r = analyse(extract_markdown((d / "before.md").read_text(encoding="utf-8")).clauses,
+                    extract_markdown((d / "after.md").read_text(encoding="utf-8")).clauses, None)
+        if case.get("cosmetic_only"):
+            assert r.events == [], case["id"]
+            continue
+        keys = " ".join(case["key_added"]).casefold()
+        for tag in set(case.get("primary_tags") or case["tags"]) & {"ai-training", "biometrics"}:
+            mine = [e for e in r.events if e.tag == tag]
+            assert mine and all(e.kind in ("added", "stance") for e in mine), (case["id"], tag)
+            assert any(e.sentence.replace("… ", "").split(". ")[-1][:60].casefold() in keys for e in mine), case["id"]
