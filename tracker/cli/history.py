@@ -137,8 +137,9 @@ def report_pages(cfg: Config, store, records: list, output: Path | None) -> dict
 @pass_config
 def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | None, fmt: str,
                output: Path | None) -> None:
-    """A timeline across services of the changes carrying a tag: date, service, document, direction
-    (added / removed / flipped / changed) and the key sentence.
+    """A timeline across services of the changes carrying a tag: date, service, document, what happened
+    and the key sentence. AI training and biometrics: one row per document-level event (added / removed
+    / stance, with the stance); other tags: the clause's direction (added / removed / flipped / changed).
 
     \b
     policy-tracker report --tag ai-training

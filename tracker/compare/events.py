@@ -7,13 +7,18 @@ Measured on a real archive, such clauses made a quarter of the AI-training and b
 untrue ("added" for a sentence already there, "removed" for one still there). An event here is a
 statement about the two documents as wholes:
 
-* a *statement* is a sentence carrying the tag's evidence (the tagger's evidence spans, confident
-  tags only), with the polarity of its clause;
-* **added**: a statement of the new document whose sentence is nowhere in the old one (compared by
-  words, after the document-wide renames of the diff, so "Twitter may" = "X may");
+* a *statement* is a sentence carrying the tag's evidence (the tagger's evidence spans), with the
+  polarity of its clause. Only confident tags make events; a statement whose tag fell to "possible"
+  (a long list that grew past the tagger's dilution) still counts as there;
+* **added**: a statement of the new document whose sentence is nowhere in the old one: its words do
+  not occur in a row anywhere in the old document (so a sentence merged into a longer one, or split
+  over two clauses, is still there), after the diff's document-wide renames ("Twitter may" = "X may"),
+  and no gone statement of the same polarity is the same but for spelling ("personalise" /
+  "personalize": a regional edition);
 * **removed**: a statement of the old document whose sentence is nowhere in the new one, and which
   was not reworded into a new statement (a reworded statement is reported once, as *added*, with
-  the sentence it replaces in ``old_sentence``);
+  the sentence it replaces in ``old_sentence``; not at all when the rewording kept the polarity and
+  the very words of the evidence: a list of data categories that grew around "biometric information");
 * **stance**: the document's stance for the tag changed. The stance of a document is its *most
   permissive* statement, in the order affirmed > restricted > conditional > negated: a reader asks
   "may they do it with my data?", and a policy that says "we do not train on your messages" and "we
@@ -40,6 +45,7 @@ from tracker.models import Clause, DiffResult, Substitution, TagEvent, TagResult
 
 STANCE_ORDER = ("affirmed", "restricted", "conditional", "negated")  # most permissive first
 REWORD_CUTOFF = 60.0  # rapidfuzz ratio of two sentences for "the same statement, reworded"
+SAME_CUTOFF = 95.0  # ... for "the same statement, spelt otherwise" (same polarity too): no event
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ class Statement:
     polarity: str
     section: str
     evidence: tuple[tuple[int, int], ...] = ()  # the tag's evidence spans in this sentence (clause offsets)
+    confident: bool = True  # a confident tag (False: only a "possible" one, see tag_text)
+    matched: frozenset[str] = frozenset()  # the words of its evidence spans (sentence_key of each)
 
 
 @lru_cache(maxsize=32768)
@@ -79,14 +87,17 @@ def _renamer(subs: list[Substitution]):
     return lambda k: rx.sub(lambda m: table[m.group(0)], k)
 
 
-def statements(clauses: list[Clause], tag: str, lang: str | None, rename=None) -> list[Statement]:
-    """The tag's statements of one document, in document order (a sentence once per clause)."""
+def statements(clauses: list[Clause], tag: str, lang: str | None, rename=None,
+               possible: bool = False) -> list[Statement]:
+    """The tag's statements of one document, in document order (a sentence once per clause); with
+    ``possible``, also those of clauses where the tag is only possible (``confident`` False)."""
     out: list[Statement] = []
     for i, c in enumerate(clauses):
         if c.kind == "heading" or c.metadata:
             continue
         tr = _tagged(c.text, lang)
-        if tag not in tr.tags:
+        confident = tag in tr.tags
+        if not confident and not (possible and tag in tr.possible):
             continue
         ev = [(e.start, e.end) for e in tr.evidence.get(tag, ())]
         seen: set[str] = set()
@@ -102,7 +113,8 @@ def statements(clauses: list[Clause], tag: str, lang: str | None, rename=None) -
             seen.add(key)
             out.append(Statement(index=i, key=key, sentence=sentences.key_sentence(c.text[a:b], local),
                                  polarity=tr.polarity.get(tag) or "affirmed", section=c.section_path,
-                                 evidence=tuple((s + a, e + a) for s, e in local)))
+                                 evidence=tuple((s + a, e + a) for s, e in local), confident=confident,
+                                 matched=frozenset(sentences.sentence_key(c.text[s + a:e + a]) for s, e in local)))
     return out
 
 
@@ -112,13 +124,28 @@ def stance(stmts: list[Statement]) -> str:
     return STANCE_ORDER[min(ranks)] if ranks else ""
 
 
-def _all_keys(clauses: list[Clause], rename=None) -> set[str]:
-    keys = set()
-    for c in clauses:
-        for s in sentences.split(c.text):
-            k = sentences.sentence_key(s)
-            keys.add(rename(k) if rename is not None else k)
-    return keys
+def _word_stream(clauses: list[Clause], rename=None) -> str:
+    """Every word of a document in order, space-separated and padded: a statement whose words occur
+    here in a row is in the document, whatever clause or sentence split it landed in."""
+    stream = " " + " ".join(sentences.sentence_key(c.text) for c in clauses) + " "
+    return rename(stream) if rename is not None else stream
+
+
+def _compatible(fresh: list[Statement], gone: list[Statement]) -> tuple[list[Statement], list[Statement]]:
+    """Drop the pairs of a fresh and a gone statement that are the same statement in another spelling
+    (a regional edition's "personalise" / "personalize", a typo fixed): near-identical words and the
+    same polarity. "We do" / "we do not" differ in polarity and stay."""
+    drop_f: set[int] = set()
+    drop_g: set[int] = set()
+    for p, n in enumerate(fresh):
+        for q, o in enumerate(gone):
+            if q in drop_g or o.polarity != n.polarity:
+                continue
+            if fuzz.ratio(o.key, n.key, score_cutoff=SAME_CUTOFF):
+                drop_f.add(p)
+                drop_g.add(q)
+                break
+    return ([n for p, n in enumerate(fresh) if p not in drop_f], [o for q, o in enumerate(gone) if q not in drop_g])
 
 
 def _pair(fresh: list[Statement], gone: list[Statement], diff: DiffResult) -> dict[int, int]:
@@ -150,15 +177,19 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
     if not tags:
         return []
     rename = _renamer(diff.substitutions)
-    old_keys, new_keys = _all_keys(old, rename), _all_keys(new)
+    old_words, new_words = _word_stream(old, rename), _word_stream(new)
     # clause index -> index of the clause change that carries it (None: the clause is unchanged)
     of_new = {c.new_index: k for k, c in enumerate(diff.changes) if c.new_index is not None}
     of_old = {c.old_index: k for k, c in enumerate(diff.changes) if c.old_index is not None}
     events: list[TagEvent] = []
     for tag in tags:
-        olds, news = statements(old, tag, lang, rename), statements(new, tag, lang)
-        fresh = [s for s in news if s.key not in old_keys]
-        gone = [s for s in olds if s.key not in new_keys]
+        # Statements where the tag is only "possible" tell nothing, but they are there: a long list that
+        # grew by a few items can fall below the confident score, and its statement was not removed.
+        all_old, all_new = statements(old, tag, lang, rename, possible=True), statements(new, tag, lang, possible=True)
+        olds, news = [s for s in all_old if s.confident], [s for s in all_new if s.confident]
+        fresh_all, gone_all = _compatible([s for s in all_new if f" {s.key} " not in old_words],
+                                          [s for s in all_old if f" {s.key} " not in new_words])
+        fresh, gone = [s for s in fresh_all if s.confident], [s for s in gone_all if s.confident]
         if not fresh and not gone and stance(olds) == stance(news):
             continue
         consumed_new: set[int] = set()  # ids of statements already told
@@ -171,28 +202,30 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
             consumed_old.add(id(o))
             events.append(TagEvent(tag=tag, kind="stance", stance=after, old_stance=before, sentence=n.sentence,
                                    old_sentence=o.sentence, section=n.section, change=of_new.get(n.index)))
-        left_fresh = [s for s in fresh if id(s) not in consumed_new]
-        left_gone = [s for s in gone if id(s) not in consumed_old]
+        left_fresh = [s for s in fresh_all if id(s) not in consumed_new]
+        left_gone = [s for s in gone_all if id(s) not in consumed_old]
         pairs = _pair(left_fresh, left_gone, diff)
-        told: set[int] = set()  # clauses already reported as added: one event per clause
+        told: set[int | str] = set()  # clauses and sentences already told: one event per clause, a sentence once
         for p, n in enumerate(left_fresh):
             o = left_gone[pairs[p]] if p in pairs else None
             if o is not None:
                 consumed_old.add(id(o))
-            if n.index in told:
+                if o.polarity == n.polarity and o.matched == n.matched:
+                    continue  # reworded around the same evidence ("a, b, biometric data" + "c"): no news
+            if not n.confident or n.index in told or n.key in told or n.sentence in told:
                 continue
-            told.add(n.index)
+            told.update((n.index, n.key, n.sentence))
             ev = TagEvent(tag=tag, kind="added", stance=n.polarity, old_stance=o.polarity if o else "",
-                          sentence=_joined(new, n, left_fresh), old_sentence=o.sentence if o else "",
+                          sentence=_joined(new, n, [f for f in left_fresh if f.confident]), old_sentence=o.sentence if o else "",
                           section=n.section, change=of_new.get(n.index))
             if _significant(diff, ev.change):
                 events.append(ev)
         told = set()
         for o in left_gone:
-            if id(o) in consumed_old or o.index in told:
+            if not o.confident or id(o) in consumed_old or o.index in told or o.key in told or o.sentence in told:
                 continue
-            told.add(o.index)
-            sentence = _joined(old, o, [g for g in left_gone if id(g) not in consumed_old])
+            told.update((o.index, o.key, o.sentence))
+            sentence = _joined(old, o, [g for g in left_gone if g.confident and id(g) not in consumed_old])
             ev = TagEvent(tag=tag, kind="removed", stance=o.polarity, sentence=sentence, old_sentence=sentence,
                           section=o.section, change=of_old.get(o.index))
             if _significant(diff, ev.change):
