@@ -80,9 +80,10 @@ def test_no_reserved_service_and_dev_services_on_the_tune_side() -> None:
     dev_services = {json.loads(ln)["path"].split("/")[0]
                     for ln in dev_file.read_text(encoding="utf-8").splitlines() if ln.strip()}
     mod = _eval_module()
+    tune = mod.tune_services_of(ROWS, frozenset(dev_services))
     for r in ROWS:
         assert r["service"] not in reserved, r["service"]
-        assert r["split"] == mod.split_of(r["service"], frozenset(dev_services)), r["service"]
+        assert r["split"] == mod.split_of(r["service"], tune), r["service"]
 
 
 # --------------------------------------------------------------------------- issue 16's kinds
