@@ -107,6 +107,15 @@ MISSES = [
     ("training purposes next to AI", "Firefox", "used for training purposes without your explicit consent"),
     # "will not ... train ... without your instruction or prior consent"
     ("no training without consent", "GitLab", "will not use your AI-inputs to train any language models"),
+    # batch tags3-tune (branch tags3): purposes, coordinated objects, AI that learns from use
+    ("model development purposes", "Lydia", "process improvement and model development purposes"),
+    ("train or support ... systems", "Verizon", "we may monitor or record the interaction to help us better serve you; to personalize your experiences; to train or otherwise"),
+    ("aggregated or anonymized data for partners' AI", "Dailymotion", "generally in the aggregated, encrypted or anonymized form"),
+    ("AI providers under no-training terms", "Dune", "no-training and zero-retention terms"),
+    ("untick the checkbox to stop model training", "Honkai- Star Rail", "unticking the relevant checkbox, or if unavailable"),
+    ("biometrics when you consent to authentication", "Verizon", "We collect Biometric Information when you consent"),
+    ("biometrics only for identity verification", "OKX", "generate and store biometric information solely for identity verification"),
+    ("a table row answering No", "Exponential", "sleep, health, or exercise data. | No"),
 ]
 
 
@@ -141,6 +150,16 @@ FALSE_ALARMS = [
     ("the name Hugging Face", "Hugging Face", "main establishment in the European Union is Hugging Face"),
     # machine learning used for security, no training
     ("machine learning for security", "Dailymotion", "advances technologies such as data encryption and machine learning"),
+    # batch tags3-tune (branch tags3)
+    ("train employees, support systems", "Verizon", "To help train employees and support resources and systems"),
+    ("French 'entraîner' (to cause)", "Veepee", "pourra entraîner la suspension de l’accès au Site Veepee, voire la supression de son compte Veepee en"),
+    ("a law that applies to biometric identifiers", "Verizon", "The Colorado Privacy Act applies to Biometric Identifiers"),
+    ("a definition table row", "Wikipedia", "we consider at least the following to be Personal Information"),
+    ("face as a verb (risks they face)", "Lydia", "the particular risks they and/or their close relations face"),
+    ("a PGP key fingerprint", "Substack", "Fingerprint: 0A22"),
+    ("AI features are labelled", "Stack Overflow", "AI Features of the Public Network will be clearly labeled"),
+    ("AI detection of AI-generated content", "Substack", "identifying AI-generated or AI-assisted content"),
+    ("a user ban on training with content", "Womans Day", "for the purpose of developing, training, fine tuning, or grounding"),
 ]
 
 
