@@ -202,6 +202,10 @@ def test_issue16_composed_biometrics_false_alarms(text: str) -> None:
     ("To verify your profile, you can take a selfie; we then use facial recognition to compare it.",
      "biometrics", "conditional"),
     ("Facial geometry data is used only to prevent fraud and is not shared.", "biometrics", "restricted"),
+    # branch tags3, from the definitions: teaching the service's systems, its systems learning
+    ("We may use your content to teach our systems to better understand language.", "ai-training", "affirmed"),
+    ("Your recordings help our technology learn to recognise speech more accurately.", "ai-training", "affirmed"),
+    ("We teach new staff how to use our tools.", "ai-training", None),
 ])
 def test_issue16_composed_kinds(text: str, tag: str, polarity: str | None) -> None:
     r = tag_text(text)
