@@ -53,7 +53,8 @@ def split_of(service: str, tune_services: frozenset[str] = frozenset()) -> str:
     few ai-training and biometrics positives (27 and 24 of 854 clauses when the split was fixed,
     a third of them from one service), and halving them would leave a held-out recall resting on
     about a dozen clauses. The rule looks at no text and no label, so it was fixed before any
-    tuning."""
+    tuning. ``tune_services`` is the dev set's services plus those of tune-side batches
+    (tune_services_of)."""
     return "tune" if service in tune_services else "heldout"
 
 
