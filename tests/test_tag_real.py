@@ -80,9 +80,10 @@ def test_no_reserved_service_and_dev_services_on_the_tune_side() -> None:
     dev_services = {json.loads(ln)["path"].split("/")[0]
                     for ln in dev_file.read_text(encoding="utf-8").splitlines() if ln.strip()}
     mod = _eval_module()
+    tune = mod.tune_services_of(ROWS, frozenset(dev_services))
     for r in ROWS:
         assert r["service"] not in reserved, r["service"]
-        assert r["split"] == mod.split_of(r["service"], frozenset(dev_services)), r["service"]
+        assert r["split"] == mod.split_of(r["service"], tune), r["service"]
 
 
 # --------------------------------------------------------------------------- issue 16's kinds
@@ -106,6 +107,15 @@ MISSES = [
     ("training purposes next to AI", "Firefox", "used for training purposes without your explicit consent"),
     # "will not ... train ... without your instruction or prior consent"
     ("no training without consent", "GitLab", "will not use your AI-inputs to train any language models"),
+    # batch tags3-tune (branch tags3): purposes, coordinated objects, AI that learns from use
+    ("model development purposes", "Lydia", "process improvement and model development purposes"),
+    ("train or support ... systems", "Verizon", "we may monitor or record the interaction to help us better serve you; to personalize your experiences; to train or otherwise"),
+    ("aggregated or anonymized data for partners' AI", "Dailymotion", "generally in the aggregated, encrypted or anonymized form"),
+    ("AI providers under no-training terms", "Dune", "no-training and zero-retention terms"),
+    ("untick the checkbox to stop model training", "Honkai- Star Rail", "unticking the relevant checkbox, or if unavailable"),
+    ("biometrics when you consent to authentication", "Verizon", "We collect Biometric Information when you consent"),
+    ("biometrics only for identity verification", "OKX", "generate and store biometric information solely for identity verification"),
+    ("a table row answering No", "Exponential", "sleep, health, or exercise data. | No"),
 ]
 
 
@@ -140,6 +150,16 @@ FALSE_ALARMS = [
     ("the name Hugging Face", "Hugging Face", "main establishment in the European Union is Hugging Face"),
     # machine learning used for security, no training
     ("machine learning for security", "Dailymotion", "advances technologies such as data encryption and machine learning"),
+    # batch tags3-tune (branch tags3)
+    ("train employees, support systems", "Verizon", "To help train employees and support resources and systems"),
+    ("French 'entraîner' (to cause)", "Veepee", "pourra entraîner la suspension de l’accès au Site Veepee, voire la supression de son compte Veepee en"),
+    ("a law that applies to biometric identifiers", "Verizon", "The Colorado Privacy Act applies to Biometric Identifiers"),
+    ("a definition table row", "Wikipedia", "we consider at least the following to be Personal Information"),
+    ("face as a verb (risks they face)", "Lydia", "the particular risks they and/or their close relations face"),
+    ("a PGP key fingerprint", "Substack", "Fingerprint: 0A22"),
+    ("AI features are labelled", "Stack Overflow", "AI Features of the Public Network will be clearly labeled"),
+    ("AI detection of AI-generated content", "Substack", "identifying AI-generated or AI-assisted content"),
+    ("a user ban on training with content", "Womans Day", "for the purpose of developing, training, fine tuning, or grounding"),
 ]
 
 
@@ -182,6 +202,10 @@ def test_issue16_composed_biometrics_false_alarms(text: str) -> None:
     ("To verify your profile, you can take a selfie; we then use facial recognition to compare it.",
      "biometrics", "conditional"),
     ("Facial geometry data is used only to prevent fraud and is not shared.", "biometrics", "restricted"),
+    # branch tags3, from the definitions: teaching the service's systems, its systems learning
+    ("We may use your content to teach our systems to better understand language.", "ai-training", "affirmed"),
+    ("Your recordings help our technology learn to recognise speech more accurately.", "ai-training", "affirmed"),
+    ("We teach new staff how to use our tools.", "ai-training", None),
 ])
 def test_issue16_composed_kinds(text: str, tag: str, polarity: str | None) -> None:
     r = tag_text(text)
@@ -204,8 +228,10 @@ def test_issue16_composed_improve_our_models_is_confident(text: str) -> None:
 # a little below the figures measured at the end of branch tags2 (README "Tags"): tune ai-training
 # 1.00/0.92, biometrics 0.95/0.94, polarity 0.93, secondary 0.76; held-out (969 clauses, both
 # labellings) ai-training 0.95/0.57, biometrics 0.80/0.80, polarity 0.83, secondary 0.70
-TUNE_FLOORS = {"ai-training": (0.95, 0.88), "biometrics": (0.93, 0.90), "polarity": 0.90, "secondary": 0.72}
-HELDOUT_FLOORS = {"ai-training": (0.90, 0.52), "biometrics": (0.75, 0.74), "polarity": 0.79, "secondary": 0.67}
+# Branch tags3 (tune side 799 clauses with batch tags3-tune): tune ai-training 1.00/1.00, biometrics
+# 0.95/0.96, polarity 0.92, secondary 0.74; held-out biometrics 0.82/0.80, the rest unchanged.
+TUNE_FLOORS = {"ai-training": (0.97, 0.96), "biometrics": (0.93, 0.93), "polarity": 0.90, "secondary": 0.72}
+HELDOUT_FLOORS = {"ai-training": (0.90, 0.52), "biometrics": (0.78, 0.76), "polarity": 0.79, "secondary": 0.67}
 
 
 @pytest.mark.parametrize("side, floors", [("tune", TUNE_FLOORS), ("heldout", HELDOUT_FLOORS)])

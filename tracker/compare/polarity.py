@@ -92,8 +92,9 @@ def polarity_of(t: TextIndex, hits: list[Hit], rs: RuleSet, lg: str, cache: dict
                 if not (cond or res) and fe < len(t.norm):
                     after = _cue_spans(t, rs, lg, "opt_out_after", fe, len(t.norm), own)
                     res = bool(after) and _live(after, _cue_spans(t, rs, lg, "restriction_ignore", fe, len(t.norm), own))
-                # a table row whose last cell says "No" (collected? no)
-                if not (cond or res) and t.norm.lstrip().startswith("|"):
+                # a table row whose last cell says "No" (collected? no); the first cell may hold
+                # no bar before it ("E. Biometric information | ... | No")
+                if not (cond or res) and "|" in t.norm:
                     neg = bool(_cue_spans(t, rs, lg, "row_negation", 0, len(t.norm), own))
             cache[key] = (neg, bool(res), bool(cond), negcond)
         neg, res, cond, negcond = cache[key]
