@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import Workspace
 
-from tracker.schedule import MIN_RETRY, due_at, jittered, parse_jitter, retry_delay
+from tracker.schedule.politeness import MIN_RETRY, due_at, jittered, parse_jitter, retry_delay
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

@@ -568,7 +568,7 @@ def forget(cfg: Config, service: str, type_: str | None, yes: bool) -> None:
         docs = stored_documents(store, service, type_)
         what = []
         for d in docs:
-            changes = store.conn.execute("SELECT COUNT(*) FROM changes WHERE document_id=?", (d.id,)).fetchone()[0]
+            changes = store.change_count(d.id)
             what.append(f"{d.service} / {d.type} ({d.versions} version(s), {changes} change(s))")
         if not yes:
             click.echo("This removes from " + str(cfg.db) + ":\n  " + "\n  ".join(what), err=True)
