@@ -14,7 +14,8 @@ from werkzeug import Response
 
 from tracker.capture.browser import fetch_document, render
 from tracker.models import Document
-from tracker.sources.declarations import parse_declaration, render_declaration
+from tracker.sources.declaration_edit import render_declaration
+from tracker.sources.declarations import parse_declaration
 from tracker.store.database import declaration_hash
 
 CLAUSES = [

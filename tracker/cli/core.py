@@ -129,7 +129,8 @@ def add(cfg: Config, service: str, url: str, type_: str, select: tuple[str, ...]
     An existing file is edited in place: its comments, order and other settings are kept. A setting
     the file already has with another value (a new URL, say) is refused unless --replace is given.
     """
-    from tracker.sources.declarations import declaration_path, merge_declaration, parse_declaration
+    from tracker.sources.declaration_edit import declaration_path, merge_declaration
+    from tracker.sources.declarations import parse_declaration
 
     try:
         path = declaration_path(cfg.policies, service)

@@ -11,7 +11,8 @@ import click
 from tracker.cli.main import cli, pass_config
 from tracker.errors import TrackerError
 from tracker.models import Document
-from tracker.sources.declarations import load_file, parse_declaration, render_declaration
+from tracker.sources.declaration_edit import render_declaration
+from tracker.sources.declarations import load_file, parse_declaration
 
 
 def file_problems(path: Path) -> tuple[list[Document], list[str]]:
