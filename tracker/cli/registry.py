@@ -119,7 +119,8 @@ def import_ota(cfg, sources: tuple[Path, ...], types: str, force: bool, dry_run:
             raise TrackerError("--compare writes nothing: it cannot be combined with --force or --dry-run")
         _compare_ota(cfg, sources, wanted)
         return
-    from tracker.sources.ota_declarations import find_declaration_files, read_declaration, source_info
+    from tracker.sources.ota_declarations import find_declaration_files, read_declaration
+    from tracker.sources.ota_origin import source_info
 
     files, orphans = _declaration_files(sources, find_declaration_files)
     folder = cfg.policies
@@ -220,7 +221,8 @@ def _target(folder: Path, service: str, owners: dict[Path, str], planned: dict[P
 
 
 def _compare_ota(cfg, sources: tuple[Path, ...], wanted: list[str] | None) -> None:
-    from tracker.sources.ota_declarations import compare, find_declaration_files, read_pages
+    from tracker.sources.ota_compare import compare, read_pages
+    from tracker.sources.ota_declarations import find_declaration_files
 
     files, _ = _declaration_files(sources, find_declaration_files)
     docs = cfg.documents()
