@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.core import run_check
+from tracker.cli.check import run_check
 from tracker.cli.main import Config, cli
 from tracker.errors import TrackerError
 

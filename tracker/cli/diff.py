@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.core import complete_service, shown_text, stored_documents
+from tracker.cli.common import complete_service, shown_text, stored_documents
 from tracker.cli.main import cli, pass_config
 from tracker.errors import TrackerError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tracker.cli.core import notify_option, positive
+from tracker.cli.common import notify_option, positive
 from tracker.cli.main import Config, cli, pass_config
 from tracker.errors import TrackerError
 
