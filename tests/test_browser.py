@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from conftest import assert_one_line_error, needs_tool
+from helpers import assert_one_line_error, needs_tool
 from werkzeug import Response
 
 from tracker.capture.browser import fetch_document, render

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import Workspace
+from helpers import Workspace
 
 from tracker.schedule.politeness import MIN_RETRY, due_at, jittered, parse_jitter, retry_delay
 

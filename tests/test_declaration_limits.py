@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import assert_one_line_error
+from helpers import assert_one_line_error
 
 from tracker.errors import DeclarationError
 from tracker.sources.declarations import MAX_DOCUMENTS, check_url, load_file, parse_declaration

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import assert_one_line_error
+from helpers import assert_one_line_error
 
 from tracker.errors import DeclarationError
 from tracker.sources.declarations import load_policies, parse_interval, slugify

@@ -8,7 +8,7 @@ import json
 import tomllib
 from pathlib import Path
 
-from conftest import Workspace, assert_one_line_error
+from helpers import Workspace, assert_one_line_error
 
 from tracker.sources.declarations import load_file, load_policies
 from tracker.sources.ota_declarations import encode_url

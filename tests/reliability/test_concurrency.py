@@ -44,7 +44,7 @@ def commands(rng: random.Random) -> list[str]:
 
 @pytest.fixture(scope="module")
 def concurrent(tmp_path_factory) -> dict:
-    from conftest import Workspace
+    from helpers import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("concurrency"))
     ws.policies.mkdir()

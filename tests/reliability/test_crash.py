@@ -113,7 +113,7 @@ def kill_loop(ws, argv: list[str], seconds: float, delay: tuple[float, float], r
 
 @pytest.fixture(scope="module")
 def crashed(tmp_path_factory) -> dict:
-    from conftest import Workspace
+    from helpers import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("crash"))
     ws.policies.mkdir()

@@ -128,7 +128,7 @@ class Matrix:
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory) -> Matrix:
-    from conftest import Workspace
+    from helpers import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("faults"))
     ws.policies.mkdir()

@@ -145,7 +145,7 @@ def tree(base: Path, skip: list[Path]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory) -> dict:
-    from conftest import Result, Workspace
+    from helpers import Result, Workspace
 
     base = tmp_path_factory.mktemp("hostile")
     ws = Workspace(base / "a" / "b" / "ws")  # room above it for `..` to land in, and be seen
