@@ -79,7 +79,7 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
             click.echo(json.dumps(o.to_dict(), ensure_ascii=False))
         elif not quiet or o.state in ("changed", "failed"):  # -q: what cron should mail, and nothing else
             line = o.line()
-            if interactive:
+            if console is not None:  # interactive
                 from rich.markup import escape
 
                 console.print(f"[{STATE_STYLE.get(o.state, '')}]{escape(line)}[/]", markup=True, highlight=False)

@@ -59,7 +59,7 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
         if failures >= broken_after:
             state = "broken"
         items.append({
-            "service": key[0], "type": key[1], "url": d.url if d else r.url, "declared": d is not None,
+            "service": key[0], "type": key[1], "url": d.url if d else (r.url if r else ""), "declared": d is not None,
             "interval": format_interval(d.interval) if d else None,
             "last_check": iso(r.last_check_at) if r else None, "state": state,
             "reason": r.last_reason if r else None, "error": r.last_error if r else None,

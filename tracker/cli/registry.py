@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from tracker.errors import TrackerError
 from tracker.models import Document
 from tracker.sources.declaration_edit import render_declaration
 from tracker.sources.declarations import load_file, parse_declaration
+
+if TYPE_CHECKING:
+    from tracker.sources.ota_origin import SourceInfo
 
 
 def file_problems(path: Path) -> tuple[list[Document], list[str]]:
@@ -128,7 +132,7 @@ def import_ota(cfg, sources: tuple[Path, ...], types: str, force: bool, dry_run:
     owners = {path: name for name, path in declared.items()}  # file -> service name it declares
     done: dict[str, Path] = {}
     planned: dict[Path, str] = {}  # target file -> service name, in this run
-    infos: dict[Path, object] = {}
+    infos: dict[Path, SourceInfo] = {}
     imported = ndocs = nwarn = failed = 0
     for path in orphans:
         click.echo(f"skipped {path}: history without its declaration file", err=True)

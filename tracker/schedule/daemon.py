@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -42,6 +43,7 @@ from tracker.capture.browser import fetch_document
 from tracker.capture.fetch import Fetcher, host_of
 from tracker.check import (
     Capture,
+    CheckOutcome,
     Page,
     check_failed_internally,
     check_fetch,
@@ -96,7 +98,7 @@ class DaemonLock:
 
     def __init__(self, db: Path) -> None:
         self.path = Path(str(db) + ".lock")
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def acquire(self) -> None:
         try:
@@ -149,13 +151,14 @@ class Daemon:
         self.gate = HostGate(opts.host_delay)
         self.fetcher = Fetcher(pool_size=max(4, opts.jobs))
         self.watcher = DeclarationWatcher(paths.policies)
-        self.notifier = None
+        self.notifier: Notifier | None = None
         if opts.notify:
             self.notifier = Notifier(list(opts.notify))
         self._deliver_lock = threading.Lock()
         self._next_delivery = 0.0
-        self.store = None
-        self.scheduler = None
+        # Opened by run(), which every other method runs under: the connection belongs to the daemon's threads.
+        self.store: Store
+        self.scheduler: BackgroundScheduler
         self.checks = 0
         self._next_rebuild = 0.0
 
@@ -418,21 +421,17 @@ class Daemon:
                         doc.label, failures, out.reason)
             self.feeds_dirty.set()
             if self.notifier:
-                self._notify_broken(out, failures)
+                self._notify_broken(self.notifier, out, failures)
         elif before >= broken and failures == 0:
             log.warning("%s: recovered after %d failed checks", doc.label, before)
             self.feeds_dirty.set()
         if out.state in ("changed", "new"):
             self.feeds_dirty.set()
         if out.state == "changed" and out.change_id is not None and self.notifier:
-            self._notify_change(out.change_id)
+            self._deliver()  # the change is committed: it is queued with any earlier undelivered one, and sent
         return next_run
 
-    def _notify_change(self, change_id: int) -> None:
-        """Queue the stored change (after its commit) with any earlier undelivered one, and send them."""
-        self._deliver()
-
-    def _notify_broken(self, out, failures: int) -> None:
+    def _notify_broken(self, notifier: Notifier, out: CheckOutcome, failures: int) -> None:
         d = out.document
         body = {"event": "check-broken", "service": d.service, "type": d.type, "url": d.url,
                 "failures": failures, "reason": out.reason, "error": out.error, "at": iso(out.at),
@@ -440,7 +439,7 @@ class Daemon:
                 "text": f"{d.service} {d.type}: broken after {failures} failed checks in a row ({out.reason})"}
         with self.db_lock:
             row = self.store.document(d.service, d.type)
-            self.notifier.queue_event(self.store, f"broken:{d.service}/{d.type}:{int(out.at)}", body,
+            notifier.queue_event(self.store, f"broken:{d.service}/{d.type}:{int(out.at)}", body,
                                       document_id=row.id if row else None)
         self._deliver()
 

@@ -61,8 +61,8 @@ def _url_key(url: str) -> str:
     return f"{scheme}://{host}{path}{query}"
 
 
-def _selector_key(items: tuple) -> frozenset:
-    out = set()
+def _selector_key(items: tuple) -> frozenset[str | tuple[tuple[str, str], ...]]:
+    out: set[str | tuple[tuple[str, str], ...]] = set()
     for item in items:
         spec = selector_spec(item)
         if isinstance(spec, str):
