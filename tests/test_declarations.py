@@ -105,6 +105,7 @@ def test_add_refuses_bad_input(ws, args, needle) -> None:
     assert not (ws.root.parent / "escape.toml").exists()
 
 
+@pytest.mark.slow  # 1.1 million code points
 def test_control_character_test_matches_unicode_categories_for_every_code_point() -> None:
     import sys
     import unicodedata

@@ -22,6 +22,8 @@ from figures import record, table
 from invariants import check_feeds, check_store
 from test_crash import DOCS, Rotator, variant, version_counts
 
+pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loop (-m "not slow")
+
 CONCURRENCY_SECONDS = float(os.environ.get("POLICY_TRACKER_CONCURRENCY_SECONDS", "15"))
 WORKERS = 3
 LOCKED = ("database is locked", "database table is locked", "SQLITE_BUSY")
@@ -62,7 +64,7 @@ def concurrent(tmp_path_factory) -> dict:
             for _ in range(30):
                 time.sleep(0.6)
                 seed = ws.run("check", "-q", "--jobs", "6", "--per-host", "6")
-                assert seed.code == 0, seed.err
+                assert seed.code in (0, 3), seed.err  # 3: the rotation served a 500 or a cut page
                 counts = version_counts(ws.db)
                 if len(counts) == DOCS and min(counts.values()) >= 2:
                     break

@@ -64,6 +64,8 @@ from tracker.cli.main import Config
 from tracker.sources.declarations import select_documents
 from tracker.capture.fetch import Fetcher
 from tracker.cycle import run_cycle
+
+pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loop (-m "not slow")
 cfg = Config(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
 docs = select_documents(cfg.documents(), tuple(sys.argv[5:]))
 with cfg.store() as store, Fetcher(**json.loads(sys.argv[4])) as fetcher:

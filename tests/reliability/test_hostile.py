@@ -23,6 +23,8 @@ from lxml import etree, html
 
 from tracker.publish.build import MANIFEST
 
+pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loop (-m "not slow")
+
 BAD_TAGS = {"script", "iframe", "object", "embed", "frame", "frameset", "applet", "base", "form", "input", "svg",
             "math", "noscript", "template"}
 URL_ATTRS = {"href", "src", "action", "formaction", "data", "poster", "background", "cite", "xlink:href", "srcset",
