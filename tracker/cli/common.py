@@ -56,16 +56,19 @@ notify_option = click.option(
     help="Send each significant change here (repeatable; env POLICY_TRACKER_NOTIFY, space-separated): an "
          "http(s) URL gets a JSON POST (for programs), any URL Apprise knows a message (mailto://, ntfy://, "
          "matrix://, tgram://, discord://, slack://, ...). Undelivered messages wait in the database and are "
-         "sent by later runs. The page link uses POLICY_TRACKER_BASE_URL.")
+         "sent by later runs. The page link uses the feeds folder's public URL (`feeds --base-url`, or "
+         "POLICY_TRACKER_BASE_URL).")
 
 
-def start_notifications(store, urls: list[str]):
-    """The notifier for ``urls`` (None without any), its channels registered in the store's outbox."""
+def start_notifications(store, urls: list[str], feeds: Path | None = None):
+    """The notifier for ``urls`` (None without any), its channels registered in the store's outbox; its
+    page links use the feeds folder's public URL (given once to ``feeds --base-url``, or the env)."""
     if not urls:
         return None
+    from tracker.publish.build import public_base
     from tracker.publish.notify import Notifier
 
-    notifier = Notifier(urls)
+    notifier = Notifier(urls, base_url=public_base(feeds) if feeds is not None else None)
     notifier.register(store)
     return notifier
 

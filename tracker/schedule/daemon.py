@@ -52,7 +52,7 @@ from tracker.check import (
 )
 from tracker.errors import TrackerError
 from tracker.models import Document
-from tracker.publish.build import build_feeds
+from tracker.publish.build import build_feeds, public_base
 from tracker.publish.notify import Notifier
 from tracker.schedule.politeness import TICK, HostGate, due_at, human_seconds, jittered, retry_delay
 from tracker.schedule.watch import DeclarationWatcher
@@ -153,7 +153,7 @@ class Daemon:
         self.watcher = DeclarationWatcher(paths.policies)
         self.notifier: Notifier | None = None
         if opts.notify:
-            self.notifier = Notifier(list(opts.notify))
+            self.notifier = Notifier(list(opts.notify), base_url=public_base(paths.feeds))
         self._deliver_lock = threading.Lock()
         self._next_delivery = 0.0
         # Opened by run(), which every other method runs under: the connection belongs to the daemon's threads.
