@@ -1,79 +1,11 @@
-"""Shared test helpers: real CLI runs in a subprocess, real files, the ../shared corpus when present."""
+"""Fixtures for every test (the helpers themselves are in helpers.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-
-
-def shared_dir() -> Path:
-    """../shared (read-only test data); skips the calling test when it is not there."""
-    if not (SHARED / "corpus").is_dir():
-        pytest.skip("../shared/corpus is not present (real-policy test data lives outside the repository)")
-    return SHARED
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
-
-    def json_lines(self) -> list:
-        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
-
-
-@dataclass
-class Workspace:
-    """A folder with a database, a policies folder and a feeds folder, and a way to run the CLI on them."""
-
-    root: Path
-
-    @property
-    def db(self) -> Path:
-        return self.root / "tracker.db"
-
-    @property
-    def policies(self) -> Path:
-        return self.root / "policies"
-
-    @property
-    def feeds(self) -> Path:
-        return self.root / "feeds"
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("POLICY_TRACKER_")}
-        env.update(POLICY_TRACKER_DB=str(self.db), POLICY_TRACKER_POLICIES=str(self.policies),
-                   POLICY_TRACKER_FEEDS=str(self.feeds), NO_COLOR="1", PYTHONUTF8="1",
-                   POLICY_TRACKER_ALLOW_PRIVATE="1",  # the test servers listen on 127.0.0.1
-                   POLICY_TRACKER_ADD_TRY="0")  # `add` would fetch its page: tests reach only 127.0.0.1
-        return env
-
-    def run(self, *args: str, input: str | None = None, timeout: float = 120) -> Result:
-        p = subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True, text=True,
-                           env=self.env(), input=input, timeout=timeout, cwd=self.root)
-        return Result(p.returncode, p.stdout, p.stderr)
-
-    def declare(self, service: str, url: str, type_: str = "Privacy Policy", **extra: object) -> Path:
-        """Write a declaration file directly (the `add` command is tested on its own)."""
-        self.policies.mkdir(exist_ok=True)
-        lines = [f"name = {json.dumps(service)}", f"[documents.{json.dumps(type_)}]", f"url = {json.dumps(url)}"]
-        lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
-        path = self.policies / (service.lower().replace(" ", "-") + ".toml")
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return path
+from helpers import Workspace
 
 
 @pytest.fixture(autouse=True)
@@ -95,21 +27,3 @@ def ws(tmp_path: Path) -> Workspace:
     w = Workspace(tmp_path)
     w.policies.mkdir()
     return w
-
-
-def assert_one_line_error(r: Result, *needles: str) -> None:
-    """Bad input: non-zero exit, one line on stderr, no traceback, naming what is wrong."""
-    assert r.code == 2, (r.code, r.out, r.err)
-    lines = [line for line in r.err.splitlines() if line.strip()]
-    assert len(lines) == 1, r.err
-    assert "Traceback" not in r.err
-    for n in needles:
-        assert n in r.err, (n, r.err)
-
-
-def needs_tool(name: str, package: str | None = None) -> pytest.MarkDecorator:
-    """Skip when a Debian tool is missing — except in CI (POLICY_TRACKER_REQUIRE_TOOLS=1), where it must fail."""
-    import shutil
-
-    missing = shutil.which(name) is None and not os.environ.get("POLICY_TRACKER_REQUIRE_TOOLS")
-    return pytest.mark.skipif(missing, reason=f"{name} not installed (apt-get install {package or name})")

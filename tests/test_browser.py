@@ -9,12 +9,13 @@ import threading
 import time
 
 import pytest
-from conftest import assert_one_line_error, needs_tool
+from helpers import assert_one_line_error, needs_tool
 from werkzeug import Response
 
 from tracker.capture.browser import fetch_document, render
 from tracker.models import Document
-from tracker.sources.declarations import parse_declaration, render_declaration
+from tracker.sources.declaration_edit import render_declaration
+from tracker.sources.declarations import parse_declaration
 from tracker.store.database import declaration_hash
 
 CLAUSES = [

@@ -260,7 +260,7 @@ def test_size_and_timeout_options(ws, site) -> None:
 
 def test_worker_processes_store_the_same_as_in_process(tmp_path, httpserver) -> None:
     """`--workers 1` moves extraction to a worker process: the stored clauses must be identical."""
-    from conftest import Workspace
+    from helpers import Workspace
 
     from tracker.cycle import POOL_AFTER
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import assert_one_line_error
+from helpers import assert_one_line_error
 
 OLD = "# Policy\n\n## Use\n\nWe use data to improve our services.\n\nLast updated: May 1, 2023\n"
 NEW = ("# Policy\n\n## Use\n\nWe use data to train AI models.\n\nWe collect face geometry.\n\n"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import click
-from conftest import ROOT
+from helpers import ROOT
 
 from tracker.cli import cli
 from tracker.cli.reference import END, START, reference, replace_section

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
+from helpers import SHARED
 
 from tracker.check import analyse
 from tracker.compare.diff import diff_clauses

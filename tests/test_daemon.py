@@ -20,9 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import Workspace
+from helpers import Workspace
 
-from tracker.schedule import MIN_RETRY, due_at, jittered, parse_jitter, retry_delay
+from tracker.schedule.politeness import MIN_RETRY, due_at, jittered, parse_jitter, retry_delay
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

@@ -11,17 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import assert_one_line_error
+from helpers import assert_one_line_error
 
 from tracker.errors import DeclarationError
-from tracker.sources.declarations import (
-    MAX_DEPTH,
-    MAX_DOCUMENTS,
-    MAX_FILE_BYTES,
-    check_url,
-    load_file,
-    parse_declaration,
-)
+from tracker.sources.declarations import MAX_DOCUMENTS, check_url, load_file, parse_declaration
+from tracker.sources.toml_read import MAX_DEPTH, MAX_FILE_BYTES
 
 GOOD = 'name = "Good"\n[documents."Privacy Policy"]\nurl = "https://good.example/privacy"\n'
 

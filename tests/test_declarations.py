@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import assert_one_line_error
+from helpers import assert_one_line_error
 
 from tracker.errors import DeclarationError
 from tracker.sources.declarations import load_policies, parse_interval, slugify
@@ -105,6 +105,7 @@ def test_add_refuses_bad_input(ws, args, needle) -> None:
     assert not (ws.root.parent / "escape.toml").exists()
 
 
+@pytest.mark.slow  # 1.1 million code points
 def test_control_character_test_matches_unicode_categories_for_every_code_point() -> None:
     import sys
     import unicodedata

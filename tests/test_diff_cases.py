@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import shared_dir
 
 from tracker.compare.diff import diff_clauses
 from tracker.text.html import extract_html
@@ -17,15 +18,8 @@ from tracker.text.markdown import extract_markdown
 from tracker.text.normalise import normalise
 from tracker.text.select import SelectorMatchedNothing
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 KEPT_FLOOR = 95.0  # % of OTA's sentences found in our extraction of the same snapshot
 POOR_REFERENCE = ("zoom-privacy",)  # manifest: OTA's Markdown of that era kept script text
-
-
-def shared_dir() -> Path:
-    if not (SHARED / "corpus").is_dir():
-        pytest.skip("../shared not present (real-policy test data lives outside the repository)")
-    return SHARED
 
 
 def _cases():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import shared_dir
+from helpers import shared_dir
 
 from tracker.check import analyse
 from tracker.compare.events import stance

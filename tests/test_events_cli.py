@@ -15,7 +15,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import Workspace
+from helpers import Workspace
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

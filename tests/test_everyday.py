@@ -15,7 +15,7 @@ import time
 import tomllib
 
 import pytest
-from conftest import ROOT, assert_one_line_error, needs_tool
+from helpers import ROOT, assert_one_line_error, needs_tool
 from pages import policy_html
 from test_check import Site
 from werkzeug import Response

@@ -123,6 +123,7 @@ def _shared_cases():
     return cases
 
 
+@pytest.mark.slow  # every page of ../shared, twice
 @pytest.mark.parametrize("paths", [both_ways, whole_and_selected], ids=["css-engines", "walk-selection"])
 def test_shared_pages_give_the_same_clauses_both_ways(paths):
     cases = _shared_cases()

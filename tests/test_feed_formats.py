@@ -12,8 +12,8 @@ from xml.etree import ElementTree as ET
 import feedparser
 import lxml.html
 import pytest
-from conftest import ROOT, Workspace
 from feeddata import DEMO_TITLES, demo_store
+from helpers import ROOT, Workspace
 
 from tracker.models import Document
 from tracker.publish.build import build_feeds

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import needs_tool
 from feeddata import DEMO_TITLES, HOSTILE_TEXT, add_change, added, demo_store, ts
+from helpers import needs_tool
 
 from tracker.publish.build import build_feeds
 from tracker.publish.feeds import entry_id

@@ -228,7 +228,7 @@ def test_a_passed_deadline_does_not_touch_the_next_fetch_on_the_same_connection(
 def test_check_with_a_timeout_is_not_held_by_a_tarpit(ws, tarpits) -> None:
     """`check --timeout 1` against a server dripping a byte every 0.5 s for 30 s (it took 46-53 s).
 
-    The whole-transfer deadline `check` gives the fetcher is its own business (cli/core.py: today four
+    The whole-transfer deadline `check` gives the fetcher is its own business (cli/check.py: today four
     times --timeout, at least 10 s); this asserts only that the deadline holds end to end."""
     def behaviour(conn):
         read_request(conn)

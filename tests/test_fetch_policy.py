@@ -22,7 +22,8 @@ from tracker.capture import netpolicy
 from tracker.capture.browser import fetch_document, render
 from tracker.capture.fetch import Fetcher
 from tracker.models import Document
-from tracker.sources.declarations import parse_declaration, render_declaration
+from tracker.sources.declaration_edit import render_declaration
+from tracker.sources.declarations import parse_declaration
 
 # --------------------------------------------------------------------------- the rules
 

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Workspace, assert_one_line_error, shared_dir
+from helpers import Workspace, assert_one_line_error, shared_dir
 
 from tracker.models import Change, Document, Evidence
 from tracker.publish.report import key_sentence

@@ -8,10 +8,11 @@ import json
 import tomllib
 from pathlib import Path
 
-from conftest import Workspace, assert_one_line_error
+from helpers import Workspace, assert_one_line_error
 
 from tracker.sources.declarations import load_file, load_policies
-from tracker.sources.ota_declarations import encode_url, licence_of_text
+from tracker.sources.ota_declarations import encode_url
+from tracker.sources.ota_origin import licence_of_text
 
 AGPL = """                    GNU AFFERO GENERAL PUBLIC LICENSE
                        Version 3, 19 November 2007

@@ -11,7 +11,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import assert_one_line_error
+from helpers import assert_one_line_error
 from pages import policy_html
 from test_check import Site
 from test_daemon import Daemon, wait_for
@@ -130,7 +130,7 @@ def test_a_failing_endpoint_never_fails_the_check(ws, httpserver, failure) -> No
 
 
 def test_bad_notify_url_is_one_line_exit_2(ws, httpserver) -> None:
-    from conftest import Result
+    from helpers import Result
 
     ws.declare("Example", "http://127.0.0.1:9/privacy")
     for args, env in ((("--notify", "ftp://example.org/hook"), {}), (("--notify", "hooks.example.org"), {}),

@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from conftest import assert_one_line_error
+from helpers import assert_one_line_error
 from pages import policy_html
 from test_check import Site
 from test_notify import AI, Hook

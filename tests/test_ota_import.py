@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.sources.declarations import document_at, load_file, render_declaration
+from tracker.sources.declaration_edit import render_declaration
+from tracker.sources.declarations import document_at, load_file
 from tracker.sources.ota_declarations import convert_declaration, find_declaration_files, read_declaration
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from conftest import needs_tool
 from feeddata import AI_CLAUSE, BIO_CLAUSE, HOSTILE_TEXT, add_change, added, demo_store, ts
+from helpers import needs_tool
 
 from tracker.publish.build import build_feeds
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import feedparser
 import lxml.html
 import pytest
-from conftest import shared_dir
+from helpers import shared_dir
 
 from tracker.check import analyse
 from tracker.models import Document

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import shared_dir
+from helpers import shared_dir
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, Document

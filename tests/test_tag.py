@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import assert_one_line_error
+from helpers import assert_one_line_error
 
 from tracker.compare.tag import TAGS, detect_lang, load_rules, tag_changes, tag_text
 from tracker.models import Change, DiffResult

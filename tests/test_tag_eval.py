@@ -9,7 +9,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from conftest import shared_dir
+from helpers import shared_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
+from helpers import SHARED
 
 from tracker.compare.tag import load_rules, tag_text
 

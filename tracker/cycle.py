@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any, TypeVar
 
 from tracker.capture.browser import fetch_document
 from tracker.capture.fetch import Fetcher, host_of
@@ -31,6 +32,8 @@ from tracker.check import (
 from tracker.models import Document, FetchResult
 from tracker.pool import Pool, default_size
 from tracker.store.database import DocumentRow, Store, now_ts
+
+T = TypeVar("T")
 
 POOL_AFTER = 32  # first checks in a cycle before extraction moves to worker processes
 BATCH_SIZE = 100  # documents per transaction
@@ -171,6 +174,6 @@ def run_cycle(
     return outcomes
 
 
-def _call(fn: Callable, *args: object) -> object:
+def _call(fn: Callable[..., T], *args: Any) -> T:
     return fn(*args)
 

@@ -68,6 +68,7 @@ class PolicyServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host  # an AF_INET server's host is a str
         return f"http://{host}:{port}{self.path}"
 
     def __enter__(self) -> PolicyServer:

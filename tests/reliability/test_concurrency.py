@@ -22,6 +22,8 @@ from figures import record, table
 from invariants import check_feeds, check_store
 from test_crash import DOCS, Rotator, variant, version_counts
 
+pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loop (-m "not slow")
+
 CONCURRENCY_SECONDS = float(os.environ.get("POLICY_TRACKER_CONCURRENCY_SECONDS", "15"))
 WORKERS = 3
 LOCKED = ("database is locked", "database table is locked", "SQLITE_BUSY")
@@ -44,7 +46,7 @@ def commands(rng: random.Random) -> list[str]:
 
 @pytest.fixture(scope="module")
 def concurrent(tmp_path_factory) -> dict:
-    from conftest import Workspace
+    from helpers import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("concurrency"))
     ws.policies.mkdir()

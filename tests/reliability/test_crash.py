@@ -20,11 +20,14 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Callable
 
 import pytest
 from faultserver import FaultServer, policy_page
 from figures import record, table
 from invariants import check_feeds, check_store
+
+pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loop (-m "not slow")
 
 CRASH_SECONDS = float(os.environ.get("POLICY_TRACKER_CRASH_SECONDS", "32"))
 DOCS = 6
@@ -77,14 +80,25 @@ def version_counts(db) -> dict[int, int]:
 
 
 def kill_loop(ws, argv: list[str], seconds: float, delay: tuple[float, float], rng: random.Random,
-              stats: dict, high_water: dict[int, int], min_kills: int = 0, max_cycles: int = 300) -> None:
+              stats: dict, high_water: dict[int, int], min_kills: int = 0, max_cycles: int = 300,
+              enough: Callable[[dict], bool] = lambda counts: True) -> None:
     """Start ``argv`` again and again, SIGKILL it after a random delay, check the invariants each time.
 
-    It goes on for ``seconds`` and, on a machine so busy or so quick that few runs were cut short,
-    until ``min_kills`` runs were killed (at most ``max_cycles`` runs): the count of kills does not
-    depend on the machine's speed."""
+    It goes on for ``seconds`` and then, bounded by ``max_cycles`` runs, until ``min_kills`` runs were
+    killed and ``enough`` is true of the stored version counts; while it is not, after ``seconds``, the
+    delays grow by half each cycle (a loaded machine may start a process slower than the shortest
+    delay, so that every run dies before it stores anything). So neither the kills nor the progress
+    between them depend on how fast or busy the machine is."""
     end = time.monotonic() + seconds
-    while (time.monotonic() < end or stats["kills"] < min_kills) and stats["cycles"] < max_cycles:
+    lo, hi = delay
+
+    def progress() -> bool:
+        return enough(version_counts(ws.db) if ws.db.exists() else {})
+
+    while (time.monotonic() < end or stats["kills"] < min_kills or not progress()) and stats["cycles"] < max_cycles:
+        if time.monotonic() >= end and not progress():
+            lo, hi = min(lo * 1.5, 30.0), min(hi * 1.5, 60.0)
+        delay = (lo, hi)
         p = subprocess.Popen([sys.executable, "-m", "tracker", *argv], env=ws.env(), cwd=ws.root,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
@@ -113,7 +127,7 @@ def kill_loop(ws, argv: list[str], seconds: float, delay: tuple[float, float], r
 
 @pytest.fixture(scope="module")
 def crashed(tmp_path_factory) -> dict:
-    from conftest import Workspace
+    from helpers import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("crash"))
     ws.policies.mkdir()
@@ -133,7 +147,11 @@ def crashed(tmp_path_factory) -> dict:
             ):
                 stats = {"cycles": 0, "kills": 0, "finished": 0, "errors": [], "problems": [], "lost_versions": 0,
                          "feed_files_checked": 0, "broken_feeds": []}
-                kill_loop(ws, argv, CRASH_SECONDS * share, delay, rng, stats, high_water, min_kills)
+                # progress wanted between the kills: a version stored by the checks, and by the end of the
+                # daemon's turn a version of every document and at least one change
+                kill_loop(ws, argv, CRASH_SECONDS * share, delay, rng, stats, high_water, min_kills,
+                          enough=(lambda c: sum(c.values()) > 0) if name == "check"
+                          else (lambda c: len(c) == DOCS and sum(c.values()) > DOCS))
                 results[name] = stats
         # afterwards: stable good pages, one normal check
         for path in paths:

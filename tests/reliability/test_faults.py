@@ -24,6 +24,8 @@ import pytest
 from faultserver import Blackhole, FaultServer, policy_page
 from figures import record, run_measured, table
 
+pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loop (-m "not slow")
+
 # fault -> (accepted outcomes as "state" or "state/reason", how it is run)
 #   cli:   `policy-tracker check` with the normal fetcher
 #   big:   `policy-tracker check` alone, its peak RSS measured
@@ -64,6 +66,7 @@ from tracker.cli.main import Config
 from tracker.sources.declarations import select_documents
 from tracker.capture.fetch import Fetcher
 from tracker.cycle import run_cycle
+
 cfg = Config(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
 docs = select_documents(cfg.documents(), tuple(sys.argv[5:]))
 with cfg.store() as store, Fetcher(**json.loads(sys.argv[4])) as fetcher:
@@ -128,7 +131,7 @@ class Matrix:
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory) -> Matrix:
-    from conftest import Workspace
+    from helpers import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("faults"))
     ws.policies.mkdir()

@@ -23,6 +23,8 @@ from lxml import etree, html
 
 from tracker.publish.build import MANIFEST
 
+pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loop (-m "not slow")
+
 BAD_TAGS = {"script", "iframe", "object", "embed", "frame", "frameset", "applet", "base", "form", "input", "svg",
             "math", "noscript", "template"}
 URL_ATTRS = {"href", "src", "action", "formaction", "data", "poster", "background", "cite", "xlink:href", "srcset",
@@ -158,7 +160,7 @@ def tree(base: Path, skip: list[Path]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory) -> dict:
-    from conftest import Result, Workspace
+    from helpers import Result, Workspace
 
     base = tmp_path_factory.mktemp("hostile")
     ws = Workspace(base / "a" / "b" / "ws")  # room above it for `..` to land in, and be seen

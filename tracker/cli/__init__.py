@@ -5,9 +5,11 @@ from its own module (imported here for that side effect) so the CLI grows with t
 """
 
 from tracker.cli import (
-    core,  # noqa: F401  (registers commands)
+    add,  # noqa: F401  (registers commands)
+    check,  # noqa: F401
     demo,  # noqa: F401
     diff,  # noqa: F401
+    documents,  # noqa: F401
     feeds,  # noqa: F401
     history,  # noqa: F401
     registry,  # noqa: F401

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.core import run_check
+from tracker.cli.check import run_check
 from tracker.cli.main import Config, cli
 from tracker.errors import TrackerError
 
@@ -45,7 +45,7 @@ def demo(ctx: click.Context, folder: str | None) -> None:
     """
     from tracker.demo import DEMO_SERVICE, PolicyServer, demo_versions
     from tracker.models import Document
-    from tracker.sources.declarations import render_declaration
+    from tracker.sources.declaration_edit import render_declaration
 
     d = _demo_dir(folder)
     try:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.core import complete_service, shown_text, stored_documents
+from tracker.cli.common import complete_service, shown_text, stored_documents
 from tracker.cli.main import cli, pass_config
 from tracker.errors import TrackerError
+from tracker.models import DiffResult
 
 FILE_FORMATS = {".html": "html", ".htm": "html", ".xhtml": "html", ".md": "md", ".markdown": "md", ".txt": "txt"}
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
@@ -126,7 +127,7 @@ def read_local(path: str):
 class Pair:
     """One diff to print: a document's two versions (or two files), their texts and labels."""
 
-    result: object
+    result: DiffResult
     lang: str | None
     labels: dict = field(default_factory=dict)
     heading: str | None = None  # printed above it when a service has several documents

@@ -81,18 +81,15 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
                        "(versions are numbered in time order: import history before the first check, or into "
                        "a fresh --db)", err=True)
         if summary.changes and not no_feeds:
+            from tracker.publish.build import build_feeds
+
             try:
-                from tracker.publish.build import build_feeds
-            except ImportError:
-                build_feeds = None
-            if build_feeds is not None:
-                try:
-                    build_feeds(store, cfg.feeds)
-                except OSError as e:  # the history is stored; `feeds` rebuilds them once the folder works
-                    click.echo(f"policy-tracker: error: feeds not written in {cfg.feeds}: {e.strerror or e}", err=True)
-                    cfg.bad_input += 1
-                else:
-                    click.echo(f"feeds rebuilt in {cfg.feeds}", err=True)
+                build_feeds(store, cfg.feeds)
+            except OSError as e:  # the history is stored; `feeds` rebuilds them once the folder works
+                click.echo(f"policy-tracker: error: feeds not written in {cfg.feeds}: {e.strerror or e}", err=True)
+                cfg.bad_input += 1
+            else:
+                click.echo(f"feeds rebuilt in {cfg.feeds}", err=True)
     tags = ", ".join(f"{t} {n}" for t, n in sorted(summary.tags.items(), key=lambda kv: (-kv[1], kv[0])))
     click.echo(summary.line())
     if tags:

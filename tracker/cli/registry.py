@@ -5,13 +5,18 @@ from __future__ import annotations
 import textwrap
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tracker.cli.main import cli, pass_config
 from tracker.errors import TrackerError
 from tracker.models import Document
-from tracker.sources.declarations import load_file, parse_declaration, render_declaration
+from tracker.sources.declaration_edit import render_declaration
+from tracker.sources.declarations import load_file, parse_declaration
+
+if TYPE_CHECKING:
+    from tracker.sources.ota_origin import SourceInfo
 
 
 def file_problems(path: Path) -> tuple[list[Document], list[str]]:
@@ -118,7 +123,8 @@ def import_ota(cfg, sources: tuple[Path, ...], types: str, force: bool, dry_run:
             raise TrackerError("--compare writes nothing: it cannot be combined with --force or --dry-run")
         _compare_ota(cfg, sources, wanted)
         return
-    from tracker.sources.ota_declarations import find_declaration_files, read_declaration, source_info
+    from tracker.sources.ota_declarations import find_declaration_files, read_declaration
+    from tracker.sources.ota_origin import source_info
 
     files, orphans = _declaration_files(sources, find_declaration_files)
     folder = cfg.policies
@@ -126,7 +132,7 @@ def import_ota(cfg, sources: tuple[Path, ...], types: str, force: bool, dry_run:
     owners = {path: name for name, path in declared.items()}  # file -> service name it declares
     done: dict[str, Path] = {}
     planned: dict[Path, str] = {}  # target file -> service name, in this run
-    infos: dict[Path, object] = {}
+    infos: dict[Path, SourceInfo] = {}
     imported = ndocs = nwarn = failed = 0
     for path in orphans:
         click.echo(f"skipped {path}: history without its declaration file", err=True)
@@ -219,7 +225,8 @@ def _target(folder: Path, service: str, owners: dict[Path, str], planned: dict[P
 
 
 def _compare_ota(cfg, sources: tuple[Path, ...], wanted: list[str] | None) -> None:
-    from tracker.sources.ota_declarations import compare, find_declaration_files, read_pages
+    from tracker.sources.ota_compare import compare, read_pages
+    from tracker.sources.ota_declarations import find_declaration_files
 
     files, _ = _declaration_files(sources, find_declaration_files)
     docs = cfg.documents()

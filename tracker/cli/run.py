@@ -1,16 +1,16 @@
-"""The ``run`` command: the scheduling daemon (see tracker/schedule.py)."""
+"""The ``run`` command: the scheduling daemon (see tracker/schedule/)."""
 
 from __future__ import annotations
 
 import click
 
-from tracker.cli.core import notify_option, positive
+from tracker.cli.common import notify_option, positive
 from tracker.cli.main import Config, cli, pass_config
 from tracker.errors import TrackerError
 
 
 def _jitter(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    from tracker.schedule import parse_jitter
+    from tracker.schedule.politeness import parse_jitter
 
     try:
         return parse_jitter(value)
@@ -53,11 +53,12 @@ def run(cfg: Config, jobs: int, host_delay: float, jitter: float, broken_after: 
     per database. With --once, due documents are checked once and the command exits (for cron), with
     check's exit status: 3 when a document failed, 2 when a declaration file was bad (and skipped).
     """
-    from tracker.schedule import Options, run_daemon, setup_logging
+    from tracker.schedule.daemon import Options, Paths, run_daemon
+    from tracker.schedule.logs import setup_logging
 
     if quiet and verbose:
         raise TrackerError("--quiet and --verbose cannot be used together")
     setup_logging(log_file, quiet, verbose)
     opts = Options(jobs=jobs, host_delay=host_delay, jitter=jitter, broken_after=broken_after, once=once,
                    poll=max(0.5, poll), stop_timeout=stop_timeout, notify=tuple(notify))
-    return run_daemon(cfg, opts)
+    return run_daemon(Paths(db=cfg.db, policies=cfg.policies, feeds=cfg.feeds), opts)

@@ -58,7 +58,7 @@ def _records(text: str, name: str) -> Iterator[dict]:
             continue
         try:
             obj = json.loads(line)
-        except ValueError as e:
+        except json.JSONDecodeError as e:
             raise TrackerError(f"tag: {name} line {n}: not valid JSON ({e.msg})") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise TrackerError(f"tag: {name} line {n}: a JSON object with a string field \"text\" is needed")

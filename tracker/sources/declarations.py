@@ -21,7 +21,7 @@ Every file is validated on load; each problem is reported as one line naming the
 (``DeclarationError``), because a silently ignored typo means a policy nobody watches. One bad file
 never blocks the others (:func:`read_policies`): its documents are left out and named. A file is
 refused before it is parsed when it is over ``MAX_FILE_BYTES`` or nests arrays/tables deeper than
-``MAX_DEPTH`` (the TOML parser recurses: a deeply nested file would raise RecursionError), and after it
+``MAX_DEPTH`` (``toml_read``: the TOML parser recurses, a deeply nested file would raise RecursionError), and after it
 when it declares more than ``MAX_DOCUMENTS`` documents; a UTF-8 byte order mark is ignored. A URL with
 a user name or password is refused: declarations and everything made from them (feeds, pages, logs) are
 public, and a secret in a URL would be published with them.
@@ -30,15 +30,14 @@ public, and a secret in a URL would be published with them.
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from tracker.errors import DeclarationError
 from tracker.models import Document, PastSelectors
-from tracker.publish.termsafe import redact_url, safe
+from tracker.publish.termsafe import redact_url
+from tracker.sources.toml_read import read_toml
 
 DEFAULT_INTERVAL = 24 * 3600
 SERVICE_KEYS = {"name", "documents", "lang", "url", "browser", "allow_private", "aliases"}
@@ -50,8 +49,6 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 MIN_INTERVAL = 1
 MAX_INTERVAL = 365 * 86400
-MAX_FILE_BYTES = 1024 * 1024  # a declaration is a few hundred bytes; the largest real ones a few KB
-MAX_DEPTH = 32  # arrays and tables inside each other (a real declaration needs 7 at most)
 MAX_DOCUMENTS = 1000  # per file
 
 
@@ -393,106 +390,11 @@ def check_aliases(value: object, service: str | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _read_toml(path: Path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)  # never more: a huge (or endless) file is refused unread
-    except OSError as e:
-        raise DeclarationError(f"{path}: cannot read: {e.strerror or e}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise DeclarationError(f"{path}: over {MAX_FILE_BYTES // 1024} KB; not a declaration (too large to load)")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DeclarationError(f"{path}: not UTF-8 text (invalid byte at offset {e.start})") from None
-    return parse_toml(text, str(path))
-
-
-def parse_toml(text: str, source: str) -> dict:
-    """TOML text (a leading byte order mark ignored) -> dict, refusing nesting deeper than ``MAX_DEPTH``
-    before the parser recurses into it; every problem is a one-line ``DeclarationError`` naming ``source``."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    depth, line = toml_nesting(text) if text.count("[") + text.count("{") > MAX_DEPTH else (0, 0)
-    if depth > MAX_DEPTH:
-        raise DeclarationError(f"{source}: nested too deeply (more than {MAX_DEPTH} levels of arrays or "
-                               f"inline tables, at line {line})")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise DeclarationError(f"{source}: invalid TOML: {safe(e)}") from None
-    except RecursionError:  # not reached with MAX_DEPTH, kept as a last guard
-        raise DeclarationError(f"{source}: nested too deeply") from None
-    depth = data_depth(data)
-    if depth > MAX_DEPTH:
-        raise DeclarationError(f"{source}: nested too deeply (tables more than {MAX_DEPTH} levels deep)")
-    return data
-
-
-def toml_nesting(text: str) -> tuple[int, int]:
-    """The deepest nesting of ``[`` and ``{`` outside strings and comments, and the line where it is
-    reached: a scan that does not recurse (table headers count as one or two levels, harmlessly)."""
-    depth = deepest = 0
-    line = where = 1
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "\n":
-            line += 1
-        elif c == "#":
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        elif c in "\"'":
-            triple = text.startswith(c * 3, i)
-            quote = c * 3 if triple else c
-            j = i + len(quote)
-            while j < n:
-                if c == '"' and text[j] == "\\":
-                    j += 2
-                    continue
-                if text.startswith(quote, j):
-                    break
-                if text[j] == "\n":
-                    if not triple:
-                        break  # an unterminated string: the parser reports it
-                    line += 1
-                j += 1
-            extra = 0
-            while triple and extra < 2 and j + 3 < n and text[j + 3] == c:  # """a"""" ends with a quote
-                j += 1
-                extra += 1
-            i = j + len(quote)
-            continue
-        elif c in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest, where = depth, line
-        elif c in "]}":
-            depth = max(0, depth - 1)
-        i += 1
-    return deepest, where
-
-
-def data_depth(data: object) -> int:
-    """How deep dicts and lists go in ``data`` (dotted keys nest tables without brackets), iteratively."""
-    deepest = 0
-    todo = [(data, 1)]
-    while todo:
-        value, depth = todo.pop()
-        if isinstance(value, dict | list):
-            deepest = max(deepest, depth)
-            if depth > MAX_DEPTH:
-                return depth
-            todo.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
-    return deepest
-
-
 def load_file(path: Path, problems: list[str] | None = None) -> list[Document]:
     """The documents of one file; with ``problems``, every problem is appended there instead of the
     first being raised, and the valid documents are returned (see :func:`parse_declaration`)."""
     try:
-        data = _read_toml(path)
+        data = read_toml(path)
     except DeclarationError as e:
         if problems is None:
             raise
@@ -578,185 +480,3 @@ def pick_document(items: list, service: str, type_: str | None, *, where: str = 
 
 def find_document(docs: list[Document], service: str, type_: str | None) -> Document:
     return pick_document(docs, service, type_, where="declared")
-
-
-def _toml_str(s: str) -> str:
-    import json
-
-    return json.dumps(s, ensure_ascii=False)
-
-
-def _toml_selectors(items: tuple) -> str:
-    parts = []
-    for item in items:
-        spec = selector_spec(item)
-        if isinstance(spec, str):
-            parts.append(_toml_str(spec))
-        else:
-            parts.append("{ " + ", ".join(f"{k} = {_toml_str(v)}" for k, v in spec.items()) + " }")
-    return "[" + ", ".join(parts) + "]"
-
-
-def _comment(text: str) -> list[str]:
-    return ["# " + line if line.strip() else "#" for line in text.splitlines()]
-
-
-def render_declaration(service: str, docs: list[Document], header: str = "",
-                       notes: dict[str, list[str]] | None = None) -> str:
-    """TOML text for a service (used by ``add`` and the OTA importer).
-
-    ``header`` becomes leading comment lines; ``notes[type]`` comment lines above that document's table
-    (the OTA importer records there what it could not carry over).
-    """
-    lines = _comment(header) if header else []
-    lines.append(f"name = {_toml_str(service)}")
-    langs = {d.lang for d in docs}
-    if len(langs) == 1 and (lang := next(iter(langs))):
-        lines.append(f"lang = {_toml_str(lang)}")
-    for d in docs:
-        lines.append("")
-        for note in (notes or {}).get(d.type, []):
-            lines += _comment(note)
-        table = f"documents.{_toml_str(d.type)}"
-        lines += [f"[{table}]", f"url = {_toml_str(d.url)}"]
-        if d.select:
-            lines.append("select = " + _toml_selectors(d.select))
-        if d.remove:
-            lines.append("remove = " + _toml_selectors(d.remove))
-        if d.interval != DEFAULT_INTERVAL:
-            lines.append(f'interval = "{format_interval(d.interval)}"')
-        if d.lang and len(langs) > 1:
-            lines.append(f"lang = {_toml_str(d.lang)}")
-        if d.browser:
-            lines.append("browser = true")
-        if d.allow_private:
-            lines.append("allow_private = true")
-        for past in d.history:
-            lines += [f"[[{table}.history]]", f"until = {past.until}"]
-            if past.url != d.url:
-                lines.append(f"url = {_toml_str(past.url)}")
-            if past.select:
-                lines.append("select = " + _toml_selectors(past.select))
-            if past.remove:
-                lines.append("remove = " + _toml_selectors(past.remove))
-    return "\n".join(lines) + "\n"
-
-
-def declaration_path(folder: Path, service: str) -> Path:
-    """The file for a service, refusing anything that would land outside ``folder``."""
-    check_service_name(service)
-    path = (Path(folder) / f"{slugify(service)}.toml").resolve()
-    if path.parent != Path(folder).resolve():
-        raise DeclarationError(f"service name {service!r} would be written outside {folder}")
-    return path
-
-
-# --------------------------------------------------------------------------- editing (`add`)
-
-
-def _plain(value: object) -> object:
-    """A TOML value (tomlkit item or plain) as plain Python, for comparing settings."""
-    if hasattr(value, "unwrap"):
-        value = value.unwrap()  # type: ignore[union-attr]
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
-def _same_setting(key: str, old: object, new: object) -> bool:
-    old, new = _plain(old), _plain(new)
-    if key in ("select", "remove"):
-        old = old if isinstance(old, list) else [old]
-        new = new if isinstance(new, list) else [new]
-    if key == "interval":
-        try:
-            return parse_interval(old) == parse_interval(new)
-        except ValueError:
-            return False
-    if key == "lang" and isinstance(old, str) and isinstance(new, str):
-        return old.lower() == new.lower()
-    return old == new
-
-
-@dataclass
-class Merged:
-    """What ``merge_declaration`` made: the new text, and what it did in words."""
-
-    text: str
-    verb: str  # added | updated | unchanged
-    changed: list[str]
-
-
-def merge_declaration(path: Path, service: str, type_: str, spec: dict, *, replace: bool = False) -> Merged:
-    """Add or update one document in a declaration file, keeping everything else as written.
-
-    The file is edited with a round-trip TOML library (tomlkit): comments, key order, blank lines and
-    unrelated keys and documents stay as they are. A setting given in ``spec`` that the file already
-    has with another value is an overwrite: refused (``DeclarationError`` listing them) unless
-    ``replace``. Settings not given are never dropped. The result is validated like any declaration
-    before it is returned, so the caller never writes a file that ``check`` would refuse.
-    """
-    import tomlkit
-
-    service = check_service_name(service)
-    spec = {k: v for k, v in spec.items() if v is not None and v != []}
-    if not path.exists():
-        new_doc = parse_declaration({"name": service, "documents": {type_: spec}}, f"{path} (new)")[0]
-        return Merged(render_declaration(service, [new_doc]), "added", [])
-    try:
-        original = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise DeclarationError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-    load_file(path)  # a file with problems is not edited: `validate` names them, the person fixes them
-    doc = tomlkit.parse(original)
-    declared = str(_plain(doc.get("name", ""))).strip()
-    if declared != service:
-        raise DeclarationError(f"{path} already declares service {declared!r}; use that name")
-    documents = doc["documents"]
-    existing_type = next((str(k) for k in documents if str(k).strip().casefold() == type_.strip().casefold()), None)
-    service_lang = _plain(doc.get("lang"))
-    if "lang" in spec and isinstance(service_lang, str) and service_lang.lower() == str(spec["lang"]).lower():
-        spec = {k: v for k, v in spec.items() if k != "lang"}  # the service's language already says it
-    changed: list[str] = []
-    if existing_type is None:
-        table = tomlkit.table()
-        for key, value in spec.items():
-            table[key] = value
-        documents[type_.strip()] = table
-        verb = "added"
-        changed = list(spec)
-    else:
-        table = documents[existing_type]
-        conflicts = []
-        for key, value in spec.items():
-            if key == "lang" and key not in table and isinstance(service_lang, str):
-                old = service_lang  # the document inherits the service's language: a new one overrides it
-            else:
-                old = table.get(key)
-            if old is None:
-                table[key] = value
-                changed.append(key)
-            elif not _same_setting(key, old, value):
-                conflicts.append(f"{key} ({_short(old)} -> {_short(value)})")
-                if replace:
-                    table[key] = value
-                    changed.append(key)
-        if conflicts and not replace:
-            raise DeclarationError(
-                f"{path}: {service} / {existing_type} already has {', '.join(conflicts)}; nothing written "
-                "(give --replace to overwrite these settings; the others are kept)")
-        verb = "updated" if changed else "unchanged"
-    text = tomlkit.dumps(doc)
-    if not text.endswith("\n"):
-        text += "\n"
-    parse_declaration(tomllib.loads(text), str(path))  # never return a file that does not load
-    return Merged(text, verb, changed)
-
-
-def _short(value: object, limit: int = 60) -> str:
-    import json
-
-    text = json.dumps(_plain(value), ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -18,12 +18,8 @@ pages into one document (here each page becomes a document of its own). Each los
 warning and written as a comment in the TOML file, never dropped silently. (A past entry's
 ``executeClientScripts`` needs nothing: stored snapshots are already rendered.)
 
-OTA's declarations repositories are licensed on their own (EUPL-1.2 or AGPL-3.0; ODC-BY 1.0 covers
-OTA's versions and snapshots datasets, not the declarations): :func:`source_info` reads the repository
-and its licence from the folder (LICENSE file, ``package.json``, ``metadata.yml``, ``.git/config``) so
-that an imported file says truthfully where it comes from, and "unknown" when it cannot tell.
-
-:func:`compare` lists where declarations (ours) differ from OTA's: URL, rendering, selectors.
+Where the declarations come from (repository, licence) is ``ota_origin``; where ours differ from
+OTA's is ``ota_compare``.
 """
 
 from __future__ import annotations
@@ -42,7 +38,6 @@ from tracker.sources.declarations import (
     check_service_name,
     check_until,
     check_url,
-    selector_spec,
     slugify,
 )
 
@@ -139,7 +134,7 @@ def _selectors(value: object, key: str) -> tuple[tuple, list[str]]:
     return tuple(kept), dropped
 
 
-def _sources(spec: dict) -> list[dict]:
+def sources_of(spec: dict) -> list[dict]:
     """The page(s) of one OTA term, each with the term-level keys it inherits (source keys win)."""
     shared = {k: spec[k] for k in _SOURCE_KEYS if k in spec}
     if "combine" not in spec:
@@ -172,7 +167,7 @@ class Page:
     problems: tuple[str, ...] = ()
 
 
-def _page(source: dict) -> Page:
+def page_of(source: dict) -> Page:
     url, note = _fetch_url(source)
     select, bad_select = _selectors(source.get("select"), "select")
     remove, bad_remove = _selectors(source.get("remove"), "remove")
@@ -184,7 +179,7 @@ def _wanted(dtype: str, types: set[str] | None) -> bool:
     return types is None or dtype.casefold() in types
 
 
-def _terms(data: object) -> tuple[str, dict]:
+def terms_of(data: object) -> tuple[str, dict]:
     """(service name, terms) of a parsed OTA declaration; ValueError saying plainly what is missing."""
     if isinstance(data, dict) and not data:
         raise ValueError("empty declaration ({}): no name and no terms")
@@ -215,7 +210,7 @@ def convert_declaration(data: object, source: str, history: object = None,
     not an OTA service declaration at all, or declares nothing; problems with one document only skip
     that document, and a bad selector only drops that selector.
     """
-    service, terms = _terms(data)
+    service, terms = terms_of(data)
     wanted = {t.strip().casefold() for t in types if t.strip()} if types is not None else None
     conv = Conversion(service=service, source=source, declared_types=list(terms))
     firsts: dict[str, Document] = {}
@@ -228,7 +223,7 @@ def convert_declaration(data: object, source: str, history: object = None,
         for key in sorted(set(spec) - _KNOWN_KEYS):
             conv.warn(dtype, f"OTA key {key!r} not understood, ignored")
         try:
-            pages = [(_page(s), _lost(s)) for s in _sources(spec)]
+            pages = [(page_of(s), _lost(s)) for s in sources_of(spec)]
         except ValueError as e:
             conv.skipped.append(f"{dtype}: {e}")
             continue
@@ -267,8 +262,8 @@ def _attach_history(conv: Conversion, firsts: dict[str, Document], history: obje
                     raise ValueError("no validUntil")
                 until = check_until(entry["validUntil"])
                 where = f"history until {until}"
-                sources = _sources(entry)
-                page, lost = _page(sources[0]), _lost(sources[0])
+                sources = sources_of(entry)
+                page, lost = page_of(sources[0]), _lost(sources[0])
             except ValueError as e:
                 conv.warn(dtype, f"{where} skipped: {e}")
                 continue
@@ -308,7 +303,7 @@ def find_declaration_files(path: Path) -> tuple[list[Path], list[Path]]:
     return decls, orphans
 
 
-def _read_json(path: Path) -> object:
+def read_json(path: Path) -> object:
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -332,9 +327,9 @@ def read_declaration(path: Path, types: Iterable[str] | None = None) -> Conversi
         base = path.name[: -len(".history.json")]
         raise TrackerError(f"{path}: a history file; give its declaration ({base}.json), which brings it")
     hpath = history_path(path)
-    history = _read_json(hpath) if hpath.is_file() else None
+    history = read_json(hpath) if hpath.is_file() else None
     try:
-        return convert_declaration(_read_json(path), str(path), history, types)
+        return convert_declaration(read_json(path), str(path), history, types)
     except ValueError as e:
         raise TrackerError(f"{path}: {e}") from None
 
@@ -354,256 +349,3 @@ def file_stem(service: str, *, suffixed: bool = False) -> str:
     if slug == "service" and service.strip().casefold() != "service":
         return f"service-{short_hash(service)}"
     return f"{slug}-{short_hash(service)}" if suffixed else slug
-
-
-# --------------------------------------------------------------------------- where a declaration comes from
-
-_LICENCE_FILES = re.compile(r"^(licen[cs]e|copying)(\.(md|txt|markdown|rst))?$", re.I)
-# (SPDX identifier, words that identify the licence text), most specific first.
-_LICENCE_TEXTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("AGPL-3.0", ("gnu affero general public license", "version 3")),
-    ("EUPL-1.2", ("european union public licen", "1.2")),
-    ("EUPL-1.1", ("european union public licen", "1.1")),
-    ("LGPL-3.0", ("gnu lesser general public license", "version 3")),
-    ("LGPL-2.1", ("gnu lesser general public license", "version 2.1")),
-    ("GPL-3.0", ("gnu general public license", "version 3")),
-    ("GPL-2.0", ("gnu general public license", "version 2")),
-    ("MPL-2.0", ("mozilla public license", "2.0")),
-    ("Apache-2.0", ("apache license", "version 2.0")),
-    ("ODC-BY-1.0", ("open data commons attribution license",)),
-    ("ODbL-1.0", ("open database license",)),
-    ("CC-BY-SA-4.0", ("attribution-sharealike 4.0 international",)),
-    ("CC-BY-4.0", ("attribution 4.0 international",)),
-    ("CC0-1.0", ("cc0 1.0 universal",)),
-    ("MIT", ("permission is hereby granted, free of charge",)),
-)
-
-
-def licence_of_text(text: str) -> str | None:
-    """The SPDX identifier of a licence text (or of its ``SPDX-License-Identifier:`` line), or None."""
-    m = re.search(r"SPDX-License-Identifier:\s*([A-Za-z0-9.+-]+(?:\s+(?:OR|AND)\s+[A-Za-z0-9.+-]+)*)", text)
-    if m:
-        return m.group(1)
-    low = re.sub(r"\s+", " ", text[:20000].lower())
-    for spdx, words in _LICENCE_TEXTS:
-        if all(w in low for w in words):
-            return spdx
-    return None
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """Where a folder of OTA declarations comes from, as far as the folder itself says."""
-
-    repository: str | None  # a URL or owner/name, None when the folder does not say
-    licence: str | None  # SPDX identifier, None when unknown
-    licence_from: str | None  # the file the licence was read from
-
-    def header(self, declaration: Path) -> str:
-        where = f" of {self.repository}" if self.repository else ""
-        if self.licence:
-            licence = (f"licence of the source repository: {self.licence} (from {self.licence_from}); "
-                       "it may apply to this derived file")
-        elif self.licence_from:
-            licence = f"licence of the source repository: see {self.licence_from} (not recognised)"
-        else:
-            licence = "licence of the source repository: unknown"
-        return f"Imported from the Open Terms Archive declaration {declaration.name}{where} ({licence})."
-
-
-def _repository_root_candidates(folder: Path) -> list[Path]:
-    folder = Path(folder).resolve()
-    out = [folder]
-    if folder.name == "declarations":  # an OTA repository keeps its declarations in declarations/
-        out.append(folder.parent)
-    return out
-
-
-def _strip_credentials(url: str) -> str:
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1", url.strip())
-
-
-def _repository_of(folder: Path) -> str | None:
-    meta = folder / "metadata.yml"  # OTA collection metadata: "declarations: https://github.com/..."
-    if meta.is_file():
-        m = re.search(r"^declarations:\s*['\"]?(\S+?)['\"]?\s*$", _read_text(meta), re.M)
-        if m:
-            return m.group(1)
-    gitconfig = folder / ".git" / "config"
-    if gitconfig.is_file():
-        m = re.search(r'\[remote "origin"\][^\[]*?^\s*url\s*=\s*(\S+)', _read_text(gitconfig), re.M | re.S)
-        if m:
-            return _strip_credentials(m.group(1))
-    package = _package_json(folder)
-    repo = package.get("repository")
-    if isinstance(repo, dict):
-        repo = repo.get("url")
-    return _strip_credentials(repo) if isinstance(repo, str) and repo.strip() else None
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes()[:200_000].decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def _package_json(folder: Path) -> dict:
-    path = folder / "package.json"
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(_read_text(path))
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def source_info(folder: Path) -> SourceInfo:
-    """Repository and licence of the OTA declarations in ``folder`` (or its repository, when ``folder``
-    is a ``declarations/`` folder): a LICENSE/LICENCE/COPYING file first, then ``package.json``'s
-    ``license``; the repository from ``metadata.yml``, ``.git/config`` (origin) or ``package.json``.
-    Nothing is guessed: what the folder does not say is None."""
-    repository = licence = licence_from = None
-    for root in _repository_root_candidates(folder):
-        if not root.is_dir():
-            continue
-        repository = repository or _repository_of(root)
-        if licence_from is None:
-            for f in sorted(root.iterdir(), key=lambda p: p.name):
-                if _LICENCE_FILES.match(f.name) and f.is_file():
-                    licence, licence_from = licence_of_text(_read_text(f)), f.name
-                    break
-        if licence_from is None:
-            declared = _package_json(root).get("license")
-            if isinstance(declared, str) and declared.strip() and declared.strip().upper() != "UNLICENSED":
-                licence, licence_from = declared.strip(), "package.json"
-    return SourceInfo(repository, licence, licence_from)
-
-
-# --------------------------------------------------------------------------- drift: ours against OTA's
-
-
-@dataclass(frozen=True)
-class OtaPage:
-    """One page of one OTA term, for comparison."""
-
-    service: str
-    type: str
-    path: Path
-    page: Page
-    part: int = 1  # its place in a combine
-
-
-def read_pages(path: Path) -> list[OtaPage]:
-    """Every page of every term of one OTA declaration file (TrackerError naming the file if unusable).
-
-    Terms that cannot be read (no fetch URL, bad combine) are left out: they cannot be compared."""
-    data = _read_json(path)
-    try:
-        service, terms = _terms(data)
-    except ValueError as e:
-        raise TrackerError(f"{path}: {e}") from None
-    out: list[OtaPage] = []
-    for dtype, spec in terms.items():
-        if not isinstance(spec, dict):
-            continue
-        try:
-            sources = _sources(spec)
-            pages = [_page(s) for s in sources]
-        except ValueError:
-            continue
-        out += [OtaPage(service, dtype, path, p, i) for i, p in enumerate(pages, 1)]
-    return out
-
-
-def _url_key(url: str) -> str:
-    """A URL as compared: encoded, scheme and host lower-case, no default port, no fragment, no
-    trailing slash (both forms reach the same page on every site of the registry)."""
-    url = encode_url(url)
-    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([^?#]*)(\?[^#]*)?", url)
-    if not m:
-        return url
-    scheme, host, path, query = m.group(1).lower(), m.group(2).lower(), m.group(3), m.group(4) or ""
-    host = re.sub(r":443$", "", host) if scheme == "https" else re.sub(r":80$", "", host)
-    path = re.sub(r"%[0-9a-f]{2}", lambda e: e.group().upper(), path).rstrip("/")
-    return f"{scheme}://{host}{path}{query}"
-
-
-def _selector_key(items: tuple) -> frozenset:
-    out = set()
-    for item in items:
-        spec = selector_spec(item)
-        if isinstance(spec, str):
-            out.add(re.sub(r"\s+", " ", spec.strip()))
-        else:
-            out.add(tuple(sorted((k, re.sub(r"\s+", " ", v.strip())) for k, v in spec.items())))
-    return frozenset(out)
-
-
-def _name_keys(name: str) -> set[str]:
-    """Keys a service is known by: its slug, and without a web suffix ("Amazon.com" is "Amazon")."""
-    slug = slugify(name)
-    return {slug, re.sub(r"-(com|org|net|io)$", "", slug)}
-
-
-def _show_selectors(items: tuple) -> str:
-    return json.dumps([selector_spec(i) for i in items], ensure_ascii=False) if items else "none"
-
-
-@dataclass
-class Comparison:
-    """The result of :func:`compare`."""
-
-    differences: list[str] = field(default_factory=list)  # one line each
-    compared: int = 0  # documents of ours with an OTA counterpart
-    differing: int = 0  # of those, documents with at least one difference
-    unmatched: list[Document] = field(default_factory=list)  # documents OTA's folder does not declare
-
-
-def _differences(doc: Document, ota: OtaPage) -> list[tuple[str, str, str]]:
-    page = ota.page
-    out = []
-    if _url_key(doc.url) != _url_key(page.url):
-        out.append(("url", doc.url, page.url))
-    if doc.browser != page.browser:
-        out.append(("browser", "true" if doc.browser else "false",
-                    "true (executeClientScripts)" if page.browser else "false"))
-    for key in ("select", "remove"):
-        ours, theirs = getattr(doc, key), getattr(page, key)
-        if _selector_key(ours) != _selector_key(theirs):
-            out.append((key, _show_selectors(ours), _show_selectors(theirs)))
-    return out
-
-
-def compare(docs: Iterable[Document], pages: Iterable[OtaPage]) -> Comparison:
-    """Each of ``docs`` against its OTA counterpart: the OTA page with the same URL, else the page of
-    the same document type of the service with the same name (case, slug, or without .com).
-
-    When several OTA pages match (the same service in several collections), a document that equals
-    one of them has no difference; otherwise it is compared with the first (same URL first)."""
-    pages = list(pages)
-    by_url: dict[str, list[OtaPage]] = {}
-    by_name: dict[tuple[str, str], list[OtaPage]] = {}
-    for p in pages:
-        by_url.setdefault(_url_key(p.page.url), []).append(p)
-        for key in _name_keys(p.service):
-            by_name.setdefault((key, p.type.casefold()), []).append(p)
-    result = Comparison()
-    for doc in docs:
-        candidates = list(by_url.get(_url_key(doc.url), []))
-        for key in sorted(_name_keys(doc.service)):
-            candidates += [p for p in by_name.get((key, doc.type.casefold()), []) if p not in candidates]
-        if not candidates:
-            result.unmatched.append(doc)
-            continue
-        result.compared += 1
-        found = [(p, _differences(doc, p)) for p in candidates]
-        if any(not diffs for _, diffs in found):
-            continue
-        result.differing += 1
-        ota, diffs = found[0]
-        where = f'{ota.path} "{ota.type}"' + (f" page {ota.part}" if ota.part > 1 else "")
-        for key, ours, theirs in diffs:
-            result.differences.append(f"{doc.label}: {key} differs: ours {ours}; OTA {theirs} [{where}]")
-    return result

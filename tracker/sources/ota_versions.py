@@ -33,7 +33,7 @@ from tracker.errors import TrackerError
 from tracker.models import Clause, Document
 from tracker.pool import Pool
 from tracker.sources.ota_urls import archive_file_url
-from tracker.store.database import Store, VersionHead
+from tracker.store.database import DocumentRow, Store, VersionHead
 
 BATCH_ITEMS = 200  # commits per transaction
 BATCH_SECONDS = 2.0  # ...or this long, whichever comes first
@@ -285,6 +285,7 @@ def import_versions(store: Store, repo: Path | str, *, declared: Iterable[Docume
         for path in sorted(by_path):
             fc = by_path[path][0]
             doc = match_document(fc.service, fc.type, declared)
+            row: DocumentRow | None
             if doc is not None:
                 row = store.ensure_document(doc)
             else:
@@ -370,6 +371,7 @@ def _apply(store: Store, plan: list, pages: Iterator, states: dict[str, _DocStat
                         outcome = why
                     else:
                         page = fut.result()
+                        assert capture is not None  # "missing" above otherwise
                         outcome = _one(store, capture, page, st, summary)
                     if outcome == "missing":
                         outcome = "failed"

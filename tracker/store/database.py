@@ -773,6 +773,21 @@ class Store:
             counts["documents"] = self.conn.execute("DELETE FROM documents WHERE id=?", (document_id,)).rowcount
         return counts
 
+    # ----------------------------------------------------------------- daemon and CLI counts (issue 14)
+    # Added by the `arch` branch: the statements the daemon and cli ran through ``store.conn``.
+
+    def failed_since(self, since: float) -> int:
+        """Documents whose last check, at or after ``since``, failed (``run --once``'s exit status)."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM documents WHERE last_state = 'failed' "
+                                     "AND last_check_at >= ?", (since,)).fetchone()[0])
+
+    def change_count(self, document_id: int) -> int:
+        """Stored changes of one document, significant or not (what `forget` says it removes)."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM changes WHERE document_id=?",
+                                     (document_id,)).fetchone()[0])
+
+    # ----------------------------------------------------------------- end of the issue 14 block
+
 
 @dataclass
 class ChangeHead(ChangeRow):

@@ -1,4 +1,4 @@
-"""The daemon: each declared document checked on its own interval, for months, unattended.
+"""The daemon loop: each declared document checked on its own interval, for months, unattended.
 
 Why it is built this way:
 - The schedule lives in our own tables (``documents.last_check_at``/``next_check_at``), not in an
@@ -24,29 +24,44 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import logging.handlers
 import os
 import random
-import re
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
-from tracker.errors import DeclarationError, TrackerError
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from tracker.capture.browser import fetch_document
+from tracker.capture.fetch import Fetcher, host_of
+from tracker.check import (
+    Capture,
+    CheckOutcome,
+    Page,
+    check_failed_internally,
+    check_fetch,
+    read_page,
+    wants_page,
+)
+from tracker.errors import TrackerError
 from tracker.models import Document
+from tracker.publish.build import build_feeds, public_base
+from tracker.publish.notify import Notifier
+from tracker.schedule.politeness import TICK, HostGate, due_at, human_seconds, jittered, retry_delay
+from tracker.schedule.watch import DeclarationWatcher
+from tracker.store.database import Store, declaration_hash, iso, now_ts
 
 log = logging.getLogger("tracker.daemon")
 
-MIN_RETRY = 0.5  # seconds: the shortest back-off, whatever the interval
-FIRST_RETRY_FRACTION = 1 / 8  # first retry after interval/8, then doubling up to the interval
-RETRY_AFTER_CAP = 30 * 86400  # a Retry-After longer than this is treated as this
 SAFETY_INTERVAL = 3600  # APScheduler's own interval: only used if a job died before rescheduling
 FEEDS_MIN_SPACING = 0.5  # seconds between two feed rebuilds (more when a rebuild is slow)
-TICK = 0.25  # main loop granularity (signals, reloads, feed rebuilds, --once completion)
 OUTBOX_RETRY = 60.0  # seconds between two attempts at notifications that could not be delivered
 
 Key = tuple[str, str]
@@ -66,100 +81,16 @@ class Options:
     notify: tuple[str, ...] = ()  # webhook URLs (tracker/notify.py)
 
 
-# --------------------------------------------------------------------------- pure timing rules
+@dataclass(frozen=True)
+class Paths:
+    """Where the daemon reads and writes: the database, the policies folder, the feeds folder."""
 
+    db: Path
+    policies: Path
+    feeds: Path
 
-def retry_delay(interval: float, failures: int, retry_after: float | None = None) -> float:
-    """Seconds until the next check, before jitter.
-
-    No failure: the interval. After n failures in a row: interval/8 * 2^(n-1), at least MIN_RETRY and
-    at most the interval, so a brief outage is noticed to be over soon and a dead page costs no more
-    than its normal schedule. A Retry-After from the server is a floor (capped at 30 days).
-    """
-    if failures <= 0:
-        base = float(interval)
-    else:
-        grow = interval * FIRST_RETRY_FRACTION * 2 ** min(failures - 1, 40)
-        base = min(float(interval), max(MIN_RETRY, grow))
-    if retry_after:
-        base = max(base, min(retry_after, RETRY_AFTER_CAP))
-    return base
-
-
-def jittered(seconds: float, jitter: float, rng: random.Random, floor: float | None = None) -> float:
-    """``seconds`` ± ``jitter`` (a fraction), never below ``floor`` (a Retry-After) or MIN_RETRY/2."""
-    value = seconds * (1 + rng.uniform(-jitter, jitter)) if jitter > 0 else seconds
-    return max(value, floor or 0.0, min(seconds, MIN_RETRY / 2))
-
-
-def due_at(interval: float, last_check_at: float | None, next_check_at: float | None, failures: int,
-           jitter: float) -> float:
-    """When a document is next due, from what is stored (0 = never checked, due now).
-
-    The stored ``next_check_at`` (jitter, back-off and Retry-After included) is trusted when it is
-    consistent with the last check and the current interval; otherwise (the interval was shortened,
-    or `check` ran by hand after it was computed) the due time is recomputed from the last check.
-    """
-    if last_check_at is None:
-        return next_check_at or 0.0
-    if next_check_at is not None and next_check_at >= last_check_at:
-        longest = RETRY_AFTER_CAP if failures else interval * (1 + jitter)
-        if next_check_at <= last_check_at + longest + 1:
-            return next_check_at
-    return last_check_at + retry_delay(interval, failures)
-
-
-def human_seconds(s: float) -> str:
-    if s < 10:
-        return f"{s:.1f}s"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{s / size:.1f}{unit}".replace(".0", "")
-    return f"{s:.0f}s"
-
-
-def parse_jitter(value: str | float) -> float:
-    """'10%' or '0.1' -> 0.1; between 0 and 0.5 (more would let a check run at twice the rate)."""
-    text = str(value).strip()
-    try:
-        j = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a fraction such as 0.1 or 10%") from None
-    if not 0 <= j <= 0.5:
-        raise ValueError(f"{value!r} is out of range (0 to 50%)")
-    return j
-
-
-# --------------------------------------------------------------------------- building blocks
-
-
-class HostGate:
-    """At most one fetch per host, and ``delay`` seconds from the end of one to the start of the next.
-
-    ``try_acquire`` never blocks: it says how long to wait, so a worker thread is never parked on a
-    busy host while documents of other hosts are due.
-    """
-
-    def __init__(self, delay: float) -> None:
-        self.delay = max(0.0, delay)
-        self._busy: set[str] = set()
-        self._free_at: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def try_acquire(self, host: str) -> float:
-        with self._lock:
-            if host in self._busy:
-                return max(self.delay, TICK)
-            wait = self._free_at.get(host, 0.0) - time.monotonic()
-            if wait > 0:
-                return wait
-            self._busy.add(host)
-            return 0.0
-
-    def release(self, host: str) -> None:
-        with self._lock:
-            self._busy.discard(host)
-            self._free_at[host] = time.monotonic() + self.delay
+    def store(self) -> Store:
+        return Store(self.db)
 
 
 class DaemonLock:
@@ -167,7 +98,7 @@ class DaemonLock:
 
     def __init__(self, db: Path) -> None:
         self.path = Path(str(db) + ".lock")
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def acquire(self) -> None:
         try:
@@ -195,69 +126,6 @@ class DaemonLock:
             self._fh = None
 
 
-class DeclarationWatcher:
-    """Loads ``policies/*.toml`` file by file and notices when they change (mtime and size polling)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-        self._by_file: dict[Path, list[Document]] = {}
-        self._loaded_stamp: tuple | None = None
-        self._missing_logged = False
-        self.problems = 0  # files left out (or kept as they were) at the last load, for `run --once`
-
-    def stamp(self) -> tuple | None:
-        try:
-            files = sorted(self.folder.glob("*.toml"))
-            return tuple((p.name, st.st_mtime_ns, st.st_size) for p in files for st in [p.stat()])
-        except OSError:
-            return None
-
-    def changed(self) -> bool:
-        """True once the folder differs from what was loaded and has stayed the same for a moment."""
-        first = self.stamp()
-        if first == self._loaded_stamp:
-            return False
-        time.sleep(0.3)  # an editor may still be writing: wait for the folder to settle
-        return self.stamp() == first
-
-    def load(self) -> list[Document]:
-        """Every loadable declaration; a bad file is logged and keeps its previous documents."""
-        from tracker.sources.declarations import load_file
-
-        self._loaded_stamp = self.stamp()
-        if not self.folder.is_dir():
-            if not self._missing_logged:
-                log.error("%s: policies folder is missing; keeping the previous declarations", self.folder)
-                self._missing_logged = True
-            return [d for docs in self._by_file.values() for d in docs]
-        self._missing_logged = False
-        docs: list[Document] = []
-        seen: dict[str, Path] = {}
-        current: dict[Path, list[Document]] = {}
-        self.problems = 0
-        for path in sorted(self.folder.glob("*.toml")):
-            try:
-                file_docs = load_file(path)
-                name = file_docs[0].service.casefold()
-                if name in seen:
-                    raise DeclarationError(f"{path}: name: service {file_docs[0].service!r} is already "
-                                           f"declared in {seen[name]}")
-            except DeclarationError as e:
-                self.problems += 1
-                previous = self._by_file.get(path, [])
-                log.error("%s (%s)", e, "keeping its previous declarations" if previous
-                          else "its documents are not scheduled")
-                file_docs = [d for d in previous if d.service.casefold() not in seen]
-            if file_docs:
-                seen[file_docs[0].service.casefold()] = path
-            current[path] = file_docs
-            docs.extend(file_docs)
-        self._by_file = current
-        return docs
-
-
-# --------------------------------------------------------------------------- the daemon
-
 
 def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
@@ -268,10 +136,8 @@ def _job_id(key: Key) -> str:
 
 
 class Daemon:
-    def __init__(self, cfg, opts: Options) -> None:
-        from tracker.capture.fetch import Fetcher
-
-        self.cfg = cfg
+    def __init__(self, paths: Paths, opts: Options) -> None:
+        self.paths = paths
         self.opts = opts
         self.rng = random.Random()
         self.stop = threading.Event()
@@ -284,30 +150,25 @@ class Daemon:
         self.pending: set[Key] = set()  # --once: due documents not done yet
         self.gate = HostGate(opts.host_delay)
         self.fetcher = Fetcher(pool_size=max(4, opts.jobs))
-        self.watcher = DeclarationWatcher(cfg.policies)
-        self.notifier = None
+        self.watcher = DeclarationWatcher(paths.policies)
+        self.notifier: Notifier | None = None
         if opts.notify:
-            from tracker.publish.build import public_base
-            from tracker.publish.notify import Notifier
-
-            self.notifier = Notifier(list(opts.notify), base_url=public_base(cfg.feeds))
+            self.notifier = Notifier(list(opts.notify), base_url=public_base(paths.feeds))
         self._deliver_lock = threading.Lock()
         self._next_delivery = 0.0
-        self.store = None
-        self.scheduler = None
+        # Opened by run(), which every other method runs under: the connection belongs to the daemon's threads.
+        self.store: Store
+        self.scheduler: BackgroundScheduler
         self.checks = 0
         self._next_rebuild = 0.0
 
     # ------------------------------------------------------------------ life cycle
 
     def run(self) -> int:
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        if not self.cfg.policies.is_dir():
-            raise TrackerError(f"{self.cfg.policies}: no such policies folder (use --policies DIR or "
+        if not self.paths.policies.is_dir():
+            raise TrackerError(f"{self.paths.policies}: no such policies folder (use --policies DIR or "
                                "`policy-tracker add`)")
-        self.store = self.cfg.store()
+        self.store = self.paths.store()
         if self.notifier:
             self.notifier.register(self.store)
         self.scheduler = BackgroundScheduler(
@@ -321,7 +182,7 @@ class Daemon:
         self._install_signals()
         docs = self.watcher.load()
         if not docs:
-            log.warning("no documents declared in %s yet; waiting for declarations", self.cfg.policies)
+            log.warning("no documents declared in %s yet; waiting for declarations", self.paths.policies)
         self._apply(docs, startup=True)
         if self.opts.once:
             log.info("--once: %d of %d document(s) due", len(self.pending), len(self.docs))
@@ -347,7 +208,7 @@ class Daemon:
                 forced = self.reload.is_set()
                 self.reload.clear()
                 if forced or self.watcher.changed():
-                    log.info("re-reading declarations in %s%s", self.cfg.policies, " (SIGHUP)" if forced else "")
+                    log.info("re-reading declarations in %s%s", self.paths.policies, " (SIGHUP)" if forced else "")
                     self._apply(self.watcher.load())
             if self.feeds_dirty.is_set() and time.monotonic() >= self._next_rebuild:
                 self._rebuild_feeds()
@@ -405,17 +266,14 @@ class Daemon:
         were left out), else 3 when a document checked by this run failed, else 0."""
         if self.watcher.problems:
             return 2
-        with self.cfg.store() as store:
-            failed = store.conn.execute("SELECT COUNT(*) FROM documents WHERE last_state = 'failed' "
-                                        "AND last_check_at >= ?", (started,)).fetchone()[0]
+        with self.paths.store() as store:
+            failed = store.failed_since(started)
         return 3 if failed else 0
 
     # ------------------------------------------------------------------ declarations -> jobs
 
     def _apply(self, docs: list[Document], startup: bool = False) -> None:
         """Add, change and remove jobs so that they match ``docs``."""
-        from tracker.store.database import declaration_hash
-
         new = {d.key: d for d in docs}
         old = self.docs
         added = [k for k in new if k not in old]
@@ -456,8 +314,6 @@ class Daemon:
             self.feeds_dirty.set()
 
     def _schedule(self, key: Key, when: float) -> None:
-        from apscheduler.triggers.interval import IntervalTrigger
-
         doc = self.docs[key]
         safety = doc.interval + SAFETY_INTERVAL
         self.scheduler.add_job(self._job, trigger=IntervalTrigger(seconds=safety, timezone=UTC), args=[key],
@@ -465,8 +321,6 @@ class Daemon:
                                misfire_grace_time=safety, coalesce=True, max_instances=1)
 
     def _reschedule(self, key: Key, when: float) -> None:
-        from apscheduler.jobstores.base import JobLookupError
-
         if self.stop.is_set():
             return
         try:
@@ -475,8 +329,6 @@ class Daemon:
             pass  # removed from the declarations meanwhile
 
     def _remove_job(self, key: Key) -> None:
-        from apscheduler.jobstores.base import JobLookupError
-
         try:
             self.scheduler.remove_job(_job_id(key))
         except JobLookupError:
@@ -486,8 +338,6 @@ class Daemon:
 
     def _job(self, key: Key) -> None:
         """Run by APScheduler's pool: check one document if its host is free, then set its next run."""
-        from tracker.capture.fetch import host_of
-
         if self.stop.is_set():
             return
         doc = self.docs.get(key)
@@ -522,10 +372,6 @@ class Daemon:
 
     def _check(self, doc: Document, host: str) -> float | None:
         """Fetch, extract, store in one transaction; returns the next due time."""
-        from tracker.capture.browser import fetch_document
-        from tracker.check import Capture, Page, check_failed_internally, check_fetch, read_page, wants_page
-        from tracker.store.database import now_ts
-
         with self.db_lock:
             row = self.store.document(doc.service, doc.type)
         if row is None:  # deleted from the database under our feet: recreate the row
@@ -575,23 +421,17 @@ class Daemon:
                         doc.label, failures, out.reason)
             self.feeds_dirty.set()
             if self.notifier:
-                self._notify_broken(out, failures)
+                self._notify_broken(self.notifier, out, failures)
         elif before >= broken and failures == 0:
             log.warning("%s: recovered after %d failed checks", doc.label, before)
             self.feeds_dirty.set()
         if out.state in ("changed", "new"):
             self.feeds_dirty.set()
         if out.state == "changed" and out.change_id is not None and self.notifier:
-            self._notify_change(out.change_id)
+            self._deliver()  # the change is committed: it is queued with any earlier undelivered one, and sent
         return next_run
 
-    def _notify_change(self, change_id: int) -> None:
-        """Queue the stored change (after its commit) with any earlier undelivered one, and send them."""
-        self._deliver()
-
-    def _notify_broken(self, out, failures: int) -> None:
-        from tracker.store.database import iso
-
+    def _notify_broken(self, notifier: Notifier, out: CheckOutcome, failures: int) -> None:
         d = out.document
         body = {"event": "check-broken", "service": d.service, "type": d.type, "url": d.url,
                 "failures": failures, "reason": out.reason, "error": out.error, "at": iso(out.at),
@@ -599,7 +439,7 @@ class Daemon:
                 "text": f"{d.service} {d.type}: broken after {failures} failed checks in a row ({out.reason})"}
         with self.db_lock:
             row = self.store.document(d.service, d.type)
-            self.notifier.queue_event(self.store, f"broken:{d.service}/{d.type}:{int(out.at)}", body,
+            notifier.queue_event(self.store, f"broken:{d.service}/{d.type}:{int(out.at)}", body,
                                       document_id=row.id if row else None)
         self._deliver()
 
@@ -639,68 +479,22 @@ class Daemon:
         self.feeds_dirty.clear()
         started = time.monotonic()
         try:
-            from tracker.publish.build import build_feeds
-        except ImportError:
-            log.debug("feeds stage not available; feeds not rebuilt")
-            return
-        try:
-            with self.cfg.store() as reader:
-                build_feeds(reader, self.cfg.feeds, broken_after=self.opts.broken_after)
+            with self.paths.store() as reader:
+                build_feeds(reader, self.paths.feeds, broken_after=self.opts.broken_after)
         except Exception as e:  # noqa: BLE001 - feeds are rebuilt again at the next change
-            log.error("rebuilding feeds in %s failed: %s: %s", self.cfg.feeds, type(e).__name__, e)
+            log.error("rebuilding feeds in %s failed: %s: %s", self.paths.feeds, type(e).__name__, e)
         took = time.monotonic() - started
         self._next_rebuild = time.monotonic() + max(FEEDS_MIN_SPACING, 2 * took)
         log.debug("feeds rebuilt in %.2fs", took)
 
 
-# --------------------------------------------------------------------------- entry point
-
-
-class QuietFilter(logging.Filter):
-    """``--quiet``: warnings and errors (failures among them), and one line per stored change, which is
-    what a person reading the log of a cron job wants; no unchanged checks, no scheduling.
-
-    A change is a record with ``extra={"event": "changed"}``, or an INFO line of the form that
-    ``check`` prints for one (``Service / Type: changed -> vN, ...``)."""
-
-    _CHANGED = re.compile(r"^[^|]*: changed -> v\d+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING:
-            return True
-        if getattr(record, "event", None) in ("changed", "failed"):
-            return True
-        return record.levelno == logging.INFO and bool(self._CHANGED.match(record.getMessage()))
-
-
-def setup_logging(log_file: str | None, quiet: bool, verbose: bool) -> None:
-    """One line per event: to stderr, or to ``log_file`` (reopened when logrotate moves it)."""
-    if log_file:
-        try:
-            handler: logging.Handler = logging.handlers.WatchedFileHandler(log_file, encoding="utf-8")
-        except OSError as e:
-            raise TrackerError(f"{log_file}: cannot open the log file: {e.strerror or e}") from None
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
-    for name in ("tracker", "apscheduler"):
-        lg = logging.getLogger(name)
-        lg.handlers[:] = [handler]
-        lg.propagate = False
-    level = logging.DEBUG if verbose else logging.INFO
-    if quiet:
-        handler.addFilter(QuietFilter())
-    logging.getLogger("tracker").setLevel(level)
-    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
-
-
-def run_daemon(cfg, opts: Options) -> int:
+def run_daemon(paths: Paths, opts: Options) -> int:
     """Take the database lock, run until SIGTERM/SIGINT (or, with ``once``, until due documents are done)."""
-    lock = DaemonLock(cfg.db)
+    lock = DaemonLock(paths.db)
     lock.acquire()
     try:
         started = time.time()
-        daemon = Daemon(cfg, opts)
+        daemon = Daemon(paths, opts)
         status = daemon.run()
         if opts.once and status == 0:
             status = daemon.once_status(started)
