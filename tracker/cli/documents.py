@@ -102,9 +102,14 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
     return cfg.exit_status()
 
 
+# history, show and forget take a service and, optionally, one of its document types.
+type_option = click.option("--type", "type_", default=None,
+                           help="Only this document type (default: every document of SERVICE).")
+
+
 @cli.command()
 @click.argument("service", shell_complete=complete_service)
-@click.option("--type", "type_", default=None, help="Only this document type (default: every document of SERVICE).")
+@type_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_config
 def history(cfg: Config, service: str, type_: str | None, as_json: bool) -> None:
@@ -149,7 +154,7 @@ def history(cfg: Config, service: str, type_: str | None, as_json: bool) -> None
 
 @cli.command()
 @click.argument("service", shell_complete=complete_service)
-@click.option("--type", "type_", default=None, help="Only this document type (default: every document of SERVICE).")
+@type_option
 @click.option("--version", "number", type=int, default=None,
               help="Version number (default: the latest; -1 is the latest, -2 the one before, ...).")
 @click.option("--raw", is_flag=True, help="Print the raw snapshot the version was extracted from.")
@@ -197,7 +202,7 @@ def show(cfg: Config, service: str, type_: str | None, number: int | None, raw: 
 
 @cli.command()
 @click.argument("service", shell_complete=complete_service)
-@click.option("--type", "type_", default=None, help="Only this document type (default: every document of SERVICE).")
+@type_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for scripts).")
 @pass_config
 def forget(cfg: Config, service: str, type_: str | None, yes: bool) -> None:
