@@ -542,7 +542,7 @@ class Daemon:
         error: Exception | None = None
         if wants_page(row, result):  # extracted before the write lock is taken
             try:
-                page = read_page(doc, Capture.from_fetch(result, 0.0), row.text_length)
+                page = read_page(doc, Capture.from_fetch(result, 0.0), row.text_length, row.text_lang)
             except Exception as e:  # noqa: BLE001 - an extraction bug fails this check, not the daemon
                 error = e
         with self.db_lock, self.store.transaction():

@@ -91,6 +91,7 @@ class DocumentRow:
     versions: int = 0
     last_version_at: float | None = None
     text_length: int = 0
+    text_lang: str | None = None  # the latest version's language (the language guard compares with it)
 
 
 @dataclass
@@ -270,6 +271,7 @@ class VersionHead:
     sha256: str
     snapshot_sha256: str | None
     length: int
+    lang: str | None = None
 
 
 class Store:
@@ -389,7 +391,8 @@ class Store:
                (SELECT COUNT(*) FROM versions v WHERE v.document_id = d.id),
                (SELECT MAX(recorded_at) FROM versions v WHERE v.document_id = d.id),
                COALESCE((SELECT length FROM versions v WHERE v.document_id = d.id
-                         ORDER BY number DESC LIMIT 1), 0)
+                         ORDER BY number DESC LIMIT 1), 0),
+               (SELECT lang FROM versions v WHERE v.document_id = d.id ORDER BY number DESC LIMIT 1)
         FROM documents d
     """
 
@@ -508,7 +511,7 @@ class Store:
 
     def latest_head(self, document_id: int) -> VersionHead | None:
         """The latest version without its text and clauses (a check decodes those only when it must)."""
-        row = self.conn.execute("SELECT id, number, sha256, snapshot_sha256, length FROM versions WHERE document_id=? "
+        row = self.conn.execute("SELECT id, number, sha256, snapshot_sha256, length, lang FROM versions WHERE document_id=? "
                                 "ORDER BY number DESC LIMIT 1", (document_id,)).fetchone()
         return VersionHead(*row) if row else None
 

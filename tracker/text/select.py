@@ -88,24 +88,90 @@ def _translatable(node: p.Tree) -> tuple[bool, bool]:
 
 
 @functools.lru_cache(maxsize=512)
-def _xpath_for(selector: str) -> tuple[etree.XPath, bool] | None:
-    """(compiled XPath, reads class lists) when cssselect matches as soupsieve does, else None."""
+def _xpath_for(selector: str) -> tuple[tuple[p.Tree, ...], bool] | None:
+    """(the selector's parsed trees, reads class lists) when cssselect matches as soupsieve does,
+    else None (soupsieve's fallback)."""
     try:
         css.check(selector)
     except ValueError:  # invalid for soupsieve: the fallback raises the error users always saw
         return None
     try:
-        if css.is_simple(selector):  # tags, classes, ids, combinators: cssselect agrees with soupsieve
-            xpath = HTMLTranslator().css_to_xpath(selector, prefix="descendant-or-self::")
-            return etree.XPath(xpath), "." in selector
         parsed = parse(selector)
+        if css.is_simple(selector):  # tags, classes, ids, combinators: cssselect agrees with soupsieve
+            return tuple(s.parsed_tree for s in parsed), "." in selector
         ok = [_translatable(s.parsed_tree) for s in parsed]
         if not parsed or any(s.pseudo_element is not None for s in parsed) or not all(a for a, _ in ok):
             return None
-        xpath = HTMLTranslator().css_to_xpath(selector, prefix="descendant-or-self::")
-        return etree.XPath(xpath), any(c for _, c in ok)
+        for s in parsed:  # every compound must translate
+            _compound_xpath(s.parsed_tree if not isinstance(s.parsed_tree, p.CombinedSelector)
+                            else s.parsed_tree.subselector)
+        return tuple(s.parsed_tree for s in parsed), any(c for _, c in ok)
     except Exception:  # cssselect cannot read or translate it: soupsieve can
         return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(xpath: str) -> etree.XPath:
+    return etree.XPath(xpath)
+
+
+def _compound_xpath(tree: p.Tree) -> etree.XPath:
+    """A compound selector (no combinator) as XPath: one pass over the page."""
+    return _compiled(HTMLTranslator().selector_to_xpath(p.Selector(tree), prefix="descendant-or-self::"))
+
+
+def _is_element(e: Any) -> bool:
+    return type(e.tag) is str
+
+
+def _match(root: Element, tree: p.Tree) -> set[Element]:
+    """The elements matching a parsed selector, combinators evaluated one step at a time over sets.
+
+    Why not cssselect's XPath for the whole selector: libxml2 runs ``following-sibling::`` and
+    ``descendant::`` from every element of the previous step, so ``div ~ div`` on a page of 4,000
+    sibling divs took 50 s, and every further step multiplied it. Each step here is one pass over
+    the page whatever the selector, so a selector of 20 steps costs 20 passes."""
+    if not isinstance(tree, p.CombinedSelector):
+        return set(cast(list[Element], _compound_xpath(tree)(root)))
+    left = _match(root, tree.selector)
+    right = set(cast(list[Element], _compound_xpath(tree.subselector)(root)))
+    if not left or not right:
+        return set()
+    out: set[Element] = set()
+    comb = tree.combinator
+    if comb == ">":
+        out = {e for e in right if e.getparent() in left}
+    elif comb == "+":
+        for e in right:
+            prev = e.getprevious()
+            while prev is not None and not _is_element(prev):
+                prev = prev.getprevious()
+            if prev is not None and prev in left:
+                out.add(e)
+    elif comb == "~":
+        parents = {e.getparent() for e in left}
+        for parent in parents:
+            if parent is None:
+                continue
+            seen = False
+            for child in parent:
+                if not _is_element(child):
+                    continue
+                if seen and child in right:
+                    out.add(child)
+                if child in left:
+                    seen = True
+    else:  # descendant (" "): under an element of ``left``, found in one walk of the page
+        under: dict[Element, bool] = {}
+        for e in root.iter():
+            if not _is_element(e):
+                continue
+            parent = e.getparent()
+            inside = parent is not None and (parent in left or under.get(parent, False))
+            under[e] = inside
+            if inside and e in right:
+                out.add(e)
+    return out
 
 
 class Page:
@@ -128,7 +194,10 @@ class Page:
         """Elements matching ``selector``, in document order (ValueError when it is not CSS)."""
         compiled = _xpath_for(selector)
         if compiled is not None and self.root is not None and not (compiled[1] and self.odd_classes()):
-            found = cast(list[Element], compiled[0](self.root))  # the XPath of a CSS selector: elements
+            matched: set[Element] = set()
+            for tree in compiled[0]:
+                matched |= _match(self.root, tree)
+            found = [e for e in self.root.iter() if e in matched] if matched else []  # document order
             if self.has_template():  # soupsieve does not look inside <template> (not part of the page)
                 found = [e for e in found if not any(a.tag == "template" for a in e.iterancestors())]
             return found
