@@ -62,6 +62,23 @@ notify_option = click.option(
          "sent by later runs. The page link uses POLICY_TRACKER_BASE_URL.")
 
 
+def _allow_private(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    """``--allow-private`` is the environment switch for this run: the fetcher, the browser and every
+    worker process read it (a per-run setting, like POLICY_TRACKER_ALLOW_PRIVATE itself)."""
+    if value:
+        from tracker.capture.netpolicy import ALLOW_PRIVATE_ENV
+
+        os.environ[ALLOW_PRIVATE_ENV] = "1"
+    return value
+
+
+allow_private_option = click.option(
+    "--allow-private", is_flag=True, expose_value=False, callback=_allow_private,
+    help="Fetch pages on private and loopback addresses too (an intranet, a local server); link-local and "
+         "cloud-metadata addresses stay refused. Same as POLICY_TRACKER_ALLOW_PRIVATE=1; a declaration can "
+         "say allow_private = true for one document.")
+
+
 def start_notifications(store, urls: list[str]):
     """The notifier for ``urls`` (None without any), its channels registered in the store's outbox."""
     if not urls:
@@ -121,6 +138,7 @@ def complete_service(ctx: click.Context, param: click.Parameter, incomplete: str
               help="Overwrite settings the file already has with other values (settings not given are kept).")
 @click.option("--try/--no-try", "try_", default=True, show_default=True, envvar="POLICY_TRACKER_ADD_TRY",
               help="Fetch the page once (as `check --dry-run`) and say whether it needs browser = true or a selector.")
+@allow_private_option
 @pass_config
 def add(cfg: Config, service: str, url: str, type_: str, select: tuple[str, ...], remove: tuple[str, ...],
         interval: str | None, lang: str | None, replace: bool, try_: bool) -> int:
@@ -318,6 +336,10 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
     fetcher = Fetcher(read_timeout=timeout, connect_timeout=min(10.0, timeout), total_timeout=timeout,
                       max_bytes=max_size or MAX_BYTES, pool_size=max(4, jobs))
     with cfg.store() as store, fetcher:
+        if rebuild_feeds:  # refused before anything is fetched: the feeds folder is another database's
+            from tracker.publish.build import claim_feeds
+
+            claim_feeds(store, cfg.feeds)
         notifier = start_notifications(store, notify or [])  # before the cycle: its changes are all sent
         if interactive:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -387,6 +409,7 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
 @click.option("--dry-run", is_flag=True,
               help="Fetch and extract each document and say what would happen; store nothing, touch no feed.")
 @notify_option
+@allow_private_option
 @pass_config
 def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, timeout: float, max_size: int,
           workers: int | None, as_json: bool, quiet: bool, dry_run: bool, notify: list[str]) -> int:

@@ -21,9 +21,15 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
               help="Entries per feed.")
 @click.option("--broken-after", default=3, show_default=True, type=int, callback=_positive,
               help="Failures in a row before a document is listed in status.atom.")
+@click.option("--rebuild", is_flag=True,
+              help="Take over a feeds folder published from another (or an empty) database: its pages are "
+                   "replaced by this database's, and pages this database does not have are deleted.")
 @pass_config
-def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int) -> None:
-    """Rebuild all.atom/.rss, per-service and per-tag feeds, status.atom, change pages and index.html."""
+def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int, rebuild: bool) -> None:
+    """Rebuild all.atom/.rss, per-service and per-tag feeds, status.atom, change pages and index.html.
+
+    A feeds folder remembers which database published it: another database, or a new or empty one,
+    is refused (exit 2) rather than deleting the published pages, unless --rebuild is given."""
     from tracker.publish.build import build_feeds
     from tracker.publish.sanitise import safe_url
 
@@ -34,7 +40,7 @@ def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int
     with cfg.store() as store:
         try:
             paths = build_feeds(store, cfg.feeds, base_url=base_url.strip() if base_url else None,
-                                max_entries=max_entries, broken_after=broken_after)
+                                max_entries=max_entries, broken_after=broken_after, adopt=rebuild)
         except OSError as e:  # a --feeds folder that cannot be made or written is bad input
             where = f" ({e.filename})" if getattr(e, "filename", None) else ""
             raise TrackerError(f"--feeds {cfg.feeds}: cannot write the feeds: {e.strerror or e}{where}") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tracker.cli.core import notify_option, positive
+from tracker.cli.core import allow_private_option, notify_option, positive
 from tracker.cli.main import Config, cli, pass_config
 from tracker.errors import TrackerError
 
@@ -43,6 +43,7 @@ def _non_negative(ctx: click.Context, param: click.Parameter, value: float) -> f
 @click.option("--stop-timeout", default=8.0, show_default=True, type=float, callback=_non_negative,
               help="On SIGTERM/SIGINT, seconds granted to in-flight fetches before they are abandoned.")
 @notify_option
+@allow_private_option
 @pass_config
 def run(cfg: Config, jobs: int, host_delay: float, jitter: float, broken_after: int, once: bool,
         log_file: str | None, quiet: bool, verbose: bool, poll: float, stop_timeout: float, notify: list[str]) -> int:

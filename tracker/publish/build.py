@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker import __version__
+from tracker.errors import TrackerError
 from tracker.models import Change
 from tracker.publish.feeds import (
     EPOCH,
@@ -165,13 +166,65 @@ def _failing(store: Store, broken_after: int) -> list[FailingDocument]:
     return out
 
 
+OWNER = ".database-id"  # in the feeds folder: the identity of the database that publishes it
+
+
+def feeds_owner(out_dir: Path) -> str | None:
+    """The identity of the database that published ``out_dir`` (None: none recorded)."""
+    try:
+        value = json.loads((Path(out_dir) / OWNER).read_text(encoding="utf-8")).get("database")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _published_pages(out_dir: Path) -> int:
+    try:
+        return sum(1 for e in os.scandir(out_dir / "changes") if e.name.endswith(".html"))
+    except OSError:
+        return 0
+
+
+def claim_feeds(store: Store, out_dir: Path, *, adopt: bool = False) -> None:
+    """Make sure ``out_dir`` is this database's to write, and record that it is.
+
+    A feeds folder is what subscribers read: a build deletes the change pages and entries the store
+    does not know. Pointed at another database, or at a new or emptied one, it would wipe the
+    published history. So a folder records the identity of the database that published it, and any
+    other database is refused (TrackerError, exit 2) unless told to take it over (``adopt``:
+    ``feeds --rebuild``). A folder from before the record is adopted, unless it holds change pages
+    and this database has no change at all (a new or empty database over old feeds)."""
+    out_dir = Path(out_dir)
+    ident = store.identity()
+    owner = feeds_owner(out_dir)
+    if owner == ident:
+        return
+    if not adopt:
+        if owner is not None:
+            raise TrackerError(
+                f"{out_dir}: these feeds were published from another database ({owner[:12]}, not {store.path}, "
+                f"{ident[:12]}): nothing written or deleted. Use the database that made them (--db), another "
+                "--feeds folder, or `policy-tracker feeds --rebuild` to replace them with this database's")
+        pages = _published_pages(out_dir)
+        if pages and not store.count_changes():
+            raise TrackerError(
+                f"{out_dir}: holds {pages} published change page(s) but {store.path} has no change: a new or "
+                "empty database would delete them. Use the database that made them (--db), another --feeds "
+                "folder, or `policy-tracker feeds --rebuild` to replace them on purpose")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = json.dumps({"database": ident, "path": str(Path(store.path).resolve())}, sort_keys=True) + "\n"
+    write_atomic(out_dir / OWNER, data.encode("utf-8"))
+
+
 def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
-                broken_after: int = 3) -> list[Path]:
+                broken_after: int = 3, adopt: bool = False) -> list[Path]:
     """Bring every feed, change page and the index up to date with the store; returns the files it
     manages. The bytes are always those of a full rebuild; only files whose inputs changed (or that
-    were deleted or edited) are rendered, and only the diffs they show are read."""
+    were deleted or edited) are rendered, and only the diffs they show are read. The folder must be
+    this database's (:func:`claim_feeds`; ``adopt``: take it over)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    claim_feeds(store, out_dir, adopt=adopt)
     base = _base(out_dir, base_url)
     manifest = _read_manifest(out_dir)
     known = manifest["files"]

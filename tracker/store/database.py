@@ -274,6 +274,23 @@ class VersionHead:
     lang: str | None = None
 
 
+EMPTY_FILE_GRACE = 5.0  # seconds: a 0-byte file younger than this is a database being created
+
+
+def _refuse_empty_file(path: Path) -> None:
+    """A 0-byte database file is not a new database: SQLite would silently make one in it, and the
+    feeds, the outbox and every version would start again from nothing. A file truncated by a full
+    disk, a failed copy or a bad restore must be seen. (SQLite writes a new file's header as soon as
+    it is opened here: a 0-byte file only exists for an instant while another process creates it.)"""
+    try:
+        st = path.stat()
+    except OSError:
+        return
+    if st.st_size == 0 and time.time() - st.st_mtime > EMPTY_FILE_GRACE:
+        raise TrackerError(f"{path}: the database file is empty (0 bytes), not a database: it was truncated or "
+                           "never written; restore it from a backup, or delete it to start a new database")
+
+
 class Store:
     """All reads and writes of the database. One instance per process (per thread for readers)."""
 
@@ -283,6 +300,7 @@ class Store:
             raise TrackerError(f"{self.path}: is a folder, not a database file")
         if not self.path.parent.exists():
             raise TrackerError(f"{self.path}: folder {self.path.parent} does not exist")
+        _refuse_empty_file(self.path)
         try:
             conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -342,6 +360,23 @@ class Store:
             self.conn.execute(f"RELEASE {name}")
             raise
         self.conn.execute(f"RELEASE {name}")
+
+    def identity(self) -> str:
+        """This database's identity: a random id made once and kept in the file, which the feeds folder
+        it publishes records (see ``tracker.publish.build``), so that another or a new database never
+        overwrites or deletes what it published. Kept outside the numbered migrations: it is a fact of
+        the file, not of the schema, and old files get it the first time it is asked for."""
+        self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+        row = self.conn.execute("SELECT value FROM meta WHERE key='identity'").fetchone()
+        if row:
+            return row[0]
+        import uuid
+
+        self.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('identity', ?)", (uuid.uuid4().hex,))
+        return self.conn.execute("SELECT value FROM meta WHERE key='identity'").fetchone()[0]
+
+    def count_changes(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
 
     def _migrate(self) -> None:
         try:

@@ -1,0 +1,96 @@
+"""The feeds folder knows which database published it (issue 19): a new, empty or other database never
+deletes the published change pages; a 0-byte database file is not silently made a new database."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+import feedparser
+from conftest import assert_one_line_error
+from pages import policy_html
+
+
+def _changed_once(ws, httpserver) -> None:
+    page = {"body": policy_html()}
+    httpserver.expect_request("/privacy").respond_with_handler(
+        lambda r: __import__("werkzeug").Response(page["body"], content_type="text/html"))
+    ws.declare("Example", httpserver.url_for("/privacy"))
+    assert ws.run("check").code == 0
+    page["body"] = policy_html({"Your choices": ["We may use your photos to train our face recognition models."]})
+    assert ws.run("check").code == 0
+    assert len(list((ws.feeds / "changes").glob("*.html"))) == 1
+
+
+def _published(ws) -> tuple[list[str], int]:
+    pages = sorted(p.name for p in (ws.feeds / "changes").glob("*.html"))
+    return pages, len(feedparser.parse(str(ws.feeds / "all.atom")).entries)
+
+
+def test_a_new_database_over_published_feeds_is_refused(ws, httpserver) -> None:
+    _changed_once(ws, httpserver)
+    before = _published(ws)
+    assert before[1] == 1
+    os.rename(ws.db, ws.root / "old.db")  # the database is lost or --db points elsewhere
+    r = ws.run("check")
+    assert_one_line_error(r, str(ws.feeds), "another database")
+    assert _published(ws) == before
+    r = ws.run("feeds")
+    assert_one_line_error(r, "another database", "--rebuild")
+    assert _published(ws) == before
+
+
+def test_feeds_without_a_record_and_an_empty_database_are_refused(ws, httpserver) -> None:
+    """A folder published before the record existed: adopted, unless the database has no change at all."""
+    _changed_once(ws, httpserver)
+    before = _published(ws)
+    (ws.feeds / ".database-id").unlink()
+    os.rename(ws.db, ws.root / "old.db")
+    r = ws.run("check")
+    assert_one_line_error(r, "1 published change page", "no change")
+    assert _published(ws) == before
+
+
+def test_feeds_rebuild_takes_the_folder_over_on_purpose(ws, httpserver) -> None:
+    _changed_once(ws, httpserver)
+    os.rename(ws.db, ws.root / "old.db")
+    assert ws.run("check").code == 2
+    r = ws.run("feeds", "--rebuild")
+    assert r.code == 0, r.err
+    assert _published(ws) == ([], 0)
+    assert ws.run("check").code == 0  # from now on the folder is this database's
+
+
+def test_the_same_database_keeps_publishing(ws, httpserver) -> None:
+    _changed_once(ws, httpserver)
+    assert ws.run("feeds").code == 0
+    assert ws.run("check").code == 0
+    assert _published(ws)[1] == 1
+
+
+def test_a_zero_byte_database_is_an_error_not_a_new_database(ws, httpserver) -> None:
+    _changed_once(ws, httpserver)
+    ws.db.write_bytes(b"")
+    for name in ("-wal", "-shm"):
+        (ws.root / f"tracker.db{name}").unlink(missing_ok=True)
+    past = time.time() - 60
+    os.utime(ws.db, (past, past))
+    for argv in (["check"], ["list"], ["history", "Example"], ["feeds"]):
+        r = ws.run(*argv)
+        assert_one_line_error(r, "empty (0 bytes)", str(ws.db))
+    assert ws.db.stat().st_size == 0
+    assert _published(ws)[1] == 1
+
+
+def test_a_database_being_created_is_not_mistaken_for_an_empty_file(tmp_path) -> None:
+    """SQLite writes a new file's header at once; a 0-byte file younger than a few seconds is one being
+    made by another process, and is opened normally."""
+    db = tmp_path / "new.db"
+    db.write_bytes(b"")
+    code = subprocess.run([sys.executable, "-c", f"from tracker.store.database import Store; Store({str(db)!r})"],
+                          capture_output=True, text=True)
+    assert code.returncode == 0, code.stderr
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] >= 1
