@@ -8,6 +8,7 @@ from tracker.cli import (
     core,  # noqa: F401  (registers commands)
     demo,  # noqa: F401
     diff,  # noqa: F401
+    doctor,  # noqa: F401
     feeds,  # noqa: F401
     history,  # noqa: F401
     registry,  # noqa: F401

@@ -259,6 +259,31 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
     return [out_dir / rel for rel in sorted(keep)]
 
 
+def out_of_date(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
+                broken_after: int = 3) -> tuple[list[str], list[str]]:
+    """(files a build would write, files it would delete): whether the feeds folder matches the store,
+    found as a build finds it, writing nothing (the ``doctor`` command)."""
+    out_dir = Path(out_dir)
+    base = _base(out_dir, base_url)
+    manifest = _read_manifest(out_dir)
+    known = manifest["files"]
+    with store.read_snapshot():
+        changes = store.change_heads()
+        services = store.service_names()
+        _, broken = render_status(_failing(store, broken_after), base, broken_after)
+        outputs = _outputs(changes, services, base, max_entries, broken, _Titles(manifest["titles"]))
+    stale = [rel for o in outputs for rel in o.rels if not _fresh(out_dir, rel, o.key, known)]
+    keep = {rel for o in outputs for rel in o.rels}
+    extra = []
+    for sub, exts in (("services", (".atom", ".rss")), ("tags", (".atom", ".rss")), ("changes", (".html",))):
+        try:
+            extra += [f"{sub}/{e.name}" for e in os.scandir(out_dir / sub)
+                      if e.name.endswith(exts) and not e.name.startswith(".") and f"{sub}/{e.name}" not in keep]
+        except OSError:
+            continue
+    return sorted(stale), sorted(extra)
+
+
 @dataclass
 class _Output:
     """Files rendered together (a feed's .atom and .rss), the key of their inputs, and the changes

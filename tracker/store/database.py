@@ -378,6 +378,43 @@ class Store:
     def count_changes(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
 
+    # ------------------------------------------------------------------ health (the doctor command)
+
+    def integrity(self) -> list[str]:
+        """SQLite's own check of the file (every page, index and constraint): [] when sound."""
+        rows = [r[0] for r in self.conn.execute("PRAGMA integrity_check(20)")]
+        bad = [] if rows == ["ok"] else rows
+        bad += [f"foreign key: {r[0]} row {r[1]} -> {r[2]}" for r in self.conn.execute("PRAGMA foreign_key_check")][:20]
+        return bad
+
+    def schema_version(self) -> tuple[int, int]:
+        """(the file's schema number, this release's)."""
+        return self.conn.execute("PRAGMA user_version").fetchone()[0], len(MIGRATIONS)
+
+    def broken_links(self) -> dict[str, int]:
+        """The project's own invariants, as counts of rows breaking them: every version's snapshot is
+        stored, every change's two versions exist, every version's number is unique in its document."""
+        one = self.conn.execute
+        return {
+            "versions without their snapshot": one(
+                "SELECT COUNT(*) FROM versions v WHERE v.snapshot_sha256 IS NOT NULL AND NOT EXISTS "
+                "(SELECT 1 FROM snapshots s WHERE s.sha256 = v.snapshot_sha256)").fetchone()[0],
+            "changes without their versions": one(
+                "SELECT COUNT(*) FROM changes c WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE "
+                "v.document_id = c.document_id AND v.number = c.from_version) OR NOT EXISTS (SELECT 1 FROM "
+                "versions v WHERE v.document_id = c.document_id AND v.number = c.to_version)").fetchone()[0],
+            "versions numbered twice": one(
+                "SELECT COUNT(*) FROM (SELECT document_id, number FROM versions GROUP BY document_id, number "
+                "HAVING COUNT(*) > 1)").fetchone()[0],
+        }
+
+    def version_ids(self) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM versions ORDER BY id")]
+
+    def outbox_backlog(self) -> tuple[int, float | None]:
+        """(undelivered notifications, when the oldest was queued)."""
+        return self.conn.execute("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE delivered_at IS NULL").fetchone()
+
     def _migrate(self) -> None:
         try:
             current = self.conn.execute("PRAGMA user_version").fetchone()[0]
