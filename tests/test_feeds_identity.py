@@ -94,3 +94,24 @@ def test_a_database_being_created_is_not_mistaken_for_an_empty_file(tmp_path) ->
                           capture_output=True, text=True)
     assert code.returncode == 0, code.stderr
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] >= 1
+
+
+def test_a_bad_declaration_file_is_named_in_status_atom_and_list(ws, httpserver) -> None:
+    """Issue 18: one bad file never blocks the others, and it is named where people look."""
+    _changed_once(ws, httpserver)
+    (ws.policies / "zz-bad.toml").write_text('name = "Bad"\n[documents."Privacy Policy"\n', encoding="utf-8")
+    r = ws.run("check")
+    assert r.code == 2 and "zz-bad.toml" in r.err
+    status = feedparser.parse(str(ws.feeds / "status.atom"))
+    titles = [e.title for e in status.entries]
+    assert any("zz-bad.toml" in t for t in titles), titles
+    [entry] = [e for e in status.entries if "zz-bad.toml" in e.title]
+    assert "validate" in entry.content[0].value
+    first = (ws.feeds / "status.atom").read_bytes()
+    assert ws.run("feeds").code == 0
+    assert (ws.feeds / "status.atom").read_bytes() == first  # stable: dated by the file, not by now
+    r = ws.run("list")
+    assert r.code == 2 and "zz-bad.toml" in r.out and "not read" in r.out and "Example" in r.out
+    (ws.policies / "zz-bad.toml").unlink()
+    assert ws.run("check").code == 0
+    assert not any("zz-bad" in e.title for e in feedparser.parse(str(ws.feeds / "status.atom")).entries)

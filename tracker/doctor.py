@@ -68,8 +68,8 @@ def examine(db: Path, policies: Path, feeds: Path, broken_after: int = 3, now: f
                                                          "readable with `sqlite3 tracker.db .recover`"))
         if any(f.level == "fail" for f in out):
             return out
-        out += _feeds(store, feeds, broken_after)
-        docs, declarations = _declarations(policies)
+        docs, declarations, problems = _declarations(policies)
+        out += _feeds(store, feeds, broken_after, problems)
         out += declarations
         out += _browser(docs)
         out += _outbox(store, now)
@@ -106,7 +106,7 @@ def _database(store) -> list[Finding]:
     return out
 
 
-def _feeds(store, feeds: Path, broken_after: int) -> list[Finding]:
+def _feeds(store, feeds: Path, broken_after: int, problems: list[str]) -> list[Finding]:
     from tracker.publish.build import OWNER, feeds_owner, out_of_date
 
     where = f"feeds {feeds}"
@@ -117,7 +117,7 @@ def _feeds(store, feeds: Path, broken_after: int) -> list[Finding]:
     if owner is not None and owner != ident:
         return [Finding("fail", where, f"published from another database ({owner[:12]}, this one is {ident[:12]}); "
                                        "`policy-tracker feeds --rebuild` replaces them with this database's")]
-    stale, extra = out_of_date(store, feeds, broken_after=broken_after)
+    stale, extra = out_of_date(store, feeds, broken_after=broken_after, problems=problems)
     if stale or extra:
         sample = ", ".join((stale + extra)[:3])
         return [Finding("warn", where, f"{len(stale)} file(s) out of date, {len(extra)} not from this database "
@@ -126,7 +126,7 @@ def _feeds(store, feeds: Path, broken_after: int) -> list[Finding]:
     return [Finding("ok", where, "up to date with the database" + note)]
 
 
-def _declarations(policies: Path) -> tuple[list, list[Finding]]:
+def _declarations(policies: Path) -> tuple[list, list[Finding], list[str]]:
     from tracker.errors import TrackerError
     from tracker.sources.declarations import read_policies
 
@@ -134,12 +134,12 @@ def _declarations(policies: Path) -> tuple[list, list[Finding]]:
     try:
         docs, problems = read_policies(policies)
     except TrackerError as e:
-        return [], [Finding("fail", where, str(e))]
+        return [], [Finding("fail", where, str(e))], []
     if problems:
-        return docs, [Finding("fail", where, f"{len(problems)} problem(s), those files are skipped: {problems[0]}"
-                                             + (f" (and {len(problems) - 1} more: `policy-tracker validate`)"
-                                                if len(problems) > 1 else ""))]
-    return docs, [Finding("ok", where, f"{len(docs)} document(s) declared, every file valid")]
+        more = f" (and {len(problems) - 1} more: `policy-tracker validate`)" if len(problems) > 1 else ""
+        return docs, [Finding("fail", where, f"{len(problems)} problem(s), those files are skipped: "
+                                             f"{problems[0]}{more}")], problems
+    return docs, [Finding("ok", where, f"{len(docs)} document(s) declared, every file valid")], []
 
 
 def _browser(docs: list) -> list[Finding]:

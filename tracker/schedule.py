@@ -204,6 +204,7 @@ class DeclarationWatcher:
         self._loaded_stamp: tuple | None = None
         self._missing_logged = False
         self.problems = 0  # files left out (or kept as they were) at the last load, for `run --once`
+        self.problem_lines: list[str] = []  # what is wrong with them (named in status.atom)
 
     def stamp(self) -> tuple | None:
         try:
@@ -235,6 +236,7 @@ class DeclarationWatcher:
         seen: dict[str, Path] = {}
         current: dict[Path, list[Document]] = {}
         self.problems = 0
+        self.problem_lines = []
         for path in sorted(self.folder.glob("*.toml")):
             try:
                 file_docs = load_file(path)
@@ -244,6 +246,7 @@ class DeclarationWatcher:
                                            f"declared in {seen[name]}")
             except DeclarationError as e:
                 self.problems += 1
+                self.problem_lines.append(str(e))
                 previous = self._by_file.get(path, [])
                 log.error("%s (%s)", e, "keeping its previous declarations" if previous
                           else "its documents are not scheduled")
@@ -644,7 +647,8 @@ class Daemon:
             return
         try:
             with self.cfg.store() as reader:
-                build_feeds(reader, self.cfg.feeds, broken_after=self.opts.broken_after)
+                build_feeds(reader, self.cfg.feeds, broken_after=self.opts.broken_after,
+                            problems=self.watcher.problem_lines)
         except Exception as e:  # noqa: BLE001 - feeds are rebuilt again at the next change
             log.error("rebuilding feeds in %s failed: %s: %s", self.cfg.feeds, type(e).__name__, e)
         took = time.monotonic() - started

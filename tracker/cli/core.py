@@ -244,7 +244,12 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
             state = f"{state} ({it['reason']})"
         cells.append([it["service"], it["type"], it["interval"] or "not declared", it["last_check"] or "-", state,
                       str(it["versions"])])
-    if items and sys.stdout.isatty():
+    from tracker.publish.termsafe import safe_line
+
+    # A file that could not be read is a row too: its documents are missing from the list above.
+    bad = [[safe_line(Path(line.partition(": ")[0]).name, 80), "(declaration file)", "-", "-",
+            "not read (bad file)", "-"] for line in cfg.problems if line.partition(": ")[0].endswith(".toml")]
+    if (items or bad) and sys.stdout.isatty():
         from rich.markup import escape
         from rich.table import Table
 
@@ -256,9 +261,11 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
             row = [escape(c) for c in row]
             row[4] = f"[{style}]{row[4]}[/]" if style else row[4]
             table.add_row(*row)
+        for row in bad:
+            table.add_row(*[escape(c) for c in row[:4]], f"[bold red]{escape(row[4])}[/]", row[5])
         stdout_console().print(table)
-    elif items:
-        click.echo(plain_table(headers, cells))
+    elif items or bad:
+        click.echo(plain_table(headers, cells + bad))
     stored_only = sum(1 for it in items if not it["declared"])
     if stored_only:
         click.echo(f"{stored_only} document(s) stored but not declared in {cfg.policies} (imported, or no longer "
@@ -360,7 +367,7 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
         # New documents need their (empty) service feeds and failures their status entries, not only
         # changes; the build is incremental, so a cycle where nothing moved skips it altogether.
         if rebuild_feeds and (any(o.state in ("new", "changed", "failed") for o in outcomes)
-                              or not (cfg.feeds / "index.html").exists()):
+                              or not (cfg.feeds / "index.html").exists() or _declarations_to_show(cfg)):
             try:
                 rebuild(cfg, store)
             except OSError as e:  # the versions are stored; the feeds follow at the next build
@@ -383,11 +390,22 @@ def check_status(cfg: Config, outcomes: list) -> int:
     return cfg.exit_status(EXIT_FAILED if any(o.state == "failed" for o in outcomes) else EXIT_OK)
 
 
+def _declarations_to_show(cfg: Config) -> bool:
+    """Whether status.atom must change for the declaration files: one is bad now, or one it names
+    was bad (and may be fixed)."""
+    if cfg.problems:
+        return True
+    try:
+        return b":status/declaration/" in (cfg.feeds / "status.atom").read_bytes()
+    except OSError:
+        return False
+
+
 def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 50) -> list[Path]:
     """Rebuild the feeds folder from the store (the feeds stage)."""
     from tracker.publish.build import build_feeds
 
-    return build_feeds(store, cfg.feeds, base_url=base_url, max_entries=max_entries)
+    return build_feeds(store, cfg.feeds, base_url=base_url, max_entries=max_entries, problems=cfg.problems)
 
 
 @cli.command()

@@ -14,6 +14,19 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
     return value
 
 
+def _problems(cfg: Config) -> list[str]:
+    """The declaration files that cannot be read, for status.atom (named there, not on stderr: this
+    command publishes, it does not check)."""
+    from tracker.sources.declarations import read_policies
+
+    if not cfg.policies.is_dir():
+        return []
+    try:
+        return read_policies(cfg.policies)[1]
+    except TrackerError:
+        return []
+
+
 @cli.command()
 @click.option("--base-url", envvar="POLICY_TRACKER_BASE_URL", default=None, metavar="URL",
               help="Public URL of the feeds folder, for absolute links (default: the folder's file:// URI).")
@@ -40,7 +53,8 @@ def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int
     with cfg.store() as store:
         try:
             paths = build_feeds(store, cfg.feeds, base_url=base_url.strip() if base_url else None,
-                                max_entries=max_entries, broken_after=broken_after, adopt=rebuild)
+                                max_entries=max_entries, broken_after=broken_after, adopt=rebuild,
+                                problems=_problems(cfg))
         except OSError as e:  # a --feeds folder that cannot be made or written is bad input
             where = f" ({e.filename})" if getattr(e, "filename", None) else ""
             raise TrackerError(f"--feeds {cfg.feeds}: cannot write the feeds: {e.strerror or e}{where}") from None

@@ -42,6 +42,7 @@ from tracker.errors import TrackerError
 from tracker.models import Change
 from tracker.publish.feeds import (
     EPOCH,
+    BadDeclaration,
     EntryTexts,
     FailingDocument,
     FeedSpec,
@@ -216,8 +217,24 @@ def claim_feeds(store: Store, out_dir: Path, *, adopt: bool = False) -> None:
     write_atomic(out_dir / OWNER, data.encode("utf-8"))
 
 
+def bad_declarations(problems: list[str]) -> list[BadDeclaration]:
+    """The declaration problems (``path: what is wrong`` lines) as status entries, one per file, dated
+    by the file's modification time so that a rebuild writes the same bytes."""
+    out: dict[str, BadDeclaration] = {}
+    for line in problems:
+        path, sep, error = line.partition(": ")
+        if not sep or not path.endswith(".toml") or path in out:
+            continue
+        try:
+            since = iso(os.stat(path).st_mtime) or EPOCH
+        except OSError:
+            since = EPOCH
+        out[path] = BadDeclaration(path, error, since)
+    return list(out.values())
+
+
 def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
-                broken_after: int = 3, adopt: bool = False) -> list[Path]:
+                broken_after: int = 3, adopt: bool = False, problems: list[str] | None = None) -> list[Path]:
     """Bring every feed, change page and the index up to date with the store; returns the files it
     manages. The bytes are always those of a full rebuild; only files whose inputs changed (or that
     were deleted or edited) are rendered, and only the diffs they show are read. The folder must be
@@ -232,7 +249,8 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
     with store.read_snapshot():
         changes = store.change_heads()  # newest first
         services = store.service_names()
-        status, broken = render_status(_failing(store, broken_after), base, broken_after)
+        status, broken = render_status(_failing(store, broken_after), base, broken_after,
+                                       bad_declarations(problems or []))
         outputs = _outputs(changes, services, base, max_entries, broken, titles)
         stale = [o for o in outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
         need = {c.id: c for o in stale for c in o.needs}
@@ -260,7 +278,7 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
 
 
 def out_of_date(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
-                broken_after: int = 3) -> tuple[list[str], list[str]]:
+                broken_after: int = 3, problems: list[str] | None = None) -> tuple[list[str], list[str]]:
     """(files a build would write, files it would delete): whether the feeds folder matches the store,
     found as a build finds it, writing nothing (the ``doctor`` command)."""
     out_dir = Path(out_dir)
@@ -270,7 +288,8 @@ def out_of_date(store: Store, out_dir: Path, base_url: str | None = None, max_en
     with store.read_snapshot():
         changes = store.change_heads()
         services = store.service_names()
-        _, broken = render_status(_failing(store, broken_after), base, broken_after)
+        _, broken = render_status(_failing(store, broken_after), base, broken_after,
+                                  bad_declarations(problems or []))
         outputs = _outputs(changes, services, base, max_entries, broken, _Titles(manifest["titles"]))
     stale = [rel for o in outputs for rel in o.rels if not _fresh(out_dir, rel, o.key, known)]
     keep = {rel for o in outputs for rel in o.rels}
