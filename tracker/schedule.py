@@ -570,22 +570,28 @@ class Daemon:
             log.warning("%s | failure %d, retry in %s", line, failures, human_seconds(delay))
         else:
             log.info("%s | next in %s", line, human_seconds(delay))
-        before = row.consecutive_failures
-        broken = self.opts.broken_after
-        if before < broken <= failures:
+        moved = self._episode(row.id)  # one "broken" and one "recovered" per episode (tracker/broken.py)
+        if moved == "broken":
             log.warning("%s: BROKEN after %d failed checks in a row (%s); see feeds/status.atom",
                         doc.label, failures, out.reason)
             self.feeds_dirty.set()
             if self.notifier:
                 self._notify_broken(out, failures)
-        elif before >= broken and failures == 0:
-            log.warning("%s: recovered after %d failed checks", doc.label, before)
+        elif moved == "recovered":
+            log.warning("%s: recovered (good checks in a row after a broken spell)", doc.label)
             self.feeds_dirty.set()
         if out.state in ("changed", "new"):
             self.feeds_dirty.set()
         if out.state == "changed" and out.change_id is not None and self.notifier:
             self._notify_change(out.change_id)
         return next_run
+
+    def _episode(self, document_id: int) -> str | None:
+        from tracker.broken import WINDOW, transition
+
+        with self.db_lock:
+            states = self.store.check_states(document_id, WINDOW)
+        return transition(states, self.opts.broken_after)
 
     def _notify_change(self, change_id: int) -> None:
         """Queue the stored change (after its commit) with any earlier undelivered one, and send them."""

@@ -152,18 +152,20 @@ class _Titles:
 
 
 def _failing(store: Store, broken_after: int) -> list[FailingDocument]:
-    """Documents failing ``broken_after`` times in a row, with the start of their streak and the
-    moment it crossed the threshold."""
+    """Documents failing ``broken_after`` times in a row, with the start of their failure episode and
+    the moment it crossed the threshold. The episode (``tracker.broken``) ends only after several
+    good checks in a row, so a page flapping between failing and working keeps one entry, with one
+    id, for the whole episode: feed readers do not show it as new at every flap."""
+    from tracker.broken import WINDOW, open_episode
+
     out = []
     for d in store.failing_documents(broken_after):
-        rows = [r for r in store.checks(d.id, limit=max(d.consecutive_failures, 1)) if r["state"] == "failed"]
-        if not rows:
+        episode = open_episode(store.check_states(d.id, WINDOW), broken_after)
+        if episode is None:  # fewer checks kept than failures counted (an old database): the streak
             at = iso(d.last_check_at) or EPOCH
             out.append(FailingDocument(d, at, at))
             continue
-        rows.reverse()  # oldest first
-        crossed = rows[min(broken_after, len(rows)) - 1]
-        out.append(FailingDocument(d, rows[0]["at"] or EPOCH, crossed["at"] or EPOCH))
+        out.append(FailingDocument(d, iso(episode.since) or EPOCH, iso(episode.crossed) or EPOCH))
     return out
 
 

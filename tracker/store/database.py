@@ -692,6 +692,12 @@ class Store:
                                             "duration_ms, error")
         return [{**r, "at": iso(r["at"])} for r in rows]
 
+    def check_states(self, document_id: int, limit: int) -> list[tuple[str, float]]:
+        """The latest ``limit`` checks of a document as (state, at), oldest first (tracker.broken)."""
+        rows = self.conn.execute("SELECT state, at FROM checks WHERE document_id=? ORDER BY at DESC, id DESC LIMIT ?",
+                                 (document_id, limit)).fetchall()
+        return [(r[0], r[1]) for r in reversed(rows)]
+
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
