@@ -115,3 +115,19 @@ def test_a_bad_declaration_file_is_named_in_status_atom_and_list(ws, httpserver)
     (ws.policies / "zz-bad.toml").unlink()
     assert ws.run("check").code == 0
     assert not any("zz-bad" in e.title for e in feedparser.parse(str(ws.feeds / "status.atom")).entries)
+
+
+def test_adding_a_service_whose_name_slugs_the_same_renames_nothing(ws, httpserver) -> None:
+    """Issue 19: adding "P." after "P" used to turn services/p.atom into p-<hash>.atom (404s)."""
+    httpserver.expect_request("/p").respond_with_data(policy_html(), content_type="text/html")
+    httpserver.expect_request("/p-dot").respond_with_data(policy_html(title="Terms"), content_type="text/html")
+    ws.declare("P", httpserver.url_for("/p"))
+    assert ws.run("check").code == 0
+    assert (ws.feeds / "services" / "p.atom").exists()
+    (ws.policies / "p-dot.toml").write_text(
+        f'name = "P."\n[documents."Privacy Policy"]\nurl = "{httpserver.url_for("/p-dot")}"\n', encoding="utf-8")
+    assert ws.run("check").code == 0
+    names = sorted(p.name for p in (ws.feeds / "services").glob("*.atom"))
+    assert "p.atom" in names and len(names) == 2, names
+    assert ws.run("feeds").code == 0
+    assert "p.atom" in sorted(p.name for p in (ws.feeds / "services").glob("*.atom"))

@@ -69,16 +69,28 @@ Renderer = Callable[[dict[int, ChangeRecord]], dict[str, bytes]]
 # --------------------------------------------------------------------------- file names
 
 
-def service_slugs(names: list[str]) -> dict[str, str]:
-    """File slug per service name; names sharing a slug all get a hash suffix (never one file for two)."""
+def service_slugs(names: list[str], kept: dict[str, str] | None = None) -> dict[str, str]:
+    """File slug per service name; names sharing a slug all get a hash suffix (never one file for two).
+
+    ``kept``: the names given before (``Store.kept_file_names``). A service keeps its file name for
+    good: a newcomer whose name slugs the same ("P." after "P") gets the suffix, and the subscribers
+    of the first one's feed and pages never see a 404."""
+    kept = kept or {}
+    unique = set(names)
+    out = {n: kept[n] for n in unique if n in kept}
+    taken = set(kept.values())
     by_slug: dict[str, list[str]] = defaultdict(list)
-    for n in sorted(set(names)):
+    for n in sorted(unique - set(out)):
         by_slug[file_slug(n)].append(n)
-    out = {}
     for slug, group in by_slug.items():
         for n in group:
-            out[n] = slug if len(group) == 1 else f"{slug}-{short_hash(n)}"
+            out[n] = slug if len(group) == 1 and slug not in taken else f"{slug}-{short_hash(n)}"
     return out
+
+
+def file_names(store: Store, names: list[str]) -> dict[str, str]:
+    """:func:`service_slugs` with the names the store keeps."""
+    return service_slugs(names, store.kept_file_names())
 
 
 def change_file(service: str, document: str, version: int, slugs: dict[str, str]) -> str:
@@ -253,10 +265,14 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
         services = store.service_names()
         status, broken = render_status(_failing(store, broken_after), base, broken_after,
                                        bad_declarations(problems or []))
-        outputs = _outputs(changes, services, base, max_entries, broken, titles)
+        kept = store.kept_file_names()
+        outputs = _outputs(changes, services, base, max_entries, broken, titles, kept)
         stale = [o for o in outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
         need = {c.id: c for o in stale for c in o.needs}
         full = store.change_records(list(need.values()))
+    merged = {**kept, **service_slugs(services + [c.service for c in changes], kept)}
+    if merged != kept:  # names given for the first time are kept from now on
+        store.keep_file_names(merged)
     records = {}
     stale_ids = {id(o) for o in stale}
     root, folders = str(out_dir), {str(out_dir)}
@@ -292,7 +308,8 @@ def out_of_date(store: Store, out_dir: Path, base_url: str | None = None, max_en
         services = store.service_names()
         _, broken = render_status(_failing(store, broken_after), base, broken_after,
                                   bad_declarations(problems or []))
-        outputs = _outputs(changes, services, base, max_entries, broken, _Titles(manifest["titles"]))
+        outputs = _outputs(changes, services, base, max_entries, broken, _Titles(manifest["titles"]),
+                           store.kept_file_names())
     stale = [rel for o in outputs for rel in o.rels if not _fresh(out_dir, rel, o.key, known)]
     keep = {rel for o in outputs for rel in o.rels}
     extra = []
@@ -327,10 +344,10 @@ class _FeedPlan:
 
 
 def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entries: int,
-             broken: list[str], titles: _Titles) -> list[_Output]:
+             broken: list[str], titles: _Titles, kept: dict[str, str] | None = None) -> list[_Output]:
     """Every file built from the changes (all but status.atom), each with its key and renderer."""
     code = code_hash()
-    slugs = service_slugs(services + [c.service for c in changes])
+    slugs = service_slugs(services + [c.service for c in changes], kept)
     pages = {c.id: change_file(c.service, c.type, c.to_version, slugs) for c in changes}
     plans = [_FeedPlan("all", "Policy changes: all services", "Every significant change of every watched policy",
                        changes)]

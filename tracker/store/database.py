@@ -375,6 +375,24 @@ class Store:
         self.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('identity', ?)", (uuid.uuid4().hex,))
         return self.conn.execute("SELECT value FROM meta WHERE key='identity'").fetchone()[0]
 
+    def kept_file_names(self) -> dict[str, str]:
+        """The file name given to each service's feeds and pages, kept so that it never changes when
+        another service's name would slug the same (tracker.publish.build.service_slugs)."""
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key='file_names'").fetchone()
+        except sqlite3.OperationalError:  # no meta table yet: nothing kept
+            return {}
+        try:
+            value = json.loads(row[0]) if row else {}
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+    def keep_file_names(self, names: dict[str, str]) -> None:
+        self.identity()  # makes the meta table
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('file_names', ?)",
+                          (json.dumps(names, sort_keys=True, ensure_ascii=False),))
+
     def count_changes(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
 
