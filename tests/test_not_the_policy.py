@@ -179,3 +179,17 @@ def test_dry_run_names_what_the_page_is(ws, site) -> None:
     ws.declare("Example", site.url)
     r = ws.run("check", "--dry-run")
     assert "consent-wall" in r.out and "Traceback" not in r.err
+
+
+def test_a_pathological_selector_on_a_large_page_is_answered(ws, httpserver) -> None:
+    """`div ~ div ~ ...` (20 steps) on a page of 8,000 elements ran for minutes through libxml2's XPath;
+    each combinator is now one pass over the page (the subprocess timeout is the only clock here)."""
+    blocks = "".join(f"<div><p>Clause {i} of the policy, kept as it is.</p></div>" for i in range(4000))
+    httpserver.expect_request("/privacy").respond_with_data(
+        f'<html lang="en"><body><main>{blocks}</main></body></html>', content_type="text/html")
+    ws.declare("Example", httpserver.url_for("/privacy"), select=[" ~ ".join(["div"] * 20)])
+    r = ws.run("check", "--json", timeout=60)
+    [out] = r.json_lines()
+    assert out["state"] == "new", out
+    text = ws.run("show", "Example").out
+    assert "Clause 19 of" in text and "Clause 3999 of" in text and "Clause 18 of" not in text

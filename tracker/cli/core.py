@@ -11,6 +11,7 @@ import click
 
 from tracker.cli.main import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Config, cli, pass_config
 from tracker.errors import TrackerError
+from tracker.publish.termsafe import safe
 
 STATE_STYLE = {"new": "cyan", "unchanged": "dim", "changed": "bold yellow", "failed": "bold red"}
 
@@ -189,6 +190,7 @@ def add(cfg: Config, service: str, url: str, type_: str, select: tuple[str, ...]
 
 def plain_table(headers: list[str], rows: list[list[str]]) -> str:
     """Columns padded to their widest cell, two spaces apart, never cut or wrapped (for pipes)."""
+    rows = [[safe(c) for c in r] for r in rows]  # names come from files and archives: escaped
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     lines = []
     for r in [headers, *rows]:
@@ -332,7 +334,7 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
         if as_json:
             click.echo(json.dumps(o.to_dict(), ensure_ascii=False))
         elif not quiet or o.state in ("changed", "failed"):  # -q: what cron should mail, and nothing else
-            line = o.line()
+            line = safe(o.line())  # names, page titles and server errors reach the terminal escaped
             if interactive:
                 from rich.markup import escape
 
