@@ -65,7 +65,7 @@ SLICES = 20  # the stored page's words are compared in this many equal parts
 TAIL_MIN_LOST = 0.3  # a cut page lost at least this share of the stored page's words...
 KEPT, GONE = 0.8, 0.25  # ...the parts before the cut mostly there, every part after it mostly gone
 NOTHING_NEW = 0.9  # and the page adds nothing: this share of its wording is the stored page's
-MIN_WORDS = 300  # stored pages shorter than this are not judged
+MIN_WORDS = 200  # stored pages shorter than this are not judged (too few words to place a cut)
 
 
 def _page_words(body: bytes) -> list[bytes]:
