@@ -58,12 +58,14 @@ def truncated(body: bytes, previous_body: bytes | None) -> str | None:
     return lost_tail(body, previous_body)
 
 
-_SKIPPED = re.compile(rb"<(script|style|noscript|template)\b.*?</\1\s*>", re.I | re.S)
+# (a script cut short runs to the end of the page: its code is not words of the page either)
+_SKIPPED = re.compile(rb"<(script|style|noscript|template)\b.*?(?:</\1\s*>|\Z)", re.I | re.S)
 _TAG_B = re.compile(rb"<[^>]*>")
 _WORD_B = re.compile(rb"\w+")
 SLICES = 20  # the stored page's words are compared in this many equal parts
 TAIL_MIN_LOST = 0.3  # a cut page lost at least this share of the stored page's words...
-KEPT, GONE = 0.8, 0.25  # ...the parts before the cut mostly there, every part after it mostly gone
+KEPT, GONE = 0.8, 0.3  # ...the parts before the cut mostly there (on average), those after it gone (on average)
+MOSTLY = 0.6  # ...and none of the parts after the cut mostly there (wording a page repeats may survive)
 NOTHING_NEW = 0.9  # and the page adds nothing: this share of its wording is the stored page's
 MIN_WORDS = 200  # stored pages shorter than this are not judged (too few words to place a cut)
 
@@ -94,8 +96,8 @@ def lost_tail(body: bytes, previous_body: bytes) -> str | None:
     cut = next((i for i in range(SLICES) if cover[i] < GONE), None)
     if cut is None or cut == 0 or cut > SLICES * (1 - TAIL_MIN_LOST):
         return None
-    head = cover[:cut - 1]
-    if (head and sum(head) < KEPT * len(head)) or any(c >= GONE for c in cover[cut:SLICES - 1]):
+    head, tail = cover[:cut - 1], cover[cut:SLICES - 1]
+    if (head and sum(head) < KEPT * len(head)) or (tail and (sum(tail) >= GONE * len(tail) or max(tail) >= MOSTLY)):
         return None
     return (f"page stops {cut * 100 // SLICES}% of the way into the stored version: its beginning is there word "
             f"for word, the rest ({len(old) - len(new)} of {len(old)} words) is gone (response cut short)")
