@@ -193,3 +193,34 @@ def test_a_pathological_selector_on_a_large_page_is_answered(ws, httpserver) -> 
     assert out["state"] == "new", out
     text = ws.run("show", "Example").out
     assert "Clause 19 of" in text and "Clause 3999 of" in text and "Clause 18 of" not in text
+
+
+def test_a_pathological_selector_soupsieve_must_match_is_answered_too(ws, httpserver) -> None:
+    """A selector only soupsieve reads (`:has`), 20 steps, matching nothing on 8,000 elements: soupsieve
+    backtracks through every combinator from every element (and the check for "simple" selectors,
+    one regular expression, backtracked exponentially on it); each compound is matched on its own now."""
+    blocks = "".join(f"<div><p>Clause {i} of the policy, kept as it is.</p></div>" for i in range(4000))
+    httpserver.expect_request("/privacy").respond_with_data(
+        f'<html lang="en"><body><main>{blocks}</main></body></html>', content_type="text/html")
+    selector = "section ~ " + " ~ ".join(["div"] * 19) + ":has(p)"
+    ws.declare("Example", httpserver.url_for("/privacy"), select=[selector])
+    assert ws.run("validate", timeout=60).code == 0
+    r = ws.run("check", "--json", timeout=60)
+    [out] = r.json_lines()
+    assert out["state"] == "failed" and out["reason"] == "selector-matched-nothing", out
+
+
+def test_split_selectors_match_as_soupsieve_does() -> None:
+    """The compounds-and-combinators evaluation gives soupsieve's own answer on selectors it must read."""
+    from bs4 import BeautifulSoup
+
+    from tracker.text.select import Page
+
+    html = ("<html><body><main><h2 id=a>A</h2><p class=x>1</p><div><p>2</p><span>3</span></div><p>4</p>"
+            "<section><div><p class=x>5</p></div><p>6</p></section><p>7</p></main></body></html>")
+    page, soup = Page(html), BeautifulSoup(html, "lxml")
+    for sel in ("div:has(p) ~ p", "main > :is(p, div) + p", "section p:has(+ p), h2 ~ p.x", "main p:not(.x) ~ p",
+                "div:has(span) > p", "section:has(p) p", "h2:has(+ p) ~ section div > p"):
+        got = [e.text for e in page.select(sel)]
+        want = [t.get_text() for t in soup.select(sel)]
+        assert got == want, (sel, got, want)

@@ -134,11 +134,17 @@ def _match(root: Element, tree: p.Tree) -> set[Element]:
     if not isinstance(tree, p.CombinedSelector):
         return set(cast(list[Element], _compound_xpath(tree)(root)))
     left = _match(root, tree.selector)
-    right = set(cast(list[Element], _compound_xpath(tree.subselector)(root)))
-    if not left or not right:
+    if not left:
         return set()
+    return combine(root, left, tree.combinator, set(cast(list[Element], _compound_xpath(tree.subselector)(root))))
+
+
+def combine(root: Element, left: set[Element], comb: str, right: set[Element]) -> set[Element]:
+    """The elements of ``right`` that stand in relation ``comb`` (" ", ">", "+", "~") to an element of
+    ``left``: one pass over the page (or over the parents of ``left``)."""
     out: set[Element] = set()
-    comb = tree.combinator
+    if not left or not right:
+        return out
     if comb == ">":
         out = {e for e in right if e.getparent() in left}
     elif comb == "+":
@@ -172,6 +178,88 @@ def _match(root: Element, tree: p.Tree) -> set[Element]:
             if inside and e in right:
                 out.add(e)
     return out
+
+
+_OPEN, _CLOSE = "([", ")]"
+
+
+def split_complex(selector: str) -> list[list[str]] | None:
+    """A selector list as its complex selectors, each as [compound, combinator, compound, ...], split
+    at the top level only (not inside ``(...)``, ``[...]`` or quotes); None when it cannot be split
+    (a selector starting or ending with a combinator, unbalanced brackets)."""
+    groups: list[list[str]] = []
+    parts: list[str] = []
+    buf: list[str] = []
+    depth, quote, i, n = 0, "", 0, len(selector)
+
+    def flush() -> bool:
+        token = "".join(buf).strip()
+        buf.clear()
+        if not token:
+            return False
+        parts.append(token)
+        return True
+
+    pending: str | None = None
+    while i < n:
+        ch = selector[i]
+        if quote:
+            buf.append(ch)
+            if ch == "\\" and i + 1 < n:
+                buf.append(selector[i + 1])
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+            buf.append(ch)
+        elif ch == "\\" and i + 1 < n:
+            buf.append(ch + selector[i + 1])
+            i += 1
+        elif ch in _OPEN:
+            depth += 1
+            buf.append(ch)
+        elif ch in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                return None
+            buf.append(ch)
+        elif depth == 0 and (ch in ">+~," or ch.isspace()):
+            had = "".join(buf).strip() != ""
+            if had:
+                if pending is not None:
+                    parts.append(pending)
+                    pending = None
+                flush()
+            if ch == ",":
+                if not parts or pending is not None:
+                    return None
+                groups.append(parts)
+                parts = []
+            elif ch in ">+~":
+                if not parts or (pending not in (None, " ")):
+                    return None
+                pending = ch
+            elif parts and pending is None:
+                pending = " "
+        else:
+            if pending is not None and not "".join(buf).strip():
+                parts.append(pending)
+                pending = None
+            buf.append(ch)
+        i += 1
+    if quote or depth:
+        return None
+    if "".join(buf).strip():
+        if pending is not None:
+            parts.append(pending)
+        flush()
+    elif pending not in (None, " "):
+        return None
+    if not parts:
+        return None
+    groups.append(parts)
+    return groups
 
 
 class Page:
@@ -218,11 +306,28 @@ class Page:
             self._soup_map = (soup, {id(t): e for t, e in zip(soup.find_all(True), elements, strict=False)
                                      if t.name == e.tag})
         soup, by_id = self._soup_map
-        try:
-            found = soup.select(selector)
-        except Exception as e:  # soupsieve.SelectorSyntaxError and friends
-            raise ValueError(f"bad CSS selector {selector!r}: {str(e).splitlines()[0]}") from e
-        return [by_id[id(t)] for t in found if id(t) in by_id]
+
+        def run(sel: str) -> list[Element]:
+            try:
+                found = soup.select(sel)
+            except Exception as e:  # soupsieve.SelectorSyntaxError and friends
+                raise ValueError(f"bad CSS selector {selector!r}: {str(e).splitlines()[0]}") from e
+            return [by_id[id(t)] for t in found if id(t) in by_id]
+
+        groups = split_complex(selector)
+        if groups is None or self.root is None or all(len(g) == 1 for g in groups):
+            return run(selector)
+        # soupsieve matches a complex selector right to left from every element, backtracking through
+        # the combinators: a 20-step selector that matches nothing ran for minutes. Each compound is
+        # matched on its own here (a local test per element) and the combinators joined over sets.
+        css.check(selector)  # a selector soupsieve refuses is refused whole, with its message
+        matched: set[Element] = set()
+        for group in groups:
+            current = set(run(group[0]))
+            for comb, compound in zip(group[1::2], group[2::2], strict=True):
+                current = combine(self.root, current, comb, set(run(compound))) if current else set()
+            matched |= current
+        return [e for e in self.root.iter() if e in matched] if matched else []
 
     def select_one(self, selector: str | None) -> Element | None:
         if not selector:
