@@ -40,6 +40,8 @@ def test_a_new_database_over_published_feeds_is_refused(ws, httpserver) -> None:
     assert _published(ws) == before
     r = ws.run("feeds")
     assert_one_line_error(r, "another database", "--rebuild")
+    r = ws.run("run", "--once")
+    assert_one_line_error(r, "another database")
     assert _published(ws) == before
 
 

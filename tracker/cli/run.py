@@ -58,6 +58,10 @@ def run(cfg: Config, jobs: int, host_delay: float, jitter: float, broken_after: 
 
     if quiet and verbose:
         raise TrackerError("--quiet and --verbose cannot be used together")
+    from tracker.publish.build import claim_feeds
+
+    with cfg.store() as store:  # refused before the daemon starts: the feeds are another database's
+        claim_feeds(store, cfg.feeds)
     setup_logging(log_file, quiet, verbose)
     opts = Options(jobs=jobs, host_delay=host_delay, jitter=jitter, broken_after=broken_after, once=once,
                    poll=max(0.5, poll), stop_timeout=stop_timeout, notify=tuple(notify))
