@@ -225,21 +225,21 @@ def claim_feeds(store: Store, out_dir: Path, *, adopt: bool = False) -> None:
     does not know. Pointed at another database, or at a new or emptied one, it would wipe the
     published history. So a folder records the identity of the database that published it, and any
     other database is refused (TrackerError, exit 2) unless told to take it over (``adopt``:
-    ``feeds --rebuild``). A folder from before the record is adopted, unless it holds change pages
-    and this database has no change at all (a new or empty database over old feeds)."""
+    ``feeds --rebuild``). A folder with no change page published is adopted (it has no history to
+    lose); so is one from before the record, unless this database has no change at all."""
     out_dir = Path(out_dir)
     ident = store.identity()
     owner = feeds_owner(out_dir)
     if owner == ident:
         return
-    if not adopt:
+    pages = _published_pages(out_dir)
+    if not adopt and pages:  # a folder with no change page published loses nothing: adopted
         if owner is not None:
             raise TrackerError(
                 f"{out_dir}: these feeds were published from another database ({owner[:12]}, not {store.path}, "
                 f"{ident[:12]}): nothing written or deleted. Use the database that made them (--db), another "
                 "--feeds folder, or `policy-tracker feeds --rebuild` to replace them with this database's")
-        pages = _published_pages(out_dir)
-        if pages and not store.count_changes():
+        if not store.count_changes():
             raise TrackerError(
                 f"{out_dir}: holds {pages} published change page(s) but {store.path} has no change: a new or "
                 "empty database would delete them. Use the database that made them (--db), another --feeds "
