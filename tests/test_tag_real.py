@@ -250,8 +250,10 @@ def test_issue16_composed_improve_our_models_is_confident(text: str) -> None:
 # labellings) ai-training 0.95/0.57, biometrics 0.80/0.80, polarity 0.83, secondary 0.70
 # Branch tags3 (tune side 799 clauses with batch tags3-tune): tune ai-training 1.00/1.00, biometrics
 # 0.95/0.96, polarity 0.92, secondary 0.74; held-out biometrics 0.82/0.80, the rest unchanged.
+# Branch tags4 (tune side 898 clauses with batch tags4-tune): tune biometrics 0.95/0.94, polarity 0.93,
+# secondary 0.73; held-out ai-training 0.96/0.63, polarity 0.84, the rest unchanged.
 TUNE_FLOORS = {"ai-training": (0.97, 0.96), "biometrics": (0.93, 0.93), "polarity": 0.90, "secondary": 0.72}
-HELDOUT_FLOORS = {"ai-training": (0.90, 0.52), "biometrics": (0.78, 0.76), "polarity": 0.79, "secondary": 0.67}
+HELDOUT_FLOORS = {"ai-training": (0.90, 0.60), "biometrics": (0.78, 0.76), "polarity": 0.79, "secondary": 0.67}
 
 
 @pytest.mark.parametrize("side, floors", [("tune", TUNE_FLOORS), ("heldout", HELDOUT_FLOORS)])
