@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from feeddata import AI_CLAUSE, DEMO_TITLES, add_change, added, demo_store, modified, ts
 
+from tracker.broken import RECOVER_AFTER
 from tracker.cli import cli
 from tracker.compare.tag import tag_changes
 from tracker.errors import TrackerError
@@ -258,7 +259,30 @@ def test_status_feed_lists_broken_documents_until_they_recover(built):
         fail(store, doc.id, ts(23, i), reason="timeout")
     build_feeds(store, out, broken_after=3)
     e2 = feedparser.parse((out / "status.atom").read_bytes()).entries[0]
-    assert e2.id != first_id and e2.title.endswith("(timeout)")
+    # One good check between two failing spells is a flap, not a recovery: the same episode, the same
+    # entry id (readers do not show it as new); a new episode needs a real recovery first.
+    assert e2.id == first_id and e2.title.endswith("(timeout)")
+    with store.transaction():
+        for i in range(RECOVER_AFTER):
+            store.record_check(doc.id, state="unchanged", at=ts(24, i))
+    for i in range(3):
+        fail(store, doc.id, ts(25, i), reason="timeout")
+    build_feeds(store, out, broken_after=3)
+    e3 = feedparser.parse((out / "status.atom").read_bytes()).entries[0]
+    assert e3.id != first_id
+
+
+def test_broken_and_recovered_once_per_episode_however_much_it_flaps():
+    from tracker.broken import open_episode, transition
+
+    flapping = ["failed"] * 3 + ["unchanged", "failed", "failed", "failed", "unchanged", "failed"] * 20
+    checks = [(s, float(i)) for i, s in enumerate(flapping + ["unchanged"] * RECOVER_AFTER)]
+    moves = [transition(checks[:n], 3) for n in range(1, len(checks) + 1)]
+    assert moves.count("broken") == 1 and moves.count("recovered") == 1
+    assert moves[2] == "broken" and moves[-1] == "recovered"
+    assert open_episode(checks[:-1], 3) == open_episode(checks[:50], 3)  # one episode, one start
+    alternating = [(s, float(i)) for i, s in enumerate(["failed", "unchanged"] * 50)]
+    assert all(transition(alternating[:n], 3) is None for n in range(1, 101))  # never 3 failures in a row
 
 
 # --------------------------------------------------------------------------- writing and CLI

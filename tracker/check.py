@@ -123,9 +123,10 @@ def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResul
 # --------------------------------------------------------------------------- extraction (pure)
 
 
-def read_page(doc: Document, capture: Capture, previous_length: int = 0) -> Page:
+def read_page(doc: Document, capture: Capture, previous_length: int = 0, previous_lang: str | None = None) -> Page:
     """Decode, extract and guard one capture. A pure function of its arguments (it may run in a
-    worker process): the guards here are those that need no stored version but its length."""
+    worker process): the guards here are those that need no stored version but its length and
+    language (``previous_lang``: the latest stored version's)."""
     from tracker.capture.charset import decode_body
     from tracker.text.html import extract_html
     from tracker.text.markdown import extract_markdown
@@ -138,13 +139,17 @@ def read_page(doc: Document, capture: Capture, previous_length: int = 0) -> Page
                 else decode_body(capture.body, capture.encoding))
     except (ValueError, LookupError) as e:
         return Page(reason="decode", error=str(e))
+    if capture.origin == "fetch" and (why := guard.off_site(doc.url, capture.final_url)):
+        return Page(reason="redirected", error=why)
     mime = capture.content_type.split(";", 1)[0].strip().lower()
+    html = ""  # the page's markup, for the guards that read it (buttons, fields, <html lang>)
     try:
         if mime in ("text/markdown", "text/x-markdown") or capture.url.lower().endswith(".md"):
             extracted = extract_markdown(text)
         elif mime == "text/plain":
             extracted = extract_text(text)
         else:
+            html = text
             extracted = extract_html(text, select=doc.select, remove=doc.remove,
                                      base_url=capture.final_url or doc.url, lang=doc.lang)
     except SelectorMatchedNothing as e:
@@ -157,6 +162,10 @@ def read_page(doc: Document, capture: Capture, previous_length: int = 0) -> Page
     why = guard.blocked_reason(body_text, extracted.title)
     if why:
         return Page(reason="blocked", error=why)
+    refused = guard.not_the_policy(doc, body_text, html, extracted.title,
+                                   previous_length, previous_lang)
+    if refused:
+        return Page(reason=refused[0], error=refused[1])
     why = guard.too_short(len(body_text), previous_length)
     if why:
         return Page(reason="too-short", error=why)
@@ -211,7 +220,7 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
     out = outcome or CheckOutcome(document=doc, state="unchanged", bytes=len(capture.body), at=at)
     previous = store.latest_head(row.id)
     if page is None:
-        page = read_page(doc, capture, previous.length if previous else 0)
+        page = read_page(doc, capture, previous.length if previous else 0, previous.lang if previous else None)
     elif page.packed is not None and previous is not None:
         # extracted before the latest version was known: apply the length guard now
         why = guard.too_short(page.packed.length, previous.length)

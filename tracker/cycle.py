@@ -116,7 +116,8 @@ def run_cycle(
         f = Fetched(doc, row, result)
         if wants_page(row, result):
             try:
-                f.page = (pool.run if pool else _call)(read_page, doc, Capture.from_fetch(result, 0.0), row.text_length)
+                f.page = (pool.run if pool else _call)(read_page, doc, Capture.from_fetch(result, 0.0),
+                                                       row.text_length, row.text_lang)
             except Exception as e:  # noqa: BLE001 - recorded as this document's failure
                 f.error = e
         return f

@@ -92,7 +92,43 @@ FAULTS = (
     "empty", "blank", "truncated-length", "truncated-document", "charset-lie", "charset-missing",
     "charset-latin1-header", "redirect-loop", "huge-length", "huge-stream", "gzip-bomb", "selector-gone",
     "reset", "reset-mid-body", "stall-mid-body", "slow-drip",
+    # pages that are not the policy (issue 19), and a server's control characters
+    "consent-wall", "login-elsewhere", "other-language", "half-page-closed", "tarpit", "control-reason",
 )
+
+# A consent notice rendered inside the site's layout (in the content container), buttons in a form.
+CONSENT_WALL = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Privacy Policy</title></head><body>'
+    '<main id="policy"><h2>We value your privacy</h2><p>We and our partners store and/or access information on a '
+    "device, such as cookies, and process personal data, such as unique identifiers and standard information sent "
+    "by a device, for personalised advertising and content, measurement and audience research.</p><p>You may "
+    "click to consent to our and our partners' processing as described above, or change your preferences before "
+    "consenting or to refuse consenting. Your preferences apply to this website only; you can withdraw your "
+    "consent at any time.</p><form><button>Manage options</button><button>Accept all</button></form></main>"
+    "</body></html>")
+# Another site's sign-in page, long with its marketing text (a redirect ends there).
+LOGIN_ELSEWHERE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in - Accounts</title></head><body>'
+    '<main id="policy"><h1>Sign in</h1><form><input name="user"><input name="pass" type="password">'
+    "<button>Next</button></form>"
+    + "<p>One account for your mail, files and calendar, kept in sync on every device and protected by "
+      "two-step verification around the clock.</p>" * 30 + "</main></body></html>")
+# The policy's German edition (written for the tests).
+GERMAN = (
+    '<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Datenschutzerklärung</title></head><body>'
+    '<main id="policy"><h1>Datenschutzerklärung</h1>'
+    "<h2>Welche Daten wir erheben</h2><p>Wir erheben die Daten, die du uns bei der Erstellung deines Kontos "
+    "gibst, zum Beispiel deinen Namen und deine E-Mail-Adresse, und die Inhalte, die du veröffentlichst.</p>"
+    "<p>Wir erheben Informationen darüber, wie du den Dienst nutzt, und über die Geräte, die du verwendest, "
+    "etwa das Betriebssystem und die Spracheinstellungen.</p>"
+    "<h2>Wie wir die Daten verwenden</h2><p>Wir verwenden die Daten, um den Dienst bereitzustellen und zu "
+    "verbessern, um mit dir über dein Konto zu kommunizieren und um Betrug und Missbrauch zu verhindern.</p>"
+    "<h2>Wie wir Daten teilen</h2><p>Wir teilen Daten mit Dienstleistern, die sie in unserem Auftrag "
+    "verarbeiten, und mit Behörden, wenn das Gesetz es verlangt oder wenn es zum Schutz unserer Nutzer "
+    "nötig ist.</p><h2>Deine Rechte</h2><p>Du kannst deine Daten jederzeit einsehen, berichtigen oder löschen "
+    "lassen, und du kannst einer Verarbeitung widersprechen, die auf unserem berechtigten Interesse beruht.</p>"
+    "</main></body></html>")
+
 
 
 @dataclass
@@ -313,6 +349,41 @@ class FaultServer:
                 return
             conn.sendall(body[i:i + 16])
             self._sleep(0.1)
+
+
+    def _f_consent_wall(self, conn, route, path, query) -> None:
+        self._send(conn, 200, CONSENT_WALL.encode("utf-8"))
+
+    def _f_login_elsewhere(self, conn, route, path, query) -> None:
+        if query.startswith("signin"):
+            self._send(conn, 200, LOGIN_ELSEWHERE.encode("utf-8"))
+            return  # the same server under another name ("localhost"): another site to the tracker
+        self._send(conn, 302, b"", Location=f"http://localhost:{self.port}{path}?signin=1")
+
+    def _f_other_language(self, conn, route, path, query) -> None:
+        self._send(conn, 200, GERMAN.encode("utf-8"))
+
+    def _f_half_page_closed(self, conn, route, path, query) -> None:
+        page = route.page
+        cut = page.index("<h2>", len(page) // 2)  # half the sections, the page closed as if whole
+        self._send(conn, 200, (page[:cut] + "</main></body></html>").encode("utf-8"))
+
+    def _f_tarpit(self, conn, route, path, query) -> None:
+        """A byte every half second: every read gets data, the transfer never ends (a whole-transfer
+        deadline is the only defence)."""
+        body = route.page.encode("utf-8")
+        head = self._head(200, {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(body))})
+        conn.sendall(head)
+        for i in range(len(body)):
+            if self.stop.is_set():
+                return
+            conn.sendall(body[i:i + 1])
+            self._sleep(0.5)
+
+    def _f_control_reason(self, conn, route, path, query) -> None:
+        head = (b"HTTP/1.1 500 \x1b]0;owned\x07\x1b[2J\rforged\r\nConnection: close\r\n"
+                b"Content-Type: text/html\r\nContent-Length: 2\r\n\r\nno")
+        conn.sendall(head)
 
 
 class Blackhole:

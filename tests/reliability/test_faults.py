@@ -17,6 +17,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,18 @@ CASES: dict[str, tuple[tuple[str, ...], str]] = {
     "stall-mid-body": (("failed/timeout",), "timed"),
     "slow-drip": (("failed/timeout",), "timed"),
     "connect-timeout": (("failed/timeout",), "timed"),
+    # issue 19: pages that are not the policy, a tarpit under `check --timeout`, a hostile reason phrase,
+    # an address no fetch may reach
+    "consent-wall": (("failed/consent-wall",), "cli"),
+    "login-elsewhere": (("failed/redirected",), "cli"),
+    "other-language": (("failed/language",), "cli"),
+    "half-page-closed": (("failed/truncated",), "cli"),
+    "control-reason": (("failed/http-status",), "cli"),
+    "tarpit": (("failed/timeout",), "tarpit"),
+    "metadata-address": (("failed/forbidden-address",), "cli"),
 }
+TARPIT_TIMEOUT = 2.0  # `check --timeout` against the tarpit: it must end within this plus 2 s
+NOT_SERVED = ("connect-timeout", "metadata-address")  # declared elsewhere while the faults are on
 TIMEOUTS = {"connect_timeout": 0.5, "read_timeout": 1.0, "total_timeout": 3.0}
 RSS_MARGIN_MB = 40  # a 50 MB body read whole would need more than this over the all-good baseline
 
@@ -127,6 +139,8 @@ class Matrix:
     feeds_after: dict[str, str]
     rss_seed_kb: int
     rss_big_kb: int
+    tarpit_seconds: float = 0.0
+    escapes_in_output: int = 0
 
 
 @pytest.fixture(scope="module")
@@ -149,14 +163,21 @@ def matrix(tmp_path_factory) -> Matrix:
             feeds_before = tree_digest(ws.feeds)
 
             for fault in CASES:
-                if fault != "connect-timeout":
+                if fault not in NOT_SERVED:
                     srv.set(f"/{fault}", fault)
             ws.declare(service("connect-timeout"), hole.url(), select=["#policy"])
+            ws.declare(service("metadata-address"), "http://169.254.169.254/latest/meta-data/", select=["#policy"])
             outcomes: dict[str, dict] = {}
             cli = [service(f) for f, (_, how) in CASES.items() if how == "cli"]
             r = ws.run("check", "--json", "--jobs", "16", "--per-host", "16", *cli)
             assert r.code == 3, r.err  # 3: some documents failed (here: every one)
             outcomes.update(by_service(json_lines(r.out)))
+            plain = ws.run("check", "--jobs", "16", "--per-host", "16", service("control-reason"))
+            escapes = sum((plain.out + plain.err).count(c) for c in ("\x1b", "\x07", "\r"))
+            t = time.monotonic()
+            tar = ws.run("check", "--json", "--timeout", str(TARPIT_TIMEOUT), service("tarpit"))
+            tarpit_seconds = time.monotonic() - t
+            outcomes.update(by_service(json_lines(tar.out)))
             big = run_measured(ws, "check", "--json", "--jobs", "3", "--per-host", "3",
                                *[service(f) for f, (_, how) in CASES.items() if how == "big"])
             assert big.code == 3, big.err
@@ -175,6 +196,7 @@ def matrix(tmp_path_factory) -> Matrix:
             for fault in CASES:
                 srv.set(f"/{fault}", "ok")
             ws.declare(service("connect-timeout"), srv.url("/connect-timeout"), select=["#policy"])
+            ws.declare(service("metadata-address"), srv.url("/metadata-address"), select=["#policy"])
             r = ws.run("check", "--json", "--jobs", "16", "--per-host", "16")
             assert r.code == 0, r.err
             recovery = by_service(json_lines(r.out))
@@ -196,7 +218,8 @@ def matrix(tmp_path_factory) -> Matrix:
             "ok": outcome_key(o) in accepted and versions == 1 and changes == 0 and rec["state"] == "unchanged",
         }
     m = Matrix(rows=rows, hits=hits, feeds_before=feeds_before, feeds_after=feeds_after,
-               rss_seed_kb=seed.peak_rss_kb, rss_big_kb=big.peak_rss_kb)
+               rss_seed_kb=seed.peak_rss_kb, rss_big_kb=big.peak_rss_kb, tarpit_seconds=tarpit_seconds,
+               escapes_in_output=escapes)
     _report(m)
     return m
 
@@ -213,6 +236,8 @@ def _report(m: Matrix) -> None:
         "peak_rss_mb_all_good": round(m.rss_seed_kb / 1024, 1),
         "peak_rss_mb_50mb_bodies": round(m.rss_big_kb / 1024, 1),
         "feeds_unchanged": m.feeds_before == m.feeds_after,
+        "tarpit_timeout_s": TARPIT_TIMEOUT, "tarpit_check_s": round(m.tarpit_seconds, 2),
+        "raw_control_characters_in_output": m.escapes_in_output,
     }
     sys.stderr.write("\n\nFAULT MATRIX\n" + text + "\n" + json.dumps(summary) + "\n")
     record("faults", {"summary": summary, "rows": rows})
@@ -231,6 +256,10 @@ def test_fault_is_a_classified_failure_without_version(matrix: Matrix, fault: st
 
 def test_no_feed_file_changes(matrix: Matrix) -> None:
     assert matrix.feeds_before == matrix.feeds_after
+
+
+def test_a_hostile_reason_phrase_reaches_the_terminal_escaped(matrix: Matrix) -> None:
+    assert matrix.escapes_in_output == 0
 
 
 def test_retry_after_is_honoured_not_hammered(matrix: Matrix) -> None:

@@ -7,13 +7,9 @@ new policy version).
 Two guarantees hold whatever the server does:
 
 - **A hard deadline** (``total_timeout``) covers name resolution, connection, TLS, redirects, headers
-  and the whole body. Socket timeouts alone cannot give one (a server that sends a byte every half
-  second never lets a read time out), so every socket a fetch uses is registered with a watchdog thread
-  that shuts it down when the fetch's deadline passes; the blocked read returns at once and the fetch
-  ends as ``timeout``.
-- **The fetch policy** (:mod:`tracker.capture.netpolicy`): every connection resolves the host itself, checks
-  every address it resolved to and connects to the checked address (so DNS rebinding gains nothing),
-  on the first request and on every redirect hop, which are followed here one by one. A refused
+  and the whole body (:mod:`tracker.capture.deadline`: a watchdog shuts the fetch's sockets down).
+- **The fetch policy** (:mod:`tracker.capture.netpolicy`, through :mod:`tracker.capture.connection`):
+  every address is checked on the first request and on every redirect hop, followed here one by one. A refused
   address ends the fetch as ``forbidden-address``. Redirects that leave the declared site are followed
   and reported (``FetchResult.redirected_off_site``, ``final_url``).
 """
@@ -21,13 +17,8 @@ Two guarantees hold whatever the server does:
 from __future__ import annotations
 
 import codecs
-import heapq
-import itertools
 import os
 import re
-import socket
-import ssl
-import sys
 import threading
 import time
 from email.utils import parsedate_to_datetime
@@ -35,18 +26,14 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.utils import requote_uri
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
-from urllib3.poolmanager import ProxyManager
-from urllib3.util.connection import allowed_gai_family
-from urllib3.util.retry import Retry
 
 from tracker import __version__
 from tracker.capture import netpolicy
 from tracker.capture.charset import decode_body  # noqa: F401  (re-exported: its old home)
+from tracker.capture.connection import DeadlineRetry, GuardedAdapter
+from tracker.capture.deadline import Deadline, current_deadline, local, watch
+from tracker.capture.messages import classify_error, describe  # noqa: F401  (describe: re-exported)
 from tracker.models import FetchResult
 from tracker.publish.termsafe import redact_url, safe_line
 
@@ -70,234 +57,6 @@ def _release(resp: requests.Response) -> None:
         resp.content  # noqa: B018  (reads the empty body; nothing is downloaded)
     except requests.exceptions.RequestException:
         pass
-
-
-# --------------------------------------------------------------------------- the deadline
-
-
-class Deadline:
-    """One fetch's deadline: the sockets it registers are shut down when ``at`` (monotonic) passes."""
-
-    __slots__ = ("at", "socks", "expired", "done", "lock")
-
-    def __init__(self, at: float) -> None:
-        self.at = at
-        self.socks: list[socket.socket] = []
-        self.expired = False
-        self.done = False
-        self.lock = threading.Lock()
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    def add(self, sock: socket.socket) -> None:
-        with self.lock:
-            if self.done:
-                return
-            if not self.expired:
-                if not any(s is sock for s in self.socks):
-                    self.socks.append(sock)
-                return
-        _shut(sock)  # already past the deadline: nothing more may be read
-
-    def forget(self) -> None:
-        """Stop watching the sockets registered so far (their response is finished: a pooled connection
-        may serve another fetch from now on)."""
-        with self.lock:
-            self.socks = []
-
-    def fire(self) -> None:
-        with self.lock:
-            if self.done:
-                return
-            self.expired = True
-            socks, self.socks = self.socks, []
-        for s in socks:
-            _shut(s)
-
-    def finish(self) -> None:
-        with self.lock:
-            self.done = True
-            self.socks = []
-
-
-def _shut(sock: socket.socket) -> None:
-    """End every blocked and future read and write on ``sock`` without closing its descriptor (the
-    owning thread closes it; a close here could hand the number to another file meanwhile). The plain
-    socket method, not SSLSocket's, which would also unwrap the TLS layer under the reading thread."""
-    try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except (OSError, ValueError):
-        pass
-
-
-class _Watchdog:
-    """One thread for every fetch of the process: it fires each :class:`Deadline` when it passes."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._heap: list[tuple[float, int, Deadline]] = []
-        self._seq = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def watch(self, deadline: Deadline) -> None:
-        with self._cond:
-            heapq.heappush(self._heap, (deadline.at, next(self._seq), deadline))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="policy-tracker-deadlines", daemon=True)
-                self._thread.start()
-            elif self._heap[0][2] is deadline:
-                self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while True:
-                    while self._heap and self._heap[0][2].done:
-                        heapq.heappop(self._heap)
-                    if not self._heap:
-                        self._cond.wait()
-                        continue
-                    wait = self._heap[0][0] - time.monotonic()
-                    if wait <= 0:
-                        due = heapq.heappop(self._heap)[2]
-                        break
-                    self._cond.wait(wait)
-            due.fire()
-
-
-_watchdog = _Watchdog()
-_local = threading.local()  # .deadline: the Deadline of the fetch running in this thread
-
-
-def _reset_after_fork() -> None:
-    global _watchdog
-    _watchdog = _Watchdog()  # the thread did not survive the fork; its lock may have been held
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
-
-
-def _current_deadline() -> Deadline | None:
-    return getattr(_local, "deadline", None)
-
-
-# --------------------------------------------------------------------------- connections
-
-
-class _DeadlineRetry(Retry):
-    """urllib3's connection retries, within the running fetch's deadline: no back-off sleep past it,
-    no new attempt once it has passed."""
-
-    def get_backoff_time(self) -> float:
-        wait = super().get_backoff_time()
-        deadline = _current_deadline()
-        return wait if deadline is None else max(0.0, min(wait, deadline.remaining()))
-
-    def is_exhausted(self) -> bool:
-        deadline = _current_deadline()
-        return super().is_exhausted() or (deadline is not None and (deadline.expired or deadline.remaining() <= 0))
-
-
-
-class _GuardedMixin:
-    """A urllib3 connection that obeys the fetch policy and the running fetch's deadline.
-
-    ``allow_private`` None means no address check: the connection of a proxy the user configured.
-    """
-
-    allow_private: bool | None = None
-
-    def _new_conn(self) -> socket.socket:
-        deadline = _current_deadline()
-        if self.allow_private is None:
-            sock = super()._new_conn()  # type: ignore[misc]
-            if deadline is not None:
-                deadline.add(sock)
-            return sock
-        return self._pinned_conn(deadline)
-
-    def _pinned_conn(self, deadline: Deadline | None) -> socket.socket:
-        host = self._dns_host.strip("[]")  # type: ignore[attr-defined]
-        timeout = self.timeout  # type: ignore[attr-defined]
-        budget = timeout if isinstance(timeout, int | float) else None
-        if deadline is not None:
-            left = max(0.01, deadline.remaining())
-            budget = left if budget is None else min(budget, left)
-        try:
-            infos = netpolicy.resolve(host, self.port, allow_private=bool(self.allow_private),  # type: ignore[attr-defined]
-                                      timeout=budget, family=allowed_gai_family())
-        except socket.gaierror as e:
-            raise NameResolutionError(self.host, self, e) from e  # type: ignore[attr-defined,arg-type]
-        except TimeoutError as e:
-            raise ConnectTimeoutError(self, f"cannot resolve {self.host}: no answer in time") from e  # type: ignore[attr-defined]
-        error: OSError | None = None
-        for family, socktype, proto, _name, address in infos:
-            sock = None
-            try:
-                sock = socket.socket(family, socktype, proto)
-                for option in self.socket_options or ():  # type: ignore[attr-defined]
-                    sock.setsockopt(*option)
-                if isinstance(timeout, int | float) or timeout is None:
-                    sock.settimeout(timeout)
-                if self.source_address:  # type: ignore[attr-defined]
-                    sock.bind(self.source_address)  # type: ignore[attr-defined]
-                if deadline is not None:
-                    deadline.add(sock)  # the connect and the TLS handshake are bounded too
-                sock.connect(address)
-                sys.audit("http.client.connect", self, self.host, self.port)  # type: ignore[attr-defined]
-                return sock
-            except OSError as e:
-                error = e
-                if sock is not None:
-                    sock.close()
-        if isinstance(error, TimeoutError):
-            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out. "  # type: ignore[attr-defined]
-                                      f"(connect timeout={timeout})") from error
-        raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error  # type: ignore[arg-type]
-
-    def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
-        deadline = _current_deadline()
-        if deadline is not None and self.sock is not None:  # type: ignore[attr-defined]
-            # TLS wraps the socket registered in _new_conn into a new object (the handshake itself is
-            # bounded by the socket timeout, which is never longer than the time left)
-            deadline.add(self.sock)  # type: ignore[attr-defined]
-
-    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        deadline = _current_deadline()
-        if deadline is not None and self.sock is not None:  # type: ignore[attr-defined]
-            deadline.add(self.sock)  # type: ignore[attr-defined]  (a kept-alive connection, reused)
-        return super().request(*args, **kwargs)  # type: ignore[misc]
-
-
-def _pool_classes(allow_private: bool | None) -> dict[str, type]:
-    http = type("GuardedHTTPConnection", (_GuardedMixin, HTTPConnection), {"allow_private": allow_private})
-    https = type("GuardedHTTPSConnection", (_GuardedMixin, HTTPSConnection), {"allow_private": allow_private})
-    return {"http": type("GuardedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http}),
-            "https": type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https})}
-
-
-_POOLS = {flag: _pool_classes(flag) for flag in (False, True, None)}
-
-
-class GuardedAdapter(HTTPAdapter):
-    """An HTTPAdapter whose connections obey the fetch policy (``allow_private``) and the deadline."""
-
-    def __init__(self, *args, allow_private: bool = False, **kwargs) -> None:
-        self.allow_private = bool(allow_private)
-        super().__init__(*args, **kwargs)
-
-    def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS[self.allow_private]
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):  # type: ignore[no-untyped-def]
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if type(manager) is ProxyManager:  # the proxy's own connection: no address check, the deadline
-            manager.pool_classes_by_scheme = _POOLS[None]
-        return manager
 
 
 # --------------------------------------------------------------------------- the fetcher
@@ -356,7 +115,7 @@ class Fetcher:
         if not s.trust_env:  # the one environment setting requests would still have read
             s.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         s.max_redirects = self.max_redirects
-        retry = _DeadlineRetry(total=self.retries, connect=self.retries, read=0, status=0, redirect=0,
+        retry = DeadlineRetry(total=self.retries, connect=self.retries, read=0, status=0, redirect=0,
                       backoff_factor=self.backoff, allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False)
         # pool_connections is how many hosts keep a connection pool: with fewer pools than hosts, urllib3
         # built and tore down a pool for nearly every request of a cycle (a fifth of a fetch's CPU).
@@ -405,9 +164,9 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         session = self._session(allow_private)
         deadline = Deadline(start + self.total_timeout)
-        _watchdog.watch(deadline)
-        outer = _current_deadline()
-        _local.deadline = deadline
+        watch(deadline)
+        outer = current_deadline()
+        local.deadline = deadline
         try:
             attempt = 0
             while True:
@@ -424,7 +183,7 @@ class Fetcher:
                 return result
         finally:
             deadline.finish()
-            _local.deadline = outer
+            local.deadline = outer
 
     # ------------------------------------------------------------------ internals
 
@@ -635,111 +394,6 @@ def _environment_matters() -> bool:
 
 def _fail(url: str, reason: str, error: str) -> FetchResult:
     return FetchResult(url=url, ok=False, reason=reason, error=error)
-
-
-# --------------------------------------------------------------------------- error messages
-
-
-def _chain(e: BaseException) -> list[BaseException]:
-    """``e`` and every exception it wraps (causes, contexts, urllib3's ``reason``, requests' ``args``)."""
-    seen: list[BaseException] = []
-    todo = [e]
-    while todo and len(seen) < 20:
-        x = todo.pop(0)
-        if any(x is s for s in seen):
-            continue
-        seen.append(x)
-        for nxt in (getattr(x, "reason", None), x.__cause__, x.__context__,
-                    *(a for a in getattr(x, "args", ()) if isinstance(a, BaseException))):
-            if isinstance(nxt, BaseException):
-                todo.append(nxt)
-    return seen
-
-
-def _where(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    port = port or (443 if parts.scheme == "https" else 80)
-    shown = f"[{host}]" if ":" in host else host
-    return host, f"{shown}:{port}"
-
-
-def classify_error(e: BaseException, url: str) -> tuple[str, str]:
-    """The failure reason (``timeout``, ``connection``, ``redirect-loop``) and a one-line message."""
-    chain = _chain(e)
-    text = describe(e, url)
-    if any(isinstance(x, requests.exceptions.TooManyRedirects) for x in chain):
-        return "redirect-loop", text
-    if any(_is_timeout(x) for x in chain):
-        return "timeout", text
-    return "connection", text
-
-
-def _is_timeout(x: BaseException) -> bool:
-    # urllib3's NewConnectionError (refused, unreachable...) subclasses ConnectTimeoutError
-    return (isinstance(x, TimeoutError | requests.exceptions.Timeout)
-            or isinstance(x, ConnectTimeoutError) and not isinstance(x, NewConnectionError))
-
-
-def describe(e: BaseException, url: str = "") -> str:
-    """A one-line, terminal-safe message for a requests/urllib3/socket error: what failed and where,
-    e.g. ``cannot resolve www.example.com (name or service not known)``, not the nested reprs."""
-    host, hostport = _where(url) if url else ("the server", "the server")
-    chain = _chain(e)
-
-    def first(kind):
-        return next((x for x in chain if isinstance(x, kind)), None)
-
-    if (refused := first(netpolicy.Refused)) is not None:
-        return safe_line(refused, 300)
-    if (gai := first(socket.gaierror)) is not None:
-        return safe_line(f"cannot resolve {host} ({_lower_first(gai.strerror or str(gai))})", 300)
-    if (cert := first(ssl.SSLCertVerificationError)) is not None:
-        why = getattr(cert, "verify_message", None) or _ssl_reason(cert)
-        return safe_line(f"TLS certificate of {host} not accepted ({why})", 300)
-    if (tls := first(ssl.SSLError)) is not None or isinstance(e, requests.exceptions.SSLError):
-        return safe_line(f"TLS error with {hostport} ({_ssl_reason(tls) if tls else 'handshake failed'})", 300)
-    if first(ConnectionRefusedError) is not None:
-        return safe_line(f"connection refused by {hostport}", 300)
-    if first(ConnectionResetError) is not None:
-        return safe_line(f"connection reset by {hostport}", 300)
-    if any(isinstance(x, requests.exceptions.ConnectTimeout) or _is_timeout(x) and isinstance(x, ConnectTimeoutError)
-           for x in chain):
-        return safe_line(f"no connection to {hostport} in time (connect timeout)", 300)
-    if any(_is_timeout(x) for x in chain):
-        return safe_line(f"{host} sent nothing for too long (read timeout)", 300)
-    if (os_error := next((x for x in chain if type(x) is OSError or isinstance(x, ConnectionError)
-                          and x.strerror), None)) is not None and getattr(os_error, "strerror", None):
-        return safe_line(f"cannot connect to {hostport} ({_lower_first(os_error.strerror)})", 300)
-    return _short(e)
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
-
-
-def _ssl_reason(e: BaseException) -> str:
-    reason = getattr(e, "reason", None)
-    if isinstance(reason, str) and reason:
-        return reason.replace("_", " ").lower()
-    text = str(e)
-    m = re.search(r"\] ([^()]+?)\s*(\(_ssl\.c:\d+\))?'?\)*$", text)
-    return (m.group(1) if m else text).strip()
-
-
-def _short(e: BaseException) -> str:
-    """A one-line summary of an exception nothing above recognised (they nest reprs several levels deep)."""
-    text = str(e)
-    m = re.search(r"\(Caused by (\w+)\(.*?[:,] (.*?)\)+$", text)
-    if m:
-        text = f"{m.group(1)}: {m.group(2)}"
-    text = re.sub(r"<urllib3[^>]*>", "", text)
-    text = re.sub(r"\w+://[^\s'\"]+", lambda m: redact_url(m.group()), text)
-    return safe_line(text, 300) or type(e).__name__
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -9,6 +9,7 @@ from tracker.cli import (
     check,  # noqa: F401
     demo,  # noqa: F401
     diff,  # noqa: F401
+    doctor,  # noqa: F401
     documents,  # noqa: F401
     feeds,  # noqa: F401
     history,  # noqa: F401

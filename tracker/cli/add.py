@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tracker.cli.check import dry_run_check
+from tracker.cli.common import allow_private_option
 from tracker.cli.main import EXIT_OK, Config, cli, pass_config
 from tracker.errors import TrackerError
 
@@ -21,6 +22,7 @@ from tracker.errors import TrackerError
               help="Overwrite settings the file already has with other values (settings not given are kept).")
 @click.option("--try/--no-try", "try_", default=True, show_default=True, envvar="POLICY_TRACKER_ADD_TRY",
               help="Fetch the page once (as `check --dry-run`) and say whether it needs browser = true or a selector.")
+@allow_private_option
 @pass_config
 def add(cfg: Config, service: str, url: str, type_: str, select: tuple[str, ...], remove: tuple[str, ...],
         interval: str | None, lang: str | None, replace: bool, try_: bool) -> int:

@@ -12,6 +12,7 @@ import click
 
 from tracker.cli.common import (
     STATE_STYLE,
+    allow_private_option,
     complete_service,
     deliver_notifications,
     notify_option,
@@ -23,6 +24,7 @@ from tracker.cli.common import (
 )
 from tracker.cli.main import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Config, cli, pass_config
 from tracker.errors import TrackerError
+from tracker.publish.termsafe import safe
 
 
 def check_feeds_folder(cfg: Config) -> None:
@@ -78,7 +80,7 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
         if as_json:
             click.echo(json.dumps(o.to_dict(), ensure_ascii=False))
         elif not quiet or o.state in ("changed", "failed"):  # -q: what cron should mail, and nothing else
-            line = o.line()
+            line = safe(o.line())  # names, page titles and server errors reach the terminal escaped
             if console is not None:  # interactive
                 from rich.markup import escape
 
@@ -89,6 +91,10 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
     fetcher = Fetcher(read_timeout=timeout, connect_timeout=min(10.0, timeout), total_timeout=timeout,
                       max_bytes=max_size or MAX_BYTES, pool_size=max(4, jobs))
     with cfg.store() as store, fetcher:
+        if rebuild_feeds:  # refused before anything is fetched: the feeds folder is another database's
+            from tracker.publish.build import claim_feeds
+
+            claim_feeds(store, cfg.feeds)
         notifier = start_notifications(store, notify or [], cfg.feeds)  # before the cycle: its changes are all sent
         if interactive:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -109,7 +115,7 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
         # New documents need their (empty) service feeds and failures their status entries, not only
         # changes; the build is incremental, so a cycle where nothing moved skips it altogether.
         if rebuild_feeds and (any(o.state in ("new", "changed", "failed") for o in outcomes)
-                              or not (cfg.feeds / "index.html").exists()):
+                              or not (cfg.feeds / "index.html").exists() or _declarations_to_show(cfg)):
             try:
                 rebuild(cfg, store)
                 if not as_json and not quiet:
@@ -132,6 +138,17 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
 def check_status(cfg: Config, outcomes: list) -> int:
     """0, 3 when some document failed, 2 when bad input was reported (2 wins)."""
     return cfg.exit_status(EXIT_FAILED if any(o.state == "failed" for o in outcomes) else EXIT_OK)
+
+
+def _declarations_to_show(cfg: Config) -> bool:
+    """Whether status.atom must change for the declaration files: one is bad now, or one it names
+    was bad (and may be fixed)."""
+    if cfg.problems:
+        return True
+    try:
+        return b":status/declaration/" in (cfg.feeds / "status.atom").read_bytes()
+    except OSError:
+        return False
 
 
 def warn_local_links(cfg: Config) -> None:
@@ -164,6 +181,7 @@ def warn_local_links(cfg: Config) -> None:
 @click.option("--dry-run", is_flag=True,
               help="Fetch and extract each document and say what would happen; store nothing, touch no feed.")
 @notify_option
+@allow_private_option
 @pass_config
 def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, timeout: float, max_size: int,
           workers: int | None, as_json: bool, quiet: bool, dry_run: bool, notify: list[str]) -> int:

@@ -60,6 +60,25 @@ notify_option = click.option(
          "POLICY_TRACKER_BASE_URL).")
 
 
+def _allow_private(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    """``--allow-private`` is the environment switch for this run: the fetcher, the browser and every
+    worker process read it (a per-run setting, like POLICY_TRACKER_ALLOW_PRIVATE itself)."""
+    if value:
+        import os
+
+        from tracker.capture.netpolicy import ALLOW_PRIVATE_ENV
+
+        os.environ[ALLOW_PRIVATE_ENV] = "1"
+    return value
+
+
+allow_private_option = click.option(
+    "--allow-private", is_flag=True, expose_value=False, callback=_allow_private,
+    help="Fetch pages on private and loopback addresses too (an intranet, a local server); link-local and "
+         "cloud-metadata addresses stay refused. Same as POLICY_TRACKER_ALLOW_PRIVATE=1; a declaration can "
+         "say allow_private = true for one document.")
+
+
 def start_notifications(store, urls: list[str], feeds: Path | None = None):
     """The notifier for ``urls`` (None without any), its channels registered in the store's outbox; its
     page links use the feeds folder's public URL (given once to ``feeds --base-url``, or the env)."""
@@ -132,4 +151,4 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
     """Rebuild the feeds folder from the store (the feeds stage)."""
     from tracker.publish.build import build_feeds
 
-    return build_feeds(store, cfg.feeds, base_url=base_url, max_entries=max_entries)
+    return build_feeds(store, cfg.feeds, base_url=base_url, max_entries=max_entries, problems=cfg.problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -18,10 +19,12 @@ from tracker.cli.common import (
 )
 from tracker.cli.main import Config, cli, pass_config
 from tracker.errors import TrackerError
+from tracker.publish.termsafe import safe
 
 
 def plain_table(headers: list[str], rows: list[list[str]]) -> str:
     """Columns padded to their widest cell, two spaces apart, never cut or wrapped (for pipes)."""
+    rows = [[safe(c) for c in r] for r in rows]  # names come from files and archives: escaped
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     lines = []
     for r in [headers, *rows]:
@@ -77,7 +80,12 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
             state = f"{state} ({it['reason']})"
         cells.append([it["service"], it["type"], it["interval"] or "not declared", it["last_check"] or "-", state,
                       str(it["versions"])])
-    if items and sys.stdout.isatty():
+    from tracker.publish.termsafe import safe_line
+
+    # A file that could not be read is a row too: its documents are missing from the list above.
+    bad = [[safe_line(Path(line.partition(": ")[0]).name, 80), "(declaration file)", "-", "-",
+            "not read (bad file)", "-"] for line in cfg.problems if line.partition(": ")[0].endswith(".toml")]
+    if (items or bad) and sys.stdout.isatty():
         from rich.markup import escape
         from rich.table import Table
 
@@ -89,9 +97,11 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
             row = [escape(c) for c in row]
             row[4] = f"[{style}]{row[4]}[/]" if style else row[4]
             table.add_row(*row)
+        for row in bad:
+            table.add_row(*[escape(c) for c in row[:4]], f"[bold red]{escape(row[4])}[/]", row[5])
         stdout_console().print(table)
-    elif items:
-        click.echo(plain_table(headers, cells))
+    elif items or bad:
+        click.echo(plain_table(headers, cells + bad))
     stored_only = sum(1 for it in items if not it["declared"])
     if stored_only:
         click.echo(f"{stored_only} document(s) stored but not declared in {cfg.policies} (imported, or no longer "

@@ -14,6 +14,19 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
     return value
 
 
+def _problems(cfg: Config) -> list[str]:
+    """The declaration files that cannot be read, for status.atom (named there, not on stderr: this
+    command publishes, it does not check)."""
+    from tracker.sources.declarations import read_policies
+
+    if not cfg.policies.is_dir():
+        return []
+    try:
+        return read_policies(cfg.policies)[1]
+    except TrackerError:
+        return []
+
+
 @cli.command()
 @click.option("--base-url", envvar="POLICY_TRACKER_BASE_URL", default=None, metavar="URL",
               help="Public URL of the feeds folder, for the links in feeds; remembered for later builds "
@@ -22,10 +35,16 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
               help="Entries per feed.")
 @click.option("--broken-after", default=3, show_default=True, type=int, callback=_positive,
               help="Failures in a row before a document is listed in status.atom.")
+@click.option("--rebuild", is_flag=True,
+              help="Take over a feeds folder published from another (or an empty) database: its pages are "
+                   "replaced by this database's, and pages this database does not have are deleted.")
 @pass_config
-def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int) -> None:
+def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int, rebuild: bool) -> None:
     """Rebuild the feeds (Atom, RSS and JSON Feed: all, per service, per tag), status.atom, feeds.opml,
-    the change pages and index.html."""
+    the change pages and index.html.
+
+    A feeds folder remembers which database published it: another database, or a new or empty one,
+    is refused (exit 2) rather than deleting the published pages, unless --rebuild is given."""
     from tracker.publish.build import LOCAL_LINKS_WARNING, build_feeds, link_base
     from tracker.publish.sanitise import safe_url
 
@@ -36,7 +55,8 @@ def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int
     with cfg.store() as store:
         try:
             paths = build_feeds(store, cfg.feeds, base_url=base_url.strip() if base_url else None,
-                                max_entries=max_entries, broken_after=broken_after)
+                                max_entries=max_entries, broken_after=broken_after, adopt=rebuild,
+                                problems=_problems(cfg))
         except OSError as e:  # a --feeds folder that cannot be made or written is bad input
             where = f" ({e.filename})" if getattr(e, "filename", None) else ""
             raise TrackerError(f"--feeds {cfg.feeds}: cannot write the feeds: {e.strerror or e}{where}") from None

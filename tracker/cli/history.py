@@ -121,7 +121,7 @@ def report_pages(cfg: Config, store, records: list, output: Path | None) -> dict
     if not public and output is not None:
         rel = os.path.relpath(cfg.feeds.resolve(), output.resolve().parent).replace(os.sep, "/")
         base = "" if rel == "." else rel.rstrip("/") + "/"
-    slugs = service_slugs(store.service_names() + [r.service for r in records])
+    slugs = service_slugs(store.service_names() + [r.service for r in records], store.kept_file_names())
     return {r.id: base + "changes/" + change_file(r.service, r.type, r.to_version, slugs) for r in records}
 
 

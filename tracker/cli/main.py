@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -43,6 +43,7 @@ class Config:
     policies: Path
     feeds: Path
     bad_input: int = 0  # problems of input found (and reported) by this command that did not stop it
+    problems: list[str] = field(default_factory=list)  # the declaration problems (named in status.atom)
 
     def store(self):
         from tracker.store.database import Store
@@ -64,6 +65,7 @@ class Config:
             for line in problems:
                 click.echo(f"policy-tracker: error: {safe(line)} (skipped)", err=True)
             self.bad_input += len(problems)
+        self.problems = list(problems)
         return docs
 
     def exit_status(self, status: int = EXIT_OK) -> int:

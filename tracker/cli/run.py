@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tracker.cli.common import notify_option, positive
+from tracker.cli.common import allow_private_option, notify_option, positive
 from tracker.cli.main import Config, cli, pass_config
 from tracker.errors import TrackerError
 
@@ -43,6 +43,7 @@ def _non_negative(ctx: click.Context, param: click.Parameter, value: float) -> f
 @click.option("--stop-timeout", default=8.0, show_default=True, type=float, callback=_non_negative,
               help="On SIGTERM/SIGINT, seconds granted to in-flight fetches before they are abandoned.")
 @notify_option
+@allow_private_option
 @pass_config
 def run(cfg: Config, jobs: int, host_delay: float, jitter: float, broken_after: int, once: bool,
         log_file: str | None, quiet: bool, verbose: bool, poll: float, stop_timeout: float, notify: list[str]) -> int:
@@ -58,6 +59,10 @@ def run(cfg: Config, jobs: int, host_delay: float, jitter: float, broken_after: 
 
     if quiet and verbose:
         raise TrackerError("--quiet and --verbose cannot be used together")
+    from tracker.publish.build import claim_feeds
+
+    with cfg.store() as store:  # refused before the daemon starts: the feeds are another database's
+        claim_feeds(store, cfg.feeds)
     setup_logging(log_file, quiet, verbose)
     opts = Options(jobs=jobs, host_delay=host_delay, jitter=jitter, broken_after=broken_after, once=once,
                    poll=max(0.5, poll), stop_timeout=stop_timeout, notify=tuple(notify))

@@ -45,8 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from tracker import __version__
+from tracker.errors import TrackerError
 from tracker.publish.feeds import (
     EPOCH,
+    BadDeclaration,
     EntryTexts,
     FailingDocument,
     FeedSpec,
@@ -78,16 +80,28 @@ Renderer = Callable[[dict[int, ChangeRecord]], dict[str, bytes]]
 # --------------------------------------------------------------------------- file names
 
 
-def service_slugs(names: list[str]) -> dict[str, str]:
-    """File slug per service name; names sharing a slug all get a hash suffix (never one file for two)."""
+def service_slugs(names: list[str], kept: dict[str, str] | None = None) -> dict[str, str]:
+    """File slug per service name; names sharing a slug all get a hash suffix (never one file for two).
+
+    ``kept``: the names given before (``Store.kept_file_names``). A service keeps its file name for
+    good: a newcomer whose name slugs the same ("P." after "P") gets the suffix, and the subscribers
+    of the first one's feed and pages never see a 404."""
+    kept = kept or {}
+    unique = set(names)
+    out = {n: kept[n] for n in unique if n in kept}
+    taken = set(kept.values())
     by_slug: dict[str, list[str]] = defaultdict(list)
-    for n in sorted(set(names)):
+    for n in sorted(unique - set(out)):
         by_slug[file_slug(n)].append(n)
-    out = {}
     for slug, group in by_slug.items():
         for n in group:
-            out[n] = slug if len(group) == 1 else f"{slug}-{short_hash(n)}"
+            out[n] = slug if len(group) == 1 and slug not in taken else f"{slug}-{short_hash(n)}"
     return out
+
+
+def file_names(store: Store, names: list[str]) -> dict[str, str]:
+    """:func:`service_slugs` with the names the store keeps."""
+    return service_slugs(names, store.kept_file_names())
 
 
 def change_file(service: str, document: str, version: int, slugs: dict[str, str]) -> str:
@@ -168,28 +182,98 @@ class _Titles:
 
 
 def _failing(store: Store, broken_after: int) -> list[FailingDocument]:
-    """Documents failing ``broken_after`` times in a row, with the start of their streak and the
-    moment it crossed the threshold."""
+    """Documents failing ``broken_after`` times in a row, with the start of their failure episode and
+    the moment it crossed the threshold. The episode (``tracker.broken``) ends only after several
+    good checks in a row, so a page flapping between failing and working keeps one entry, with one
+    id, for the whole episode: feed readers do not show it as new at every flap."""
+    from tracker.broken import WINDOW, open_episode
+
     out = []
     for d in store.failing_documents(broken_after):
-        rows = [r for r in store.checks(d.id, limit=max(d.consecutive_failures, 1)) if r["state"] == "failed"]
-        if not rows:
+        episode = open_episode(store.check_states(d.id, WINDOW), broken_after)
+        if episode is None:  # fewer checks kept than failures counted (an old database): the streak
             at = iso(d.last_check_at) or EPOCH
             out.append(FailingDocument(d, at, at))
             continue
-        rows.reverse()  # oldest first
-        crossed = rows[min(broken_after, len(rows)) - 1]
-        out.append(FailingDocument(d, rows[0]["at"] or EPOCH, crossed["at"] or EPOCH))
+        out.append(FailingDocument(d, iso(episode.since) or EPOCH, iso(episode.crossed) or EPOCH))
     return out
 
 
+OWNER = ".database-id"  # in the feeds folder: the identity of the database that publishes it
+
+
+def feeds_owner(out_dir: Path) -> str | None:
+    """The identity of the database that published ``out_dir`` (None: none recorded)."""
+    try:
+        value = json.loads((Path(out_dir) / OWNER).read_text(encoding="utf-8")).get("database")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _published_pages(out_dir: Path) -> int:
+    try:
+        return sum(1 for e in os.scandir(out_dir / "changes") if e.name.endswith(".html"))
+    except OSError:
+        return 0
+
+
+def claim_feeds(store: Store, out_dir: Path, *, adopt: bool = False) -> None:
+    """Make sure ``out_dir`` is this database's to write, and record that it is.
+
+    A feeds folder is what subscribers read: a build deletes the change pages and entries the store
+    does not know. Pointed at another database, or at a new or emptied one, it would wipe the
+    published history. So a folder records the identity of the database that published it, and any
+    other database is refused (TrackerError, exit 2) unless told to take it over (``adopt``:
+    ``feeds --rebuild``). A folder with no change page published is adopted (it has no history to
+    lose); so is one from before the record, unless this database has no change at all."""
+    out_dir = Path(out_dir)
+    ident = store.identity()
+    owner = feeds_owner(out_dir)
+    if owner == ident:
+        return
+    pages = _published_pages(out_dir)
+    if not adopt and pages:  # a folder with no change page published loses nothing: adopted
+        if owner is not None:
+            raise TrackerError(
+                f"{out_dir}: these feeds were published from another database ({owner[:12]}, not {store.path}, "
+                f"{ident[:12]}): nothing written or deleted. Use the database that made them (--db), another "
+                "--feeds folder, or `policy-tracker feeds --rebuild` to replace them with this database's")
+        if not store.count_changes():
+            raise TrackerError(
+                f"{out_dir}: holds {pages} published change page(s) but {store.path} has no change: a new or "
+                "empty database would delete them. Use the database that made them (--db), another --feeds "
+                "folder, or `policy-tracker feeds --rebuild` to replace them on purpose")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = json.dumps({"database": ident, "path": str(Path(store.path).resolve())}, sort_keys=True) + "\n"
+    write_atomic(out_dir / OWNER, data.encode("utf-8"))
+
+
+def bad_declarations(problems: list[str]) -> list[BadDeclaration]:
+    """The declaration problems (``path: what is wrong`` lines) as status entries, one per file, dated
+    by the file's modification time so that a rebuild writes the same bytes."""
+    out: dict[str, BadDeclaration] = {}
+    for line in problems:
+        path, sep, error = line.partition(": ")
+        if not sep or not path.endswith(".toml") or path in out:
+            continue
+        try:
+            since = iso(os.stat(path).st_mtime) or EPOCH
+        except OSError:
+            since = EPOCH
+        out[path] = BadDeclaration(path, error, since)
+    return list(out.values())
+
+
 def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
-                broken_after: int = 3) -> list[Path]:
+                broken_after: int = 3, adopt: bool = False, problems: list[str] | None = None) -> list[Path]:
     """Bring every feed, change page and the index up to date with the store; returns the files it
     manages. The bytes are always those of a full rebuild; only files whose inputs changed (or that
-    were deleted or edited) are rendered, and only the diffs they show are read."""
+    were deleted or edited) are rendered, and only the diffs they show are read. The folder must be
+    this database's (:func:`claim_feeds`; ``adopt``: take it over)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    claim_feeds(store, out_dir, adopt=adopt)
     manifest = _read_manifest(out_dir)
     base, remembered = link_base(out_dir, base_url, manifest)
     known = manifest["files"]
@@ -201,11 +285,16 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
         since = {k: iso(v) or first_build for k, v in store.services_since().items()}
         since[""] = min(since.values(), default=first_build)
         refs = store.version_sources([c.id for c in changes])
-        status, broken = render_status(_failing(store, broken_after), base, broken_after, since[""])
-        outputs = _outputs(changes, services, base, max_entries, broken, titles, since, refs)
+        status, broken = render_status(_failing(store, broken_after), base, broken_after, since[""],
+                                       bad_declarations(problems or []))
+        kept = store.kept_file_names()
+        outputs = _outputs(changes, services, base, max_entries, broken, titles, since, refs, kept)
         stale = [o for o in outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
         need = {c.id: c for o in stale for c in o.needs}
         full = store.change_records(list(need.values()))
+    merged = {**kept, **service_slugs(services + [c.service for c in changes], kept)}
+    if merged != kept:  # names given for the first time are kept from now on
+        store.keep_file_names(merged)
     records = {}
     stale_ids = {id(o) for o in stale}
     root, folders = str(out_dir), {str(out_dir)}
@@ -226,6 +315,37 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
     keep = set(records) | {"status.atom"}
     _prune(out_dir, keep)
     return [out_dir / rel for rel in sorted(keep)]
+
+
+def out_of_date(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
+                broken_after: int = 3, problems: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """(files a build would write, files it would delete): whether the feeds folder matches the store,
+    found as a build finds it, writing nothing (the ``doctor`` command)."""
+    out_dir = Path(out_dir)
+    manifest = _read_manifest(out_dir)
+    base, _ = link_base(out_dir, base_url, manifest)
+    known = manifest["files"]
+    first_build = manifest.get("since") if isinstance(manifest.get("since"), str) else iso(time.time())
+    with store.read_snapshot():  # as build_feeds plans its outputs
+        changes = store.change_heads()
+        services = store.service_names()
+        since = {k: iso(v) or first_build for k, v in store.services_since().items()}
+        since[""] = min(since.values(), default=first_build)
+        refs = store.version_sources([c.id for c in changes])
+        _, broken = render_status(_failing(store, broken_after), base, broken_after, since[""],
+                                  bad_declarations(problems or []))
+        outputs = _outputs(changes, services, base, max_entries, broken, _Titles(manifest["titles"]), since, refs,
+                           store.kept_file_names())
+    stale = [rel for o in outputs for rel in o.rels if not _fresh(out_dir, rel, o.key, known)]
+    keep = {rel for o in outputs for rel in o.rels}
+    extra = []
+    for sub, exts in (("services", (".atom", ".rss")), ("tags", (".atom", ".rss")), ("changes", (".html",))):
+        try:
+            extra += [f"{sub}/{e.name}" for e in os.scandir(out_dir / sub)
+                      if e.name.endswith(exts) and not e.name.startswith(".") and f"{sub}/{e.name}" not in keep]
+        except OSError:
+            continue
+    return sorted(stale), sorted(extra)
 
 
 @dataclass
@@ -252,10 +372,10 @@ class _FeedPlan:
 
 def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entries: int,
              broken: list[str], titles: _Titles, since: dict[str, str],
-             refs: dict[int, tuple[str, str | None]]) -> list[_Output]:
+             refs: dict[int, tuple[str, str | None]], kept: dict[str, str] | None = None) -> list[_Output]:
     """Every file built from the changes (all but status.atom), each with its key and renderer."""
     code = code_hash()
-    slugs = service_slugs(services + [c.service for c in changes])
+    slugs = service_slugs(services + [c.service for c in changes], kept)
     pages = {c.id: change_file(c.service, c.type, c.to_version, slugs) for c in changes}
     plans = [_FeedPlan("all", "Policy changes: all services", "Every significant change of every watched policy",
                        changes, since[""])]

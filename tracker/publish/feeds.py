@@ -12,6 +12,7 @@ exist, which files are stale and how they are written is ``tracker.publish.build
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -254,16 +255,42 @@ class FailingDocument:
     crossed: str
 
 
+@dataclass(frozen=True)
+class BadDeclaration:
+    """A declaration file that could not be read: its documents are not checked until it is fixed."""
+
+    path: str
+    error: str
+    since: str  # ISO time: the file's modification time (stable across rebuilds)
+
+
 def render_status(failing: list[FailingDocument], base: str, broken_after: int,
-                  since: str = EPOCH) -> tuple[bytes, list[str]]:
-    """status.atom (one entry per failing document, by the moment it crossed the threshold) and the
-    entries' titles (listed on the index page); ``since``: its date while nothing fails."""
+                  since: str = EPOCH, bad_files: list[BadDeclaration] | tuple = ()) -> tuple[bytes, list[str]]:
+    """status.atom (one entry per failing document, by the moment it crossed the threshold, and one per
+    declaration file that could not be read) and the entries' titles (listed on the index page);
+    ``since``: its date while nothing fails."""
     entries = sorted(failing, key=lambda f: (f.crossed, f.document.service, f.document.type))
-    updated = max((f.crossed for f in entries), default=since)
+    updated = max([f.crossed for f in entries] + [b.since for b in bad_files], default=since)
     spec = FeedSpec("status", "Policy tracker: checks failing",
-                    f"Documents whose check failed {broken_after} or more times in a row", [])
+                    f"Documents whose check failed {broken_after} or more times in a row, and declaration "
+                    "files that could not be read", [])
     fg = _new_feed(spec, updated)
     lines = []
+    for b in sorted(bad_files, key=lambda b: b.path):
+        name = b.path.rsplit("/", 1)[-1]
+        title = clean_text(f"Declaration file {name}: not read, its documents are not checked")
+        lines.append(title)
+        fe = fg.add_entry()
+        eid = f"{TAG_AUTHORITY}status/declaration/{uri_part(name)}/{hashlib.sha256(b.error.encode()).hexdigest()[:12]}"
+        fe.id(eid)
+        fe.guid(eid, permalink=False)
+        fe.title(title)
+        fe.link(href=base + "index.html", rel="alternate")
+        fe.updated(_dt(b.since))
+        fe.published(_dt(b.since))
+        fe.content(clean_text(f"<p><strong>Declaration file not read:</strong> {esc(b.path)}</p>"
+                              f"<p>{esc(b.error)}</p><p>Fix the file (<code>policy-tracker validate</code> "
+                              "lists its problems); the other files are checked as usual.</p>"), type="html")
     for f in entries:
         d, start, crossed = f.document, f.since, f.crossed
         reason = d.last_reason or "unknown"

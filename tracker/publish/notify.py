@@ -185,9 +185,9 @@ def page_url(store: Store, record: ChangeRecord, base: str | None) -> str | None
     """The change page's public URL, named exactly as the feeds name it (None without a base URL)."""
     if not base:
         return None
-    from tracker.publish.build import change_file, service_slugs
+    from tracker.publish.build import change_file, file_names
 
-    slugs = service_slugs(store.service_names() + [record.service])
+    slugs = file_names(store, store.service_names() + [record.service])
     return base + "changes/" + change_file(record.service, record.type, record.to_version, slugs)
 
 

@@ -9,6 +9,7 @@ accented and non-Latin text still reads normally.
 
 from __future__ import annotations
 
+import logging
 import re
 
 # C0 controls, DEL, C1 controls (0x9b is a one-byte CSI), bidirectional overrides and isolates.
@@ -48,3 +49,13 @@ _USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#]*@)")
 def redact_url(url: str) -> str:
     """``url`` without its user name and password: ``https://user:pass@host/p`` -> ``https://***@host/p``."""
     return _USERINFO.sub(r"\1***@", url) if "@" in url else url
+
+
+class SafeFormatter(logging.Formatter):
+    """A log formatter that escapes the message (:func:`safe`): a daemon's log lines carry page titles,
+    server errors and names from declarations, and a ``\\n`` in one must not forge another line, nor an
+    escape sequence reach the terminal of whoever tails the log. Tracebacks keep their lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = safe(record.message)
+        return super().formatMessage(record)

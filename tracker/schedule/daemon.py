@@ -389,7 +389,7 @@ class Daemon:
         error: Exception | None = None
         if wants_page(row, result):  # extracted before the write lock is taken
             try:
-                page = read_page(doc, Capture.from_fetch(result, 0.0), row.text_length)
+                page = read_page(doc, Capture.from_fetch(result, 0.0), row.text_length, row.text_lang)
             except Exception as e:  # noqa: BLE001 - an extraction bug fails this check, not the daemon
                 error = e
         with self.db_lock, self.store.transaction():
@@ -414,22 +414,28 @@ class Daemon:
             log.warning("%s | failure %d, retry in %s", line, failures, human_seconds(delay))
         else:
             log.info("%s | next in %s", line, human_seconds(delay))
-        before = row.consecutive_failures
-        broken = self.opts.broken_after
-        if before < broken <= failures:
+        moved = self._episode(row.id)  # one "broken" and one "recovered" per episode (tracker/broken.py)
+        if moved == "broken":
             log.warning("%s: BROKEN after %d failed checks in a row (%s); see feeds/status.atom",
                         doc.label, failures, out.reason)
             self.feeds_dirty.set()
             if self.notifier:
                 self._notify_broken(self.notifier, out, failures)
-        elif before >= broken and failures == 0:
-            log.warning("%s: recovered after %d failed checks", doc.label, before)
+        elif moved == "recovered":
+            log.warning("%s: recovered (good checks in a row after a broken spell)", doc.label)
             self.feeds_dirty.set()
         if out.state in ("changed", "new"):
             self.feeds_dirty.set()
         if out.state == "changed" and out.change_id is not None and self.notifier:
             self._deliver()  # the change is committed: it is queued with any earlier undelivered one, and sent
         return next_run
+
+    def _episode(self, document_id: int) -> str | None:
+        from tracker.broken import WINDOW, transition
+
+        with self.db_lock:
+            states = self.store.check_states(document_id, WINDOW)
+        return transition(states, self.opts.broken_after)
 
     def _notify_broken(self, notifier: Notifier, out: CheckOutcome, failures: int) -> None:
         d = out.document
@@ -480,7 +486,8 @@ class Daemon:
         started = time.monotonic()
         try:
             with self.paths.store() as reader:
-                build_feeds(reader, self.paths.feeds, broken_after=self.opts.broken_after)
+                build_feeds(reader, self.paths.feeds, broken_after=self.opts.broken_after,
+                            problems=self.watcher.problem_lines)
         except Exception as e:  # noqa: BLE001 - feeds are rebuilt again at the next change
             log.error("rebuilding feeds in %s failed: %s: %s", self.paths.feeds, type(e).__name__, e)
         took = time.monotonic() - started

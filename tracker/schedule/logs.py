@@ -36,7 +36,9 @@ def setup_logging(log_file: str | None, quiet: bool, verbose: bool) -> None:
             raise TrackerError(f"{log_file}: cannot open the log file: {e.strerror or e}") from None
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+    from tracker.publish.termsafe import SafeFormatter
+
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
     for name in ("tracker", "apscheduler"):
         lg = logging.getLogger(name)
         lg.handlers[:] = [handler]

@@ -24,6 +24,7 @@ class DeclarationWatcher:
         self._loaded_stamp: tuple | None = None
         self._missing_logged = False
         self.problems = 0  # files left out (or kept as they were) at the last load, for `run --once`
+        self.problem_lines: list[str] = []  # what is wrong with them (named in status.atom)
 
     def stamp(self) -> tuple | None:
         try:
@@ -53,6 +54,7 @@ class DeclarationWatcher:
         seen: dict[str, Path] = {}
         current: dict[Path, list[Document]] = {}
         self.problems = 0
+        self.problem_lines = []
         for path in sorted(self.folder.glob("*.toml")):
             try:
                 file_docs = load_file(path)
@@ -62,6 +64,7 @@ class DeclarationWatcher:
                                            f"declared in {seen[name]}")
             except DeclarationError as e:
                 self.problems += 1
+                self.problem_lines.append(str(e))
                 previous = self._by_file.get(path, [])
                 log.error("%s (%s)", e, "keeping its previous declarations" if previous
                           else "its documents are not scheduled")

@@ -91,6 +91,7 @@ class DocumentRow:
     versions: int = 0
     last_version_at: float | None = None
     text_length: int = 0
+    text_lang: str | None = None  # the latest version's language (the language guard compares with it)
 
 
 @dataclass
@@ -270,6 +271,24 @@ class VersionHead:
     sha256: str
     snapshot_sha256: str | None
     length: int
+    lang: str | None = None
+
+
+EMPTY_FILE_GRACE = 5.0  # seconds: a 0-byte file younger than this is a database being created
+
+
+def _refuse_empty_file(path: Path) -> None:
+    """A 0-byte database file is not a new database: SQLite would silently make one in it, and the
+    feeds, the outbox and every version would start again from nothing. A file truncated by a full
+    disk, a failed copy or a bad restore must be seen. (SQLite writes a new file's header as soon as
+    it is opened here: a 0-byte file only exists for an instant while another process creates it.)"""
+    try:
+        st = path.stat()
+    except OSError:
+        return
+    if st.st_size == 0 and time.time() - st.st_mtime > EMPTY_FILE_GRACE:
+        raise TrackerError(f"{path}: the database file is empty (0 bytes), not a database: it was truncated or "
+                           "never written; restore it from a backup, or delete it to start a new database")
 
 
 class Store:
@@ -281,6 +300,7 @@ class Store:
             raise TrackerError(f"{self.path}: is a folder, not a database file")
         if not self.path.parent.exists():
             raise TrackerError(f"{self.path}: folder {self.path.parent} does not exist")
+        _refuse_empty_file(self.path)
         try:
             conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -341,6 +361,78 @@ class Store:
             raise
         self.conn.execute(f"RELEASE {name}")
 
+    def identity(self) -> str:
+        """This database's identity: a random id made once and kept in the file, which the feeds folder
+        it publishes records (see ``tracker.publish.build``), so that another or a new database never
+        overwrites or deletes what it published. Kept outside the numbered migrations: it is a fact of
+        the file, not of the schema, and old files get it the first time it is asked for."""
+        self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+        row = self.conn.execute("SELECT value FROM meta WHERE key='identity'").fetchone()
+        if row:
+            return row[0]
+        import uuid
+
+        self.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('identity', ?)", (uuid.uuid4().hex,))
+        return self.conn.execute("SELECT value FROM meta WHERE key='identity'").fetchone()[0]
+
+    def kept_file_names(self) -> dict[str, str]:
+        """The file name given to each service's feeds and pages, kept so that it never changes when
+        another service's name would slug the same (tracker.publish.build.service_slugs)."""
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key='file_names'").fetchone()
+        except sqlite3.OperationalError:  # no meta table yet: nothing kept
+            return {}
+        try:
+            value = json.loads(row[0]) if row else {}
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+    def keep_file_names(self, names: dict[str, str]) -> None:
+        self.identity()  # makes the meta table
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('file_names', ?)",
+                          (json.dumps(names, sort_keys=True, ensure_ascii=False),))
+
+    def count_changes(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
+
+    # ------------------------------------------------------------------ health (the doctor command)
+
+    def integrity(self) -> list[str]:
+        """SQLite's own check of the file (every page, index and constraint): [] when sound."""
+        rows = [r[0] for r in self.conn.execute("PRAGMA integrity_check(20)")]
+        bad = [] if rows == ["ok"] else rows
+        bad += [f"foreign key: {r[0]} row {r[1]} -> {r[2]}" for r in self.conn.execute("PRAGMA foreign_key_check")][:20]
+        return bad
+
+    def schema_version(self) -> tuple[int, int]:
+        """(the file's schema number, this release's)."""
+        return self.conn.execute("PRAGMA user_version").fetchone()[0], len(MIGRATIONS)
+
+    def broken_links(self) -> dict[str, int]:
+        """The project's own invariants, as counts of rows breaking them: every version's snapshot is
+        stored, every change's two versions exist, every version's number is unique in its document."""
+        one = self.conn.execute
+        return {
+            "versions without their snapshot": one(
+                "SELECT COUNT(*) FROM versions v WHERE v.snapshot_sha256 IS NOT NULL AND NOT EXISTS "
+                "(SELECT 1 FROM snapshots s WHERE s.sha256 = v.snapshot_sha256)").fetchone()[0],
+            "changes without their versions": one(
+                "SELECT COUNT(*) FROM changes c WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE "
+                "v.document_id = c.document_id AND v.number = c.from_version) OR NOT EXISTS (SELECT 1 FROM "
+                "versions v WHERE v.document_id = c.document_id AND v.number = c.to_version)").fetchone()[0],
+            "versions numbered twice": one(
+                "SELECT COUNT(*) FROM (SELECT document_id, number FROM versions GROUP BY document_id, number "
+                "HAVING COUNT(*) > 1)").fetchone()[0],
+        }
+
+    def version_ids(self) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM versions ORDER BY id")]
+
+    def outbox_backlog(self) -> tuple[int, float | None]:
+        """(undelivered notifications, when the oldest was queued)."""
+        return self.conn.execute("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE delivered_at IS NULL").fetchone()
+
     def _migrate(self) -> None:
         try:
             current = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -389,7 +481,8 @@ class Store:
                (SELECT COUNT(*) FROM versions v WHERE v.document_id = d.id),
                (SELECT MAX(recorded_at) FROM versions v WHERE v.document_id = d.id),
                COALESCE((SELECT length FROM versions v WHERE v.document_id = d.id
-                         ORDER BY number DESC LIMIT 1), 0)
+                         ORDER BY number DESC LIMIT 1), 0),
+               (SELECT lang FROM versions v WHERE v.document_id = d.id ORDER BY number DESC LIMIT 1)
         FROM documents d
     """
 
@@ -508,7 +601,7 @@ class Store:
 
     def latest_head(self, document_id: int) -> VersionHead | None:
         """The latest version without its text and clauses (a check decodes those only when it must)."""
-        row = self.conn.execute("SELECT id, number, sha256, snapshot_sha256, length FROM versions WHERE document_id=? "
+        row = self.conn.execute("SELECT id, number, sha256, snapshot_sha256, length, lang FROM versions WHERE document_id=? "
                                 "ORDER BY number DESC LIMIT 1", (document_id,)).fetchone()
         return VersionHead(*row) if row else None
 
@@ -616,6 +709,12 @@ class Store:
                                             limit=limit, select="at, state, reason, http_status, bytes, "
                                             "duration_ms, error")
         return [{**r, "at": iso(r["at"])} for r in rows]
+
+    def check_states(self, document_id: int, limit: int) -> list[tuple[str, float]]:
+        """The latest ``limit`` checks of a document as (state, at), oldest first (tracker.broken)."""
+        rows = self.conn.execute("SELECT state, at FROM checks WHERE document_id=? ORDER BY at DESC, id DESC LIMIT ?",
+                                 (document_id, limit)).fetchall()
+        return [(r[0], r[1]) for r in reversed(rows)]
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

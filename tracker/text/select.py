@@ -88,24 +88,178 @@ def _translatable(node: p.Tree) -> tuple[bool, bool]:
 
 
 @functools.lru_cache(maxsize=512)
-def _xpath_for(selector: str) -> tuple[etree.XPath, bool] | None:
-    """(compiled XPath, reads class lists) when cssselect matches as soupsieve does, else None."""
+def _xpath_for(selector: str) -> tuple[tuple[p.Tree, ...], bool] | None:
+    """(the selector's parsed trees, reads class lists) when cssselect matches as soupsieve does,
+    else None (soupsieve's fallback)."""
     try:
         css.check(selector)
     except ValueError:  # invalid for soupsieve: the fallback raises the error users always saw
         return None
     try:
-        if css.is_simple(selector):  # tags, classes, ids, combinators: cssselect agrees with soupsieve
-            xpath = HTMLTranslator().css_to_xpath(selector, prefix="descendant-or-self::")
-            return etree.XPath(xpath), "." in selector
         parsed = parse(selector)
+        if css.is_simple(selector):  # tags, classes, ids, combinators: cssselect agrees with soupsieve
+            return tuple(s.parsed_tree for s in parsed), "." in selector
         ok = [_translatable(s.parsed_tree) for s in parsed]
         if not parsed or any(s.pseudo_element is not None for s in parsed) or not all(a for a, _ in ok):
             return None
-        xpath = HTMLTranslator().css_to_xpath(selector, prefix="descendant-or-self::")
-        return etree.XPath(xpath), any(c for _, c in ok)
+        for s in parsed:  # every compound must translate
+            _compound_xpath(s.parsed_tree if not isinstance(s.parsed_tree, p.CombinedSelector)
+                            else s.parsed_tree.subselector)
+        return tuple(s.parsed_tree for s in parsed), any(c for _, c in ok)
     except Exception:  # cssselect cannot read or translate it: soupsieve can
         return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(xpath: str) -> etree.XPath:
+    return etree.XPath(xpath)
+
+
+def _compound_xpath(tree: p.Tree) -> etree.XPath:
+    """A compound selector (no combinator) as XPath: one pass over the page."""
+    return _compiled(HTMLTranslator().selector_to_xpath(p.Selector(tree), prefix="descendant-or-self::"))
+
+
+def _is_element(e: Any) -> bool:
+    return type(e.tag) is str
+
+
+def _match(root: Element, tree: p.Tree) -> set[Element]:
+    """The elements matching a parsed selector, combinators evaluated one step at a time over sets.
+
+    Why not cssselect's XPath for the whole selector: libxml2 runs ``following-sibling::`` and
+    ``descendant::`` from every element of the previous step, so ``div ~ div`` on a page of 4,000
+    sibling divs took 50 s, and every further step multiplied it. Each step here is one pass over
+    the page whatever the selector, so a selector of 20 steps costs 20 passes."""
+    if not isinstance(tree, p.CombinedSelector):
+        return set(cast(list[Element], _compound_xpath(tree)(root)))
+    left = _match(root, tree.selector)
+    if not left:
+        return set()
+    return combine(root, left, tree.combinator, set(cast(list[Element], _compound_xpath(tree.subselector)(root))))
+
+
+def combine(root: Element, left: set[Element], comb: str, right: set[Element]) -> set[Element]:
+    """The elements of ``right`` that stand in relation ``comb`` (" ", ">", "+", "~") to an element of
+    ``left``: one pass over the page (or over the parents of ``left``)."""
+    out: set[Element] = set()
+    if not left or not right:
+        return out
+    if comb == ">":
+        out = {e for e in right if e.getparent() in left}
+    elif comb == "+":
+        for e in right:
+            prev = e.getprevious()
+            while prev is not None and not _is_element(prev):
+                prev = prev.getprevious()
+            if prev is not None and prev in left:
+                out.add(e)
+    elif comb == "~":
+        parents = {e.getparent() for e in left}
+        for parent in parents:
+            if parent is None:
+                continue
+            seen = False
+            for child in parent:
+                if not _is_element(child):
+                    continue
+                if seen and child in right:
+                    out.add(child)
+                if child in left:
+                    seen = True
+    else:  # descendant (" "): under an element of ``left``, found in one walk of the page
+        under: dict[Element, bool] = {}
+        for e in root.iter():
+            if not _is_element(e):
+                continue
+            parent = e.getparent()
+            inside = parent is not None and (parent in left or under.get(parent, False))
+            under[e] = inside
+            if inside and e in right:
+                out.add(e)
+    return out
+
+
+_OPEN, _CLOSE = "([", ")]"
+
+
+def split_complex(selector: str) -> list[list[str]] | None:
+    """A selector list as its complex selectors, each as [compound, combinator, compound, ...], split
+    at the top level only (not inside ``(...)``, ``[...]`` or quotes); None when it cannot be split
+    (a selector starting or ending with a combinator, unbalanced brackets)."""
+    groups: list[list[str]] = []
+    parts: list[str] = []
+    buf: list[str] = []
+    depth, quote, i, n = 0, "", 0, len(selector)
+
+    def flush() -> bool:
+        token = "".join(buf).strip()
+        buf.clear()
+        if not token:
+            return False
+        parts.append(token)
+        return True
+
+    pending: str | None = None
+    while i < n:
+        ch = selector[i]
+        if quote:
+            buf.append(ch)
+            if ch == "\\" and i + 1 < n:
+                buf.append(selector[i + 1])
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+            buf.append(ch)
+        elif ch == "\\" and i + 1 < n:
+            buf.append(ch + selector[i + 1])
+            i += 1
+        elif ch in _OPEN:
+            depth += 1
+            buf.append(ch)
+        elif ch in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                return None
+            buf.append(ch)
+        elif depth == 0 and (ch in ">+~," or ch.isspace()):
+            had = "".join(buf).strip() != ""
+            if had:
+                if pending is not None:
+                    parts.append(pending)
+                    pending = None
+                flush()
+            if ch == ",":
+                if not parts or pending is not None:
+                    return None
+                groups.append(parts)
+                parts = []
+            elif ch in ">+~":
+                if not parts or (pending not in (None, " ")):
+                    return None
+                pending = ch
+            elif parts and pending is None:
+                pending = " "
+        else:
+            if pending is not None and not "".join(buf).strip():
+                parts.append(pending)
+                pending = None
+            buf.append(ch)
+        i += 1
+    if quote or depth:
+        return None
+    if "".join(buf).strip():
+        if pending is not None:
+            parts.append(pending)
+        flush()
+    elif pending not in (None, " "):
+        return None
+    if not parts:
+        return None
+    groups.append(parts)
+    return groups
 
 
 class Page:
@@ -128,7 +282,10 @@ class Page:
         """Elements matching ``selector``, in document order (ValueError when it is not CSS)."""
         compiled = _xpath_for(selector)
         if compiled is not None and self.root is not None and not (compiled[1] and self.odd_classes()):
-            found = cast(list[Element], compiled[0](self.root))  # the XPath of a CSS selector: elements
+            matched: set[Element] = set()
+            for tree in compiled[0]:
+                matched |= _match(self.root, tree)
+            found = [e for e in self.root.iter() if e in matched] if matched else []  # document order
             if self.has_template():  # soupsieve does not look inside <template> (not part of the page)
                 found = [e for e in found if not any(a.tag == "template" for a in e.iterancestors())]
             return found
@@ -149,11 +306,28 @@ class Page:
             self._soup_map = (soup, {id(t): e for t, e in zip(soup.find_all(True), elements, strict=False)
                                      if t.name == e.tag})
         soup, by_id = self._soup_map
-        try:
-            found = soup.select(selector)
-        except Exception as e:  # soupsieve.SelectorSyntaxError and friends
-            raise ValueError(f"bad CSS selector {selector!r}: {str(e).splitlines()[0]}") from e
-        return [by_id[id(t)] for t in found if id(t) in by_id]
+
+        def run(sel: str) -> list[Element]:
+            try:
+                found = soup.select(sel)
+            except Exception as e:  # soupsieve.SelectorSyntaxError and friends
+                raise ValueError(f"bad CSS selector {selector!r}: {str(e).splitlines()[0]}") from e
+            return [by_id[id(t)] for t in found if id(t) in by_id]
+
+        groups = split_complex(selector)
+        if groups is None or self.root is None or all(len(g) == 1 for g in groups):
+            return run(selector)
+        # soupsieve matches a complex selector right to left from every element, backtracking through
+        # the combinators: a 20-step selector that matches nothing ran for minutes. Each compound is
+        # matched on its own here (a local test per element) and the combinators joined over sets.
+        css.check(selector)  # a selector soupsieve refuses is refused whole, with its message
+        matched: set[Element] = set()
+        for group in groups:
+            current = set(run(group[0]))
+            for comb, compound in zip(group[1::2], group[2::2], strict=True):
+                current = combine(self.root, current, comb, set(run(compound))) if current else set()
+            matched |= current
+        return [e for e in self.root.iter() if e in matched] if matched else []
 
     def select_one(self, selector: str | None) -> Element | None:
         if not selector:
