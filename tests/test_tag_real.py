@@ -116,6 +116,8 @@ MISSES = [
     ("biometrics when you consent to authentication", "Verizon", "We collect Biometric Information when you consent"),
     ("biometrics only for identity verification", "OKX", "generate and store biometric information solely for identity verification"),
     ("a table row answering No", "Exponential", "sleep, health, or exercise data. | No"),
+    # batch tags4-tune (branch tags4): the row's last cell gives consent as the legal basis
+    ("consent in a table row's last cell", "PayPal", "syncing your contact list to your account;<br>*   providing biometric data"),
 ]
 
 
@@ -160,6 +162,15 @@ FALSE_ALARMS = [
     ("AI features are labelled", "Stack Overflow", "AI Features of the Public Network will be clearly labeled"),
     ("AI detection of AI-generated content", "Substack", "identifying AI-generated or AI-assisted content"),
     ("a user ban on training with content", "Womans Day", "for the purpose of developing, training, fine tuning, or grounding"),
+    # batch tags4-tune (branch tags4), labelled before any tagger run
+    ("staff education and training", "pixiv", "education and training, etc."),
+    ("an 'AI-generated content' help link", "pixiv", "What is \"AI-generated content\"?"),
+    ("third-party AI providers as recipients", "Dune", "Third-party AI service providers"),
+    ("matching algorithms use machine learning, no training statement", "Badoo", "Our matching algorithms are based on a range of factors"),
+    ("likeness in a content licence", "Kick", "your name, voice, and/or likeness as contained in your User Content"),
+    ("face as a verb (might face consequences)", "WeTransfer", "you might face consequences"),
+    ("what a law describes as sensitive", "Verizon", "The law describes sensitive personal information"),
+    ("content fingerprints", "Dailymotion", "create the associated digital fingerprints"),
 ]
 
 
@@ -206,6 +217,15 @@ def test_issue16_composed_biometrics_false_alarms(text: str) -> None:
     ("We may use your content to teach our systems to better understand language.", "ai-training", "affirmed"),
     ("Your recordings help our technology learn to recognise speech more accurately.", "ai-training", "affirmed"),
     ("We teach new staff how to use our tools.", "ai-training", None),
+    # branch tags4, from the definitions: the AI features, the app or the assistant as what is
+    # improved or trained; limits stated in the same sentence or as a deletion time
+    ("We use your feedback to make our AI features better.", "ai-training", "affirmed"),
+    ("We use the photos you upload to teach the app to recognise objects.", "ai-training", "affirmed"),
+    ("We use your inputs to fine-tune the assistant.", "ai-training", "affirmed"),
+    ("We use your data to improve our AI features.", "ai-training", "affirmed"),
+    ("We may use your content to improve our models; you can turn this off in settings.", "ai-training", "restricted"),
+    ("Conversations used to train our models are deleted after 30 days.", "ai-training", "restricted"),
+    ("Improving Our Website Services: we use AI Assistant chatbots to answer your questions.", "ai-training", None),
 ])
 def test_issue16_composed_kinds(text: str, tag: str, polarity: str | None) -> None:
     r = tag_text(text)
@@ -230,8 +250,10 @@ def test_issue16_composed_improve_our_models_is_confident(text: str) -> None:
 # labellings) ai-training 0.95/0.57, biometrics 0.80/0.80, polarity 0.83, secondary 0.70
 # Branch tags3 (tune side 799 clauses with batch tags3-tune): tune ai-training 1.00/1.00, biometrics
 # 0.95/0.96, polarity 0.92, secondary 0.74; held-out biometrics 0.82/0.80, the rest unchanged.
+# Branch tags4 (tune side 898 clauses with batch tags4-tune): tune biometrics 0.95/0.94, polarity 0.93,
+# secondary 0.73; held-out ai-training 0.96/0.63, polarity 0.84, the rest unchanged.
 TUNE_FLOORS = {"ai-training": (0.97, 0.96), "biometrics": (0.93, 0.93), "polarity": 0.90, "secondary": 0.72}
-HELDOUT_FLOORS = {"ai-training": (0.90, 0.52), "biometrics": (0.78, 0.76), "polarity": 0.79, "secondary": 0.67}
+HELDOUT_FLOORS = {"ai-training": (0.90, 0.60), "biometrics": (0.78, 0.76), "polarity": 0.79, "secondary": 0.67}
 
 
 @pytest.mark.parametrize("side, floors", [("tune", TUNE_FLOORS), ("heldout", HELDOUT_FLOORS)])

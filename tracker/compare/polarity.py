@@ -42,6 +42,13 @@ def _neighbour_condition(t: TextIndex, rs: RuleSet, lg: str, fs: int, fe: int, o
     return False
 
 
+def _last_cell(norm: str) -> tuple[int, int] | None:
+    """Span of the last non-empty cell of a one-row Markdown table clause ("| a | b | c |" -> c)."""
+    end = len(norm.rstrip().rstrip("|").rstrip())
+    start = norm.rfind("|", 0, end) + 1
+    return (start, end) if 0 < start < end else None
+
+
 def polarity_of(t: TextIndex, hits: list[Hit], rs: RuleSet, lg: str, cache: dict, tag: str = "") -> str:
     """Polarity of a tag from the sentences holding its evidence.
 
@@ -96,6 +103,14 @@ def polarity_of(t: TextIndex, hits: list[Hit], rs: RuleSet, lg: str, cache: dict
                 # no bar before it ("E. Biometric information | ... | No")
                 if not (cond or res) and "|" in t.norm:
                     neg = bool(_cue_spans(t, rs, lg, "row_negation", 0, len(t.norm), own))
+                # a table row whose last cell gives the legal basis ("| ... biometric data ... | we
+                # rely on your explicit and voluntary consent |"): the row's processing rests on the
+                # user's consent (labelling rules: consent-based processing is conditional)
+                if not (cond or res or neg) and t.norm.lstrip().startswith("|"):
+                    cell = _last_cell(t.norm)
+                    if cell is not None and not cell[0] <= fs < cell[1]:
+                        c = _cue_spans(t, rs, lg, "conditional", cell[0], cell[1], own)
+                        cond = bool(c) and _live(c, _cue_spans(t, rs, lg, "conditional_ignore", cell[0], cell[1], own))
             cache[key] = (neg, bool(res), bool(cond), negcond)
         neg, res, cond, negcond = cache[key]
         found["negated"] |= neg
