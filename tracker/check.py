@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tracker.capture import guard
+from tracker.compare import artefacts
 from tracker.models import Clause, DiffResult, Document, FetchResult
 from tracker.store.codec import PackedVersion, pack_extracted, sha256
-from tracker.store.database import DocumentRow, Store, VersionHead, iso
+from tracker.store.database import DocumentRow, HeldCapture, Store, VersionHead, iso
 
 State = Literal["new", "unchanged", "changed", "failed"]
 Origin = Literal["fetch", "import"]
@@ -38,6 +39,9 @@ class Capture:
     at: float = 0.0  # when it was captured (an imported text: its commit's date)
     origin: Origin = "fetch"
     source_ref: str | None = None  # where an imported text came from (its commit)
+    # Why this capture re-baselines (its text becomes the reference with no change events): an
+    # archive's technical commit (a selector or engine upgrade re-extracting the same page).
+    rebaseline: str | None = None
 
     @classmethod
     def from_fetch(cls, result: FetchResult, at: float) -> Capture:
@@ -102,10 +106,12 @@ class CheckOutcome:
             tags = f" [{', '.join(self.tags)}]" if self.tags else ""
             flips = [f"{t} {d}" for t, d in self.directions.items() if t in ("ai-training", "biometrics")]
             alarm = f" ALERT: {'; '.join(flips)}" if flips else ""
-            return f"{label}: changed -> v{self.version}, {self.significant} clause(s){tags}{alarm}"
+            what = f" ({self.note})" if self.note else ""
+            return f"{label}: changed -> v{self.version}, {self.significant} clause(s){tags}{alarm}{what}"
         if self.state == "new":
             return f"{label}: new (v{self.version})"
-        return f"{label}: unchanged" + (f" ({self.note})" if self.note and self.note.startswith("only") else "")
+        shown = self.note and (self.note.startswith("only") or self.verdict == "held")
+        return f"{label}: unchanged" + (f" ({self.note})" if shown else "")
 
 
 def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
@@ -154,10 +160,12 @@ def read_page(doc: Document, capture: Capture, previous_length: int = 0) -> Page
     if why:
         return Page(reason="blocked", error=why)
     why = guard.too_short(len(body_text), previous_length)
-    if why:
-        return Page(reason="too-short", error=why)
     raw = capture.body if capture.origin == "fetch" else None  # an import keeps no snapshot
-    return Page(packed=pack_extracted(extracted, raw))
+    if why and len(body_text) < guard.MIN_CHARS:
+        return Page(reason="too-short", error=why)
+    # Short only next to the reference: refused, but kept, so that it becomes the reference if it
+    # comes back (a page that really shrank must not stop the document for good).
+    return Page(packed=pack_extracted(extracted, raw), reason="too-short" if why else None, error=why)
 
 
 # --------------------------------------------------------------------------- the decision
@@ -202,54 +210,58 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
     Runs inside the caller's transaction (and savepoint): what it compares with is what it stores
     after. An imported capture leaves no check row and no snapshot; its version keeps its commit.
     ``clauses_of``: the clauses of a stored version when the caller has them at hand (an import
-    walking one document's commits), instead of decoding them again."""
+    walking one document's commits), instead of decoding them again.
+
+    Before a capture is taken as a new version of the policy, it is judged as a capture
+    (:func:`_judge_artefact`): a return to an earlier text, a technical re-baseline, a suspect or
+    refused capture held until another confirms it."""
     at = capture.at
     out = outcome or CheckOutcome(document=doc, state="unchanged", bytes=len(capture.body), at=at)
     previous = store.latest_head(row.id)
     if page is None:
         page = read_page(doc, capture, previous.length if previous else 0)
-    elif page.packed is not None and previous is not None:
+    elif page.packed is not None and page.reason is None and previous is not None:
         # extracted before the latest version was known: apply the length guard now
         why = guard.too_short(page.packed.length, previous.length)
         if why:
-            page = Page(reason="too-short", error=why)
+            page = Page(packed=page.packed if page.packed.length >= guard.MIN_CHARS else None, reason="too-short",
+                        error=why)
     if page.packed is None:
         return _failed(store, row, out, fetch, page.reason or "decode", page.error)
     packed = page.packed
     lang = doc.lang or packed.lang
     validators = ({"etag": fetch.etag, "last_modified": fetch.last_modified, "raw_sha256": raw_sha}
                   if fetch is not None else {})
-    if previous is not None and previous.sha256 == packed.sha256:
+    if previous is None:
+        out.version = _add_version(store, row, capture, fetch, packed, lang, "new", validators)
+        out.state = "new"
+        return out
+    held = store.held_capture(row.id)
+    if previous.sha256 == packed.sha256:
+        if held is not None:
+            _discard(store, row.id, held, at, "the next capture was the reference's text again")
         _record(store, row, capture, fetch, "unchanged", **validators)
         out.state, out.version, out.note, out.verdict = "unchanged", previous.number, "same text", "same-text"
         return out
-    if fetch is not None and previous is not None and previous.snapshot_sha256:
+    if fetch is not None and previous.snapshot_sha256:
         why = guard.truncated(capture.body, store.snapshot(previous.snapshot_sha256))
         if why:
             return _failed(store, row, out, fetch, "truncated", why)
-    diff = None
-    if previous is not None:
-        old = clauses_of(previous) if clauses_of is not None else store.version_clauses(previous.id)
-        diff = analyse(old, page.clauses, lang)
-        if not diff.significant:
-            _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
-            out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
-            out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
-            return out
-    snapshot = None
-    if fetch is not None:
-        snapshot = store.put_snapshot(capture.body, fetch.content_type, digest=raw_sha, compressed=packed.snapshot)
-    check_id = _record(store, row, capture, fetch, "new" if previous is None else "changed", **validators)
-    version_id, number, _ = store.add_packed_version(
-        row.id, packed, recorded_at=at, check_id=check_id, snapshot_sha256=snapshot, lang=lang,
-        source="import" if capture.origin == "import" else "check", source_ref=capture.source_ref)
-    if check_id is not None:
-        store.link_check_version(check_id, version_id)
-    out.version = number
-    if previous is None or diff is None:
-        out.state = "new"
+    old = clauses_of(previous) if clauses_of is not None else store.version_clauses(previous.id)
+    judged = _judge_artefact(store, row, doc, capture, page, previous, old, held, fetch, out, validators)
+    if isinstance(judged, CheckOutcome):
+        return judged
+    previous, old = judged
+    old, new, doubled_note = artefacts.undouble(old, page.clauses)
+    diff = analyse(old, new, lang)
+    diff.note = doubled_note
+    if not diff.significant:
+        _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
+        out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
+        out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
         return out
-    out.state = "changed"
+    number = _add_version(store, row, capture, fetch, packed, lang, "changed", validators)
+    out.version, out.state, out.note = number, "changed", doubled_note or None
     out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=at)
     out.significant = len(diff.significant)
     out.tags = diff.tags()
@@ -257,6 +269,138 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
         for tag, direction in c.directions.items():
             out.directions.setdefault(tag, direction)
     return out
+
+
+# --------------------------------------------------------------------------- capture artefacts
+
+CONFIRM_AFTER = 3 * 86400  # an archived text that stayed this long was confirmed by the captures in between
+KEEP_COMING_BACK = 3  # suspect captures in a row, none like the reference: the page really changed
+
+
+def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capture, page: Page,
+                    previous: VersionHead, old: list[Clause], held: HeldCapture | None, fetch: FetchResult | None,
+                    out: CheckOutcome, validators: dict[str, Any]
+                    ) -> CheckOutcome | tuple[VersionHead, list[Clause]]:
+    """What a capture that differs from the reference is, as a capture: the outcome when it is decided
+    here (a return to an earlier text, a re-baseline, a held or accepted suspect capture), else the
+    version and clauses to diff it against (the reference, or a held capture confirmed meanwhile).
+
+    Why: an archive or a live page records returns to an earlier text (a page flapping between two
+    captures), re-extractions, other documents and partial pages; reported as policy changes they
+    are false alarms, and a one-off outlier taken as the reference blocks every later capture."""
+    assert page.packed is not None
+    packed, at, lang = page.packed, capture.at, doc.lang or page.packed.lang
+    new = page.clauses
+    earlier = store.earlier_version_with_text(row.id, packed.sha256, previous.number)
+    if earlier is not None:
+        # A return: flapping between two texts is shown once, the first time it goes this way.
+        if held is not None:
+            _discard(store, row.id, held, at, f"the next capture returned to v{earlier}'s text")
+        first_time = not store.transition_seen(row.id, previous.sha256, packed.sha256)
+        return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
+                               kind="reverted", note=f"reverted to v{earlier}", published=first_time)
+    if capture.rebaseline:
+        if held is not None:
+            _discard(store, row.id, held, at, "a technical re-baseline followed")
+        return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
+                               kind="rebaselined", note=f"re-baselined: {capture.rebaseline}", published=False)
+    if held is not None:
+        held_clauses = held.packed.decode_clauses()
+        if held.packed.sha256 == packed.sha256 or artefacts.same_capture(held_clauses, new, held.packed.length,
+                                                                         packed.length):
+            store.release_held(row.id)
+            note = f"confirmed by the next capture: {_when(held.at)} was held ({held.note})"
+            return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
+                                   kind="confirmed", note=note, published=True)
+        if capture.origin == "import" and at - held.at >= CONFIRM_AFTER:
+            # An archive records a text only when it changes: the held one was the page all that time.
+            store.release_held(row.id)
+            days = (at - held.at) / 86400
+            note = f"confirmed: the capture of {_when(held.at)} held ({held.note}) stayed {days:.0f} days"
+            held_capture = Capture(url=capture.url, body=b"", content_type=capture.content_type, at=held.at,
+                                   origin="import", source_ref=held.source_ref)
+            _store_artefact(store, row, held_capture, None, held.packed, lang, {}, CheckOutcome(doc, "unchanged"),
+                            previous, old, held_clauses, kind="confirmed", note=note, published=True)
+            head = store.latest_head(row.id)
+            assert head is not None
+            previous, old, held = head, held_clauses, None
+            if head.sha256 == packed.sha256:
+                out.state, out.version, out.verdict = "unchanged", head.number, "same-text"
+                return out
+    reason = page.error if page.reason == "too-short" else artefacts.suspect_reason(old, new, previous.length,
+                                                                                     packed.length)
+    if reason:
+        count = held.count + 1 if held is not None else 1
+        if count >= KEEP_COMING_BACK:
+            store.release_held(row.id)
+            note = f"accepted: {count} suspect captures in a row, none like the reference ({reason})"
+            return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
+                                   kind="accepted", note=note, published=True)
+        store.hold_capture(row.id, at=at, note=reason, packed=packed, count=count, source_ref=capture.source_ref)
+        if page.reason == "too-short":
+            return _failed(store, row, out, fetch, "too-short",
+                           f"{reason}; held: it becomes the reference if the next capture shows it again")
+        # Checked fine, but not the reference yet: the validators and the raw hash stay those of the
+        # reference, so the next fetch of the same page is judged again (and confirms it).
+        _record(store, row, capture, fetch, "unchanged", reason="suspect", error=reason[:500], keep_validators=True)
+        out.state, out.version, out.verdict = "unchanged", previous.number, "held"
+        out.note = f"held as a suspect capture until the next one confirms it: {reason}"
+        return out
+    if held is not None:
+        _discard(store, row.id, held, at, "the next capture matched the reference")
+    return previous, old
+
+
+def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: FetchResult | None,
+                    packed: PackedVersion, lang: str | None, validators: dict[str, Any], out: CheckOutcome,
+                    previous: VersionHead, old: list[Clause], new: list[Clause], *, kind: str, note: str,
+                    published: bool) -> CheckOutcome:
+    """Store a capture artefact as a version (versions stay in time order, and the latest is the
+    reference every check compares with) and a change carrying ``note``, listed under no tag and
+    with no priority-tag events: a capture, not a policy change, is no topic alert. Unpublished
+    (a flap's later flips, a re-baseline): recorded with no diff, in no feed."""
+    number = _add_version(store, row, capture, fetch, packed, lang, "changed", validators)
+    if published:
+        a, b, doubled_note = artefacts.undouble(old, new)
+        diff = analyse(a, b, lang)
+        diff.note = note + (f"; {doubled_note}" if doubled_note else "")
+    else:
+        diff = DiffResult(note=note)
+    diff.events = []
+    out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=capture.at, tags=[],
+                                     published=published)
+    store.add_capture_note(row.id, at=capture.at, kind=kind, note=note, version=number, source_ref=capture.source_ref)
+    out.state, out.version, out.note, out.verdict = "changed", number, note, kind
+    out.significant = len(diff.significant) if published else 0
+    out.tags, out.directions = [], {}
+    return out
+
+
+def _discard(store: Store, document_id: int, held: HeldCapture, at: float, why: str) -> None:
+    """A held capture was an outlier: it never becomes the reference; the note says so."""
+    store.release_held(document_id)
+    store.add_capture_note(document_id, at=at, kind="discarded", source_ref=held.source_ref,
+                           note=f"suspect capture of {_when(held.at)} discarded ({held.note}): {why}")
+
+
+def _when(ts: float) -> str:
+    return (iso(ts) or "?")[:16].replace("T", " ")
+
+
+def _add_version(store: Store, row: DocumentRow, capture: Capture, fetch: FetchResult | None, packed: PackedVersion,
+                 lang: str | None, state: str, validators: dict[str, Any]) -> int:
+    """Store a capture as the document's next version (with its snapshot and check row when fetched)."""
+    snapshot = None
+    if fetch is not None:
+        snapshot = store.put_snapshot(capture.body, fetch.content_type, digest=validators.get("raw_sha256"),
+                                      compressed=packed.snapshot)
+    check_id = _record(store, row, capture, fetch, state, **validators)
+    version_id, number, _ = store.add_packed_version(
+        row.id, packed, recorded_at=capture.at, check_id=check_id, snapshot_sha256=snapshot, lang=lang,
+        source="import" if capture.origin == "import" else "check", source_ref=capture.source_ref)
+    if check_id is not None:
+        store.link_check_version(check_id, version_id)
+    return number
 
 
 def _record(store: Store, row: DocumentRow, capture: Capture, fetch: FetchResult | None, state: str,
