@@ -314,13 +314,7 @@ def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capt
                                    kind="confirmed", note=note, published=True)
         if capture.origin == "import" and at - held.at >= CONFIRM_AFTER:
             # An archive records a text only when it changes: the held one was the page all that time.
-            store.release_held(row.id)
-            days = (at - held.at) / 86400
-            note = f"confirmed: the capture of {_when(held.at)} held ({held.note}) stayed {days:.0f} days"
-            held_capture = Capture(url=capture.url, body=b"", content_type=capture.content_type, at=held.at,
-                                   origin="import", source_ref=held.source_ref)
-            _store_artefact(store, row, held_capture, None, held.packed, lang, {}, CheckOutcome(doc, "unchanged"),
-                            previous, old, held_clauses, kind="confirmed", note=note, published=True)
+            _confirm_by_time(store, row, doc, held, previous, old, at)
             head = store.latest_head(row.id)
             assert head is not None
             previous, old, held = head, held_clauses, None
@@ -349,6 +343,27 @@ def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capt
     if held is not None:
         _discard(store, row.id, held, at, "the next capture matched the reference")
     return previous, old
+
+
+def settle_held(store: Store, row: DocumentRow, doc: Document, now: float) -> CheckOutcome | None:
+    """At the end of an archive's history (``now``: its latest commit): a capture still held that
+    stayed :data:`CONFIRM_AFTER` is confirmed by the archive's own captures since, and stored."""
+    held = store.held_capture(row.id)
+    previous = store.latest_head(row.id)
+    if held is None or previous is None or now - held.at < CONFIRM_AFTER:
+        return None
+    return _confirm_by_time(store, row, doc, held, previous, store.version_clauses(previous.id), now)
+
+
+def _confirm_by_time(store: Store, row: DocumentRow, doc: Document, held: HeldCapture, previous: VersionHead,
+                     old: list[Clause], now: float) -> CheckOutcome:
+    store.release_held(row.id)
+    note = (f"confirmed: the capture of {_when(held.at)}, held ({held.note}), "
+            f"stayed {(now - held.at) / 86400:.0f} days")
+    capture = Capture(url=doc.url, body=b"", content_type="text/markdown", at=held.at, origin="import",
+                      source_ref=held.source_ref)
+    return _store_artefact(store, row, capture, None, held.packed, doc.lang, {}, CheckOutcome(doc, "unchanged"),
+                           previous, old, held.packed.decode_clauses(), kind="confirmed", note=note, published=True)
 
 
 def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: FetchResult | None,

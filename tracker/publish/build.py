@@ -165,6 +165,17 @@ def _failing(store: Store, broken_after: int) -> list[FailingDocument]:
     return out
 
 
+STATUS_NOTES = 50  # settled capture notes shown in status.atom (open ones are all shown)
+
+
+def _status_notes(store: Store) -> list:
+    """The capture notes status.atom shows: every open one (held captures, failed import commits) and
+    the latest settled ones (accepted, confirmed, discarded captures)."""
+    open_ = store.capture_notes(open_only=True, kinds=("held", "failed-commit"))
+    settled = store.capture_notes(kinds=("accepted", "confirmed", "discarded"), limit=STATUS_NOTES)
+    return open_ + settled
+
+
 def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
                 broken_after: int = 3) -> list[Path]:
     """Bring every feed, change page and the index up to date with the store; returns the files it
@@ -179,7 +190,7 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
     with store.read_snapshot():
         changes = store.change_heads()  # newest first
         services = store.service_names()
-        status, broken = render_status(_failing(store, broken_after), base, broken_after)
+        status, broken = render_status(_failing(store, broken_after), base, broken_after, _status_notes(store))
         outputs = _outputs(changes, services, base, max_entries, broken, titles)
         stale = [o for o in outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
         need = {c.id: c for o in stale for c in o.needs}
