@@ -83,7 +83,8 @@ class CheckOutcome:
     note: str | None = None
     at: float = 0.0
     retry_after: float | None = None
-    verdict: str | None = None  # why unchanged: not-modified | identical-body | same-text | insignificant
+    verdict: str | None = None  # why unchanged: not-modified | identical-body | same-text | insignificant | held
+    noted: bool = False  # a capture note was written (held, discarded...): status.atom has news
 
     def to_dict(self) -> dict:
         d: dict[str, object] = {"service": self.document.service, "type": self.document.type, "url": self.document.url,
@@ -190,6 +191,7 @@ def check_fetch(store: Store, row: DocumentRow, doc: Document, result: FetchResu
                            duration=result.duration, etag=result.etag or row.etag,
                            last_modified=result.last_modified or row.last_modified)
         out.version, out.note, out.verdict = store.latest_version_number(row.id), "304 not modified", "not-modified"
+        _reference_again(store, row, out)
         return out
     raw_sha = sha256(result.body)
     if row.raw_sha256 == raw_sha and row.versions:
@@ -197,9 +199,19 @@ def check_fetch(store: Store, row: DocumentRow, doc: Document, result: FetchResu
                            duration=result.duration, etag=result.etag or row.etag,
                            last_modified=result.last_modified or row.last_modified, raw_sha256=raw_sha)
         out.version, out.note, out.verdict = store.latest_version_number(row.id), "identical body", "identical-body"
+        _reference_again(store, row, out)
         return out
     return check_capture(store, row, doc, Capture.from_fetch(result, at), page=page, fetch=result, outcome=out,
                          raw_sha=raw_sha)
+
+
+def _reference_again(store: Store, row: DocumentRow, out: CheckOutcome) -> None:
+    """The server sent the reference's page again: a capture held since (its check was the last one,
+    ``held`` or a refusal) was an outlier. Looked up only then, so unchanged checks stay one write."""
+    if row.last_state in ("held", "failed"):
+        held = store.held_capture(row.id)
+        if held is not None:
+            _discard(store, row.id, held, out, "the next capture was the reference's page again")
 
 
 def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Capture, *, page: Page | None = None,
@@ -239,7 +251,7 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
     held = store.held_capture(row.id)
     if previous.sha256 == packed.sha256:
         if held is not None:
-            _discard(store, row.id, held, at, "the next capture was the reference's text again")
+            _discard(store, row.id, held, out, "the next capture was the reference's text again")
         _record(store, row, capture, fetch, "unchanged", **validators)
         out.state, out.version, out.note, out.verdict = "unchanged", previous.number, "same text", "same-text"
         return out
@@ -295,13 +307,13 @@ def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capt
     if earlier is not None:
         # A return: flapping between two texts is shown once, the first time it goes this way.
         if held is not None:
-            _discard(store, row.id, held, at, f"the next capture returned to v{earlier}'s text")
+            _discard(store, row.id, held, out, f"the next capture returned to v{earlier}'s text")
         first_time = not store.transition_seen(row.id, previous.sha256, packed.sha256)
         return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
                                kind="reverted", note=f"reverted to v{earlier}", published=first_time)
     if capture.rebaseline:
         if held is not None:
-            _discard(store, row.id, held, at, "a technical re-baseline followed")
+            _discard(store, row.id, held, out, "a technical re-baseline followed")
         return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
                                kind="rebaselined", note=f"re-baselined: {capture.rebaseline}", published=False)
     if held is not None:
@@ -331,17 +343,18 @@ def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capt
             return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
                                    kind="accepted", note=note, published=True)
         store.hold_capture(row.id, at=at, note=reason, packed=packed, count=count, source_ref=capture.source_ref)
+        out.noted = True
         if page.reason == "too-short":
             return _failed(store, row, out, fetch, "too-short",
                            f"{reason}; held: it becomes the reference if the next capture shows it again")
         # Checked fine, but not the reference yet: the validators and the raw hash stay those of the
         # reference, so the next fetch of the same page is judged again (and confirms it).
-        _record(store, row, capture, fetch, "unchanged", reason="suspect", error=reason[:500], keep_validators=True)
+        _record(store, row, capture, fetch, "held", keep_validators=True)
         out.state, out.version, out.verdict = "unchanged", previous.number, "held"
         out.note = f"held as a suspect capture until the next one confirms it: {reason}"
         return out
     if held is not None:
-        _discard(store, row.id, held, at, "the next capture matched the reference")
+        _discard(store, row.id, held, out, "the next capture matched the reference")
     return previous, old
 
 
@@ -385,16 +398,17 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
     out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=capture.at, tags=[],
                                      published=published)
     store.add_capture_note(row.id, at=capture.at, kind=kind, note=note, version=number, source_ref=capture.source_ref)
-    out.state, out.version, out.note, out.verdict = "changed", number, note, kind
+    out.state, out.version, out.note, out.verdict, out.noted = "changed", number, note, kind, True
     out.significant = len(diff.significant) if published else 0
     out.tags, out.directions = [], {}
     return out
 
 
-def _discard(store: Store, document_id: int, held: HeldCapture, at: float, why: str) -> None:
+def _discard(store: Store, document_id: int, held: HeldCapture, out: CheckOutcome, why: str) -> None:
     """A held capture was an outlier: it never becomes the reference; the note says so."""
     store.release_held(document_id)
-    store.add_capture_note(document_id, at=at, kind="discarded", source_ref=held.source_ref,
+    out.noted = True
+    store.add_capture_note(document_id, at=out.at, kind="discarded", source_ref=held.source_ref,
                            note=f"suspect capture of {_when(held.at)} discarded ({held.note}): {why}")
 
 

@@ -578,7 +578,7 @@ class Daemon:
         elif before >= broken and failures == 0:
             log.warning("%s: recovered after %d failed checks", doc.label, before)
             self.feeds_dirty.set()
-        if out.state in ("changed", "new"):
+        if out.state in ("changed", "new") or out.noted:  # noted: status.atom shows a capture note
             self.feeds_dirty.set()
         if out.state == "changed" and out.change_id is not None and self.notifier:
             self._notify_change(out.change_id)

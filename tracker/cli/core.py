@@ -231,7 +231,7 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
         if it["reason"] and state in ("failed", "broken"):
             state = f"{state} ({it['reason']})"
         if it["held"]:
-            state += ", suspect capture held"
+            state += " (suspect capture)" if state == "held" else ", suspect capture held"
         if it["failed_commits"]:
             state += f", {len(it['failed_commits'])} import commit(s) failed"
         cells.append([it["service"], it["type"], it["interval"] or "not declared", it["last_check"] or "-", state,
@@ -347,7 +347,7 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
                                  processes=workers)
         # New documents need their (empty) service feeds and failures their status entries, not only
         # changes; the build is incremental, so a cycle where nothing moved skips it altogether.
-        if rebuild_feeds and (any(o.state in ("new", "changed", "failed") for o in outcomes)
+        if rebuild_feeds and (any(o.state in ("new", "changed", "failed") or o.noted for o in outcomes)
                               or not (cfg.feeds / "index.html").exists()):
             try:
                 rebuild(cfg, store)

@@ -92,15 +92,15 @@ def doubled(clauses: list[Clause]) -> bool:
 
 
 def once(clauses: list[Clause]) -> list[Clause]:
-    """The clauses with every repeat of an earlier content clause left out (headings kept): a
-    doubled page compared once, so a clause still present is never "removed" with its copy."""
-    seen: set[str] = set()
+    """The clauses with every repeat of an earlier one left out (a repeated heading too): a doubled
+    page compared once, so a clause still present is never "removed" with its copy."""
+    seen: set[tuple[str, str]] = set()
     out = []
     for c in clauses:
-        if c.kind != "heading":
-            if c.norm in seen:
-                continue
-            seen.add(c.norm)
+        key = (c.kind == "heading" and "h" or "c", c.norm)
+        if key in seen:
+            continue
+        seen.add(key)
         out.append(c)
     return out
 

@@ -828,7 +828,7 @@ class Store:
         if row is None:
             return None
         return HeldCapture(id=row[0], at=row[1], note=row[2], count=row[3], source_ref=row[4],
-                           packed=PackedVersion(sha256=row[5], text=row[6], clauses=row[8], length=row[7]))
+                           packed=PackedVersion(sha256=row[5], text=row[7], clauses=row[8], length=row[6]))
 
     def release_held(self, document_id: int) -> None:
         """The held capture is settled (confirmed or discarded): it is no longer open."""
