@@ -407,6 +407,8 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
 def _discard(store: Store, document_id: int, held: HeldCapture, out: CheckOutcome, why: str) -> None:
     """A held capture was an outlier: it never becomes the reference; the note says so."""
     store.release_held(document_id)
+    if store.held_before(document_id, held.packed.sha256, held.id):
+        return  # the page alternates with this other text: said the first time, not at every flip
     out.noted = True
     store.add_capture_note(document_id, at=out.at, kind="discarded", source_ref=held.source_ref,
                            note=f"suspect capture of {_when(held.at)} discarded ({held.note}): {why}")

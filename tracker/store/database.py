@@ -830,6 +830,11 @@ class Store:
         return HeldCapture(id=row[0], at=row[1], note=row[2], count=row[3], source_ref=row[4],
                            packed=PackedVersion(sha256=row[5], text=row[7], clauses=row[8], length=row[6]))
 
+    def held_before(self, document_id: int, text_sha256: str, before_id: int) -> bool:
+        """Whether the same text was held (and settled) before: a page alternating with another one."""
+        return self.conn.execute("SELECT 1 FROM capture_notes WHERE document_id=? AND kind='held' AND sha256=? "
+                                 "AND id<? LIMIT 1", (document_id, text_sha256, before_id)).fetchone() is not None
+
     def release_held(self, document_id: int) -> None:
         """The held capture is settled (confirmed or discarded): it is no longer open."""
         self.conn.execute("UPDATE capture_notes SET open=0, text=NULL, clauses=NULL "
