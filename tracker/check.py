@@ -387,14 +387,19 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
     reference every check compares with) and a change carrying ``note``, listed under no tag and
     with no priority-tag events: a capture, not a policy change, is no topic alert. Unpublished
     (a flap's later flips, a re-baseline): recorded with no diff, in no feed."""
-    number = _add_version(store, row, capture, fetch, packed, lang, "changed", validators)
     if published:
         a, b, doubled_note = artefacts.undouble(old, new)
         diff = analyse(a, b, lang)
         diff.note = note + (f"; {doubled_note}" if doubled_note else "")
+        if kind == "reverted" and not diff.significant:  # back to a text that differs only in form
+            _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
+            out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
+            out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
+            return out
     else:
         diff = DiffResult(note=note)
     diff.events = []
+    number = _add_version(store, row, capture, fetch, packed, lang, "changed", validators)
     out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=capture.at, tags=[],
                                      published=published)
     store.add_capture_note(row.id, at=capture.at, kind=kind, note=note, version=number, source_ref=capture.source_ref)

@@ -378,7 +378,12 @@ def _settle(store: Store, top: Path, by_path: dict[str, list[FileCommit]], state
             last = max(by_path[path], key=lambda f: (f.at, f.seq))
             if last.blob is None:
                 continue
-            out = settle_held(store, store.document_row(st.id), st.document, present)
+            try:
+                with store.savepoint():
+                    out = settle_held(store, store.document_row(st.id), st.document, present)
+            except Exception as e:  # noqa: BLE001 - a bug on one document must not lose the others
+                summary.notes.append(f"{path}: settling its held capture failed: {type(e).__name__}: {e}")
+                continue
             if out is not None:
                 summary.versions += 1
                 summary.captures["confirmed"] = summary.captures.get("confirmed", 0) + 1
