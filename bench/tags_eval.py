@@ -89,6 +89,8 @@ def import_labels(folder: Path, out: Path) -> dict:
             seen.add(key)
             row = {k: r[k] for k in FIELDS}
             row["date"], row["note"] = r.get("date", ""), r.get("note", "")
+            if r.get("batch"):  # a later labelling round, measured on its own too (see report)
+                row["batch"] = r["batch"]
             row["split"] = split_of(r["service"], dev_services)
             rows.append(row)
     rows.sort(key=lambda r: (r["split"] != "tune", r["service"], r["path"], r["commit"]))
@@ -225,11 +227,23 @@ def report(rules: RuleSet | None = None) -> int:
     print(table(held))
     for g in goals(held):
         print("  " + g)
-    if PRETUNING.exists():
-        pre = json.loads(PRETUNING.read_text(encoding="utf-8"))
+    pre = json.loads(PRETUNING.read_text(encoding="utf-8")) if PRETUNING.exists() else {}
+    first = [r for r in sides["heldout"] if not r.get("batch")]
+    if len(first) < len(sides["heldout"]):
+        print()
+        print(head("HELD-OUT, first labelling (the clauses the pre-tuning estimate was measured on)", first))
+        print(table(evaluate(first, rules)))
+    if pre:
         print(f"\n== PRE-TUNING estimate: the rules of commit {pre['commit'][:7]} (before any tuning on these "
-              f"clauses) on the same held-out side, measured {pre['measured']}")
+              f"clauses) on the first labelling of the held-out side, measured {pre['measured']}")
         print(table(pre["heldout"]))
+    for name, before in pre.get("batches", {}).items():
+        part = [r for r in sides["heldout"] if r.get("batch") == name]
+        print()
+        print(head(f"HELD-OUT batch {name} (labelled later, by reading, before any tagger run on it)", part))
+        print(table(evaluate(part, rules)))
+        print(f"-- the same batch with the rules of commit {before['commit'][:7]} (before that round's rule work)")
+        print(table(before["figures"]))
     print()
     print(head("TUNE side (the rules were tuned on it: optimistic)", sides["tune"]))
     print(table(evaluate(sides["tune"], rules)))

@@ -11,8 +11,9 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tracker.compare.events import document_events
 from tracker.compare.tag import tag_changes
-from tracker.models import Change, Clause, DiffResult, Document, Substitution, WordEdit
+from tracker.models import Change, Clause, DiffResult, Document, Substitution, TagEvent, WordEdit
 from tracker.store.database import Store
 
 AI_CLAUSE = ("We may use the information we collect, including your posts and interactions, to train "
@@ -51,20 +52,38 @@ def ts(day: int, hour: int = 12) -> float:
 
 def add_change(store: Store, service: str, type_: str, changes: list[Change], at: float,
                url: str = "https://example.test/privacy", substitutions: list | None = None,
-               tag: bool = True) -> int:
+               tag: bool = True, events: list[TagEvent] | None = None) -> int:
     """Store a document (if new), two versions and the change between them (tagged by the real
     tagger unless ``tag`` is False, for changes whose tags the test sets itself)."""
     doc = Document(service=service, type=type_, url=url)
     row = store.ensure_documents([doc])[doc.key]
-    result = DiffResult(changes=changes, substitutions=substitutions or [])
+    result = DiffResult(changes=changes, substitutions=substitutions or [], events=list(events or []))
     if tag:
         tag_changes(result, lang="en")
+        if events is None:  # the events the compare stage would make, unless the test gives its own
+            with_events(result)
     with store.transaction():
         n = store.latest_version(row.id)
         if n is None:
             store.add_version(row.id, text="v1", clauses=[Clause("a", "v1", "v1")], recorded_at=at - 86400)
         v = store.add_version(row.id, text=f"text at {at}", clauses=[Clause("b", "x", "x")], recorded_at=at)
         return store.add_change(row.id, v.number - 1, v.number, result, detected_at=at)
+
+
+def with_events(result: DiffResult, lang: str = "en") -> DiffResult:
+    """Give a hand-built diff the priority-tag events the pipeline would: its two documents are taken
+    to be the clauses of its changes (each change's index set), so what it adds is nowhere before."""
+    old: list[Clause] = []
+    new: list[Clause] = []
+    for c in result.changes:
+        if c.old is not None:
+            c.old_index = len(old)
+            old.append(Clause(f"o{len(old)}", c.old, c.old.casefold()))
+        if c.new is not None:
+            c.new_index = len(new)
+            new.append(Clause(f"n{len(new)}", c.new, c.new.casefold()))
+    result.events = document_events(old, new, result, lang)
+    return result
 
 
 def demo_store(path: Path) -> Store:
@@ -84,3 +103,12 @@ def demo_store(path: Path) -> Store:
 
 HOSTILE_TEXT = ("Hostile clause <script>alert(1)</script> ]]> <iframe src=x></iframe> "
                 "<img src=x onerror=alert(2)> <a href=\"javascript:alert(3)\">x</a> \x00\x0b\x1b end")
+
+# The titles of demo_store's changes, newest first: the event in words with its stance and key sentence.
+DEMO_TITLES = [
+    "Chirpline Privacy Policy — AI training flipped: now may train (was: won't train): "
+    "“We use your content to train artificial intelligence models.”",
+    "Acme Maps Terms of Service — 1 clause changed (Location, User rights, Tracking and advertising)",
+    "Chirpline Privacy Policy — AI training added (may train): “We may use the information we collect, including "
+    "your posts and interactions …”; also Biometrics only with consent (new statement); 1 other change",
+]

@@ -8,16 +8,12 @@ from pathlib import Path
 
 import pytest
 from conftest import needs_tool
-from feeddata import HOSTILE_TEXT, add_change, added, demo_store, ts
+from feeddata import DEMO_TITLES, HOSTILE_TEXT, add_change, added, demo_store, ts
 
 from tracker.publish.build import build_feeds
 from tracker.publish.feeds import entry_id
 
-EXPECTED_ALL = [
-    "Chirpline Privacy Policy: 1 clause changed — AI training flipped: negated → affirmed",
-    "Acme Maps Terms of Service: 1 clause changed",
-    "Chirpline Privacy Policy: 3 clauses changed — AI training, Biometrics",
-]
+EXPECTED_ALL = DEMO_TITLES
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +53,17 @@ def test_newsboat_lists_entries(feeds: Path, tmp_path: Path, name: str):
     titles = [t for _, t, _, _ in items]
     if name.startswith("all"):
         assert titles[:3] == EXPECTED_ALL and len(items) == 4
-        assert titles[3] == "Hostile <script> Terms: 1 clause changed"
+        assert titles[3] == "Hostile <script> Terms — 1 clause changed"
     else:
         assert titles == [EXPECTED_ALL[0], EXPECTED_ALL[2]]
     guid, _, url, content = items[-1] if name.startswith("tags") else items[2]
     assert guid == entry_id("Chirpline", "Privacy Policy", 2)
     assert url.endswith("/changes/chirpline-privacy-policy-v2.html")
     # newsboat drops <ins>/<del> styling: the text markers must be in the content it keeps
-    assert "Added:" in content and "Changed:" in content and "{+ and for up to 5 years after+}" in content
+    assert "AI training added (may train):" in content and "Changed:" in content
+    assert "{+ and for up to 5 years after+}" in content
+    # the priority sentence comes first in the text a reader shows
+    assert content.index("to train our machine learning") < content.index("Changed:")
 
 
 @needs_tool("sfeed")
@@ -72,15 +71,15 @@ def test_newsboat_lists_entries(feeds: Path, tmp_path: Path, name: str):
 def test_sfeed_lists_entries(feeds: Path, name: str):
     rows = sfeed_rows(feeds / name)
     titles = [r[1] for r in rows]
-    expected = {"all.atom": EXPECTED_ALL + ["Hostile <script> Terms: 1 clause changed"],
-                "all.rss": EXPECTED_ALL + ["Hostile <script> Terms: 1 clause changed"],
+    expected = {"all.atom": EXPECTED_ALL + ["Hostile <script> Terms — 1 clause changed"],
+                "all.rss": EXPECTED_ALL + ["Hostile <script> Terms — 1 clause changed"],
                 "tags/ai-training.atom": [EXPECTED_ALL[0], EXPECTED_ALL[2]],
                 "tags/biometrics.rss": [EXPECTED_ALL[2]]}[name]
     assert titles == expected
     last = rows[expected.index(EXPECTED_ALL[2])]
     assert last[0] == "1773057600"  # 2026-03-09T12:00:00Z
     assert last[2].endswith("/changes/chirpline-privacy-policy-v2.html")
-    assert last[4] == "html" and "Added:" in last[3]
+    assert last[4] == "html" and "Biometrics only with consent (new statement):" in last[3]
     assert last[5] == entry_id("Chirpline", "Privacy Policy", 2)
     assert last[8].split("|") == ["ai-training", "biometrics", "data-retention"]
     if name.startswith("all"):

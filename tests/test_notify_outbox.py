@@ -92,7 +92,7 @@ def test_email_through_apprise_waits_for_the_server_and_is_sent_once(ws, httpser
     assert len(mailbox.messages) == 1
     msg = mailbox.messages[0]
     assert mailbox.envelopes[0] == ("tracker@example.org", ["alerts@example.org"])
-    assert msg["Subject"].startswith("Example Privacy Policy: 1 clause changed") and "AI training" in msg["Subject"]
+    assert msg["Subject"].startswith("Example Privacy Policy — ") and "AI training" in msg["Subject"]
     body = msg.get_body(("plain",)).get_content()
     assert AI in body and site.url in body
     assert outbox(ws) == [("change:1:2", 2, 1)]

@@ -40,10 +40,12 @@ def feeds(tmp_path_factory) -> Path:
 def test_change_page_shows_added_clauses(feeds: Path, tmp_path: Path):
     page = feeds / "changes" / "chirpline-privacy-policy-v2.html"
     dom = lxml.html.fromstring(chromium(tmp_path, "--dump-dom", page.resolve().as_uri()))
-    inline = [" ".join(el.text_content().split()) for el in dom.xpath("//div[@class='inline']/ins")]
-    assert AI_CLAUSE in inline and BIO_CLAUSE in inline
+    keys = [" ".join(el.text_content().split()) for el in dom.xpath("//section[@class='event']/blockquote/ins")]
+    assert keys == [f"“{AI_CLAUSE}”", f"“{BIO_CLAUSE}”"]  # the events first, each sentence once
+    phrases = [el.text_content() for el in dom.xpath("//h3[@class='phrase']")]
+    assert phrases == ["AI training added (may train)", "Biometrics only with consent (new statement)"]
     markers = [el.text_content() for el in dom.xpath("//span[@class='marker']")]
-    assert markers == ["Added:", "Added:", "Changed:"]
+    assert markers == ["Changed:"]
     assert "faceprint" in [m.text_content() for m in dom.xpath("//mark")]
 
 

@@ -98,6 +98,14 @@ MISSES = [
     ("aggregated and de-identified, then used for machine learning", "AdRoll", "aggregate and de-identify data it collects"),
     # opt-out sentence about improving AI
     ("opt-out of model training", "Honkai- Star Rail", "You can opt-out of model training anytime"),
+    # an opt-out two sentences after the use, pointing back at it ("used in this way")
+    ("opt-out in a later sentence", "Google Antigravity", "If you don’t want your Interactions used in this way"),
+    # an opposition right to disclosure for AI training
+    ("right to oppose", "Dailymotion", "possibility to oppose to such disclosure"),
+    # "used for training purposes" next to AI, only with consent
+    ("training purposes next to AI", "Firefox", "used for training purposes without your explicit consent"),
+    # "will not ... train ... without your instruction or prior consent"
+    ("no training without consent", "GitLab", "will not use your AI-inputs to train any language models"),
 ]
 
 
@@ -128,6 +136,10 @@ FALSE_ALARMS = [
     ("face-to-face verification", "Lydia", "face-to-face verification of their identity"),
     ("likeness in a data list", "Academia.edu", "your name, voice, signature, photograph, likeness"),
     ("name or likeness in a user warranty", "Kick", "to use such person's name or likeness"),
+    # a company's name
+    ("the name Hugging Face", "Hugging Face", "main establishment in the European Union is Hugging Face"),
+    # machine learning used for security, no training
+    ("machine learning for security", "Dailymotion", "advances technologies such as data encryption and machine learning"),
 ]
 
 
@@ -152,6 +164,31 @@ def test_issue16_composed_biometrics_false_alarms(text: str) -> None:
     assert "biometrics" not in tag_text(text).tags, text
 
 
+@pytest.mark.parametrize("text, tag, polarity", [
+    # composed from the issue's kinds (branch tags2): training of filters, "for training purposes"
+    # next to AI, models built by others, providers' practices, polarity of the user's own step
+    ("We use the messages you report to train our spam and abuse filters.", "ai-training", "affirmed"),
+    ("Training data is deleted after 30 days and used only to improve our fraud detection models.",
+     "ai-training", "restricted"),
+    ("Customers can choose among models trained by third parties, such as those of OpenAI.", "ai-training", None),
+    ("We are not responsible for how third-party AI providers train their models.", "ai-training", None),
+    ("Third-party model providers may have their own practices on training, governed by their terms.",
+     "ai-training", None),
+    ("Users who enable 'Share data to improve AI' allow us to use their prompts for model training.",
+     "ai-training", "conditional"),
+    ("We train our models on public posts only, not on private messages.", "ai-training", "restricted"),
+    ("If you use voice authentication, we create a voiceprint to recognise you when you call.",
+     "biometrics", "conditional"),
+    ("To verify your profile, you can take a selfie; we then use facial recognition to compare it.",
+     "biometrics", "conditional"),
+    ("Facial geometry data is used only to prevent fraud and is not shared.", "biometrics", "restricted"),
+])
+def test_issue16_composed_kinds(text: str, tag: str, polarity: str | None) -> None:
+    r = tag_text(text)
+    got = r.polarity.get(tag) if tag in r.tags else None
+    assert got == polarity, (text, r.tags, r.polarity, r.evidence.get(tag))
+
+
 @pytest.mark.parametrize("text", [
     # composed: the labelled data holds no real clause of this kind on the tune side
     "We use your information to improve our services, including our AI models.",
@@ -164,9 +201,11 @@ def test_issue16_composed_improve_our_models_is_confident(text: str) -> None:
 
 # --------------------------------------------------------------------------- floors
 
-# measured when the rules were frozen (commit b608498): see README "Tags"
-TUNE_FLOORS = {"ai-training": (0.95, 0.85), "biometrics": (0.93, 0.90), "polarity": 0.88, "secondary": 0.72}
-HELDOUT_FLOORS = {"ai-training": (0.90, 0.48), "biometrics": (0.75, 0.70), "polarity": 0.78, "secondary": 0.68}
+# a little below the figures measured at the end of branch tags2 (README "Tags"): tune ai-training
+# 1.00/0.92, biometrics 0.95/0.94, polarity 0.93, secondary 0.76; held-out (969 clauses, both
+# labellings) ai-training 0.95/0.57, biometrics 0.80/0.80, polarity 0.83, secondary 0.70
+TUNE_FLOORS = {"ai-training": (0.95, 0.88), "biometrics": (0.93, 0.90), "polarity": 0.90, "secondary": 0.72}
+HELDOUT_FLOORS = {"ai-training": (0.90, 0.52), "biometrics": (0.75, 0.74), "polarity": 0.79, "secondary": 0.67}
 
 
 @pytest.mark.parametrize("side, floors", [("tune", TUNE_FLOORS), ("heldout", HELDOUT_FLOORS)])
@@ -259,3 +298,24 @@ def test_sentence_ends() -> None:
     see the whole sentence."""
     r = tag_text("Data from depth or facial mapping tools (e.g. ARKit) may not be used for advertising.")
     assert r.polarity.get("biometrics") == "restricted", r
+
+
+def test_clause_scope_positive_rule_and_opt_out_after(tmp_path: Path) -> None:
+    """A positive rule with scope = "clause" takes its other groups from anywhere in the text, with
+    the first group's words as evidence; an opt_out_after cue in a later sentence restricts."""
+    rs = _rules(tmp_path, '''
+[polarity.en]
+opt_out_after = ["re[want]:\\\\bif you do not want\\\\b"]
+[[rule]]
+id = "p"
+tag = "ai-training"
+scope = "clause"
+all = ["training purposes", "ai"]
+window = 1
+''')
+    r = tag_text("Some features use AI. Content is used for training purposes.", "en", rs)
+    assert r.tags == ["ai-training"] and [e.text for e in r.evidence["ai-training"]] == ["training purposes"]
+    assert r.polarity["ai-training"] == "affirmed"
+    assert tag_text("Content is used for training purposes.", "en", rs).tags == []
+    later = "It uses AI. Content is used for training purposes. If you do not want this, say so."
+    assert tag_text(later, "en", rs).polarity["ai-training"] == "restricted"

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from tracker.capture import guard
 from tracker.compare import artefacts
-from tracker.models import Clause, DiffResult, Document, FetchResult
+from tracker.models import PRIORITY_TAGS, Clause, DiffResult, Document, FetchResult
 from tracker.store.codec import PackedVersion, pack_extracted, sha256
 from tracker.store.database import DocumentRow, HeldCapture, Store, VersionHead, iso
 
@@ -105,7 +105,7 @@ class CheckOutcome:
             return f"{label}: failed ({self.reason}): {self.error or ''}".rstrip(": ")
         if self.state == "changed":
             tags = f" [{', '.join(self.tags)}]" if self.tags else ""
-            flips = [f"{t} {d}" for t, d in self.directions.items() if t in ("ai-training", "biometrics")]
+            flips = [f"{t} {d}" for t, d in self.directions.items() if t in PRIORITY_TAGS]
             alarm = f" ALERT: {'; '.join(flips)}" if flips else ""
             what = f" ({self.note})" if self.note else ""
             return f"{label}: changed -> v{self.version}, {self.significant} clause(s){tags}{alarm}{what}"
@@ -116,11 +116,15 @@ class CheckOutcome:
 
 
 def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
-    """Clause diff plus tags: the one place the two stages are joined."""
+    """Clause diff plus tags plus the priority-tag events of the two documents: the one place the
+    stages are joined."""
     from tracker.compare.diff import diff_clauses
+    from tracker.compare.events import document_events
     from tracker.compare.tag import tag_changes
 
-    return tag_changes(diff_clauses(old, new), lang=lang)
+    result = tag_changes(diff_clauses(old, new), lang=lang)
+    result.events = document_events(old, new, result, lang)
+    return result
 
 
 # --------------------------------------------------------------------------- extraction (pure)
@@ -277,9 +281,7 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
     out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=at)
     out.significant = len(diff.significant)
     out.tags = diff.tags()
-    for c in diff.significant:
-        for tag, direction in c.directions.items():
-            out.directions.setdefault(tag, direction)
+    out.directions = diff.directions()
     return out
 
 

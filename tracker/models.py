@@ -45,6 +45,7 @@ class Document:
     history: tuple[PastSelectors, ...] = ()
     browser: bool = False  # render with a headless browser (tracker.capture.browser) instead of a plain GET
     allow_private: bool = False  # may be fetched from a private/loopback address (tracker.capture.netpolicy)
+    aliases: tuple[str, ...] = ()  # former names of the service ("Twitter" for X): one platform, one lane
 
     @property
     def key(self) -> tuple[str, str]:
@@ -251,6 +252,7 @@ class Substitution:
 
 
 EventKind = Literal["added", "removed", "stance"]
+PRIORITY_TAGS = ("ai-training", "biometrics")  # the tags whose alerts are document-level events
 
 
 @dataclass
@@ -295,11 +297,31 @@ class DiffResult:
         return s
 
     def tags(self) -> list[str]:
+        """The tags a change is listed under. A priority tag only with an event (see TagEvent): a
+        clause that was merely re-captured, duplicated or moved carries its tag but tells no news."""
         seen: dict[str, None] = {}
         for c in self.significant:
             for t in c.tags:
-                seen.setdefault(t, None)
+                if t in PRIORITY_TAGS:
+                    if any(e.tag == t for e in self.events):
+                        seen.setdefault(t, None)
+                else:
+                    seen.setdefault(t, None)
+        for e in self.events:
+            seen.setdefault(e.tag, None)
         return list(seen)
+
+    def directions(self) -> dict[str, str]:
+        """Tag -> what happened: for the priority tags the first event's kind (added|removed|stance),
+        for the others the first significant clause's direction (added|removed|flipped|changed)."""
+        out: dict[str, str] = {}
+        for e in self.events:
+            out.setdefault(e.tag, e.kind)
+        for c in self.significant:
+            for tag, direction in c.directions.items():
+                if tag not in PRIORITY_TAGS:
+                    out.setdefault(tag, direction)
+        return out
 
     def to_dict(self) -> dict:
         return {

@@ -287,9 +287,10 @@ class Daemon:
         self.watcher = DeclarationWatcher(cfg.policies)
         self.notifier = None
         if opts.notify:
+            from tracker.publish.build import public_base
             from tracker.publish.notify import Notifier
 
-            self.notifier = Notifier(list(opts.notify))
+            self.notifier = Notifier(list(opts.notify), base_url=public_base(cfg.feeds))
         self._deliver_lock = threading.Lock()
         self._next_delivery = 0.0
         self.store = None

@@ -62,7 +62,8 @@ def concurrent(tmp_path_factory) -> dict:
             for _ in range(30):
                 time.sleep(0.6)
                 seed = ws.run("check", "-q", "--jobs", "6", "--per-host", "6")
-                assert seed.code == 0, seed.err
+                # 3: some documents failed, which a served 500 or truncated page rightly causes.
+                assert seed.code in (0, 3), seed.err
                 counts = version_counts(ws.db)
                 if len(counts) == DOCS and min(counts.values()) >= 2:
                     break

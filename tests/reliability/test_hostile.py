@@ -114,7 +114,20 @@ def inspect_outputs(feeds: Path) -> tuple[int, list[str], list[str]]:
         n += 1
         rel = str(p.relative_to(feeds))
         data = p.read_bytes()
-        if p.suffix in (".atom", ".rss", ".xml"):
+        if p.suffix == ".json" and rel != MANIFEST:  # JSON Feed: valid JSON, content_html as HTML
+            try:
+                doc = json.loads(data)
+            except ValueError as e:
+                invalid.append(f"{rel}: {e}")
+                continue
+            for item in doc.get("items", []):
+                for frag in html.fragments_fromstring(item.get("content_html") or "<p></p>"):
+                    if not isinstance(frag, str):
+                        bad += dangers(frag, f"{rel} (content_html)")
+                for key in ("url", "external_url"):
+                    if re.sub(r"[\x00-\x20]+", "", item.get(key) or "").lower().startswith(BAD_SCHEMES):
+                        bad.append(f"{rel}: {key}={item[key][:40]!r}")
+        elif p.suffix in (".atom", ".rss", ".xml", ".opml"):
             try:
                 root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
             except etree.XMLSyntaxError as e:

@@ -59,16 +59,19 @@ notify_option = click.option(
     help="Send each significant change here (repeatable; env POLICY_TRACKER_NOTIFY, space-separated): an "
          "http(s) URL gets a JSON POST (for programs), any URL Apprise knows a message (mailto://, ntfy://, "
          "matrix://, tgram://, discord://, slack://, ...). Undelivered messages wait in the database and are "
-         "sent by later runs. The page link uses POLICY_TRACKER_BASE_URL.")
+         "sent by later runs. The page link uses the feeds folder's public URL (`feeds --base-url`, or "
+         "POLICY_TRACKER_BASE_URL).")
 
 
-def start_notifications(store, urls: list[str]):
-    """The notifier for ``urls`` (None without any), its channels registered in the store's outbox."""
+def start_notifications(store, urls: list[str], feeds: Path | None = None):
+    """The notifier for ``urls`` (None without any), its channels registered in the store's outbox; its
+    page links use the feeds folder's public URL (given once to ``feeds --base-url``, or the env)."""
     if not urls:
         return None
+    from tracker.publish.build import public_base
     from tracker.publish.notify import Notifier
 
-    notifier = Notifier(urls)
+    notifier = Notifier(urls, base_url=public_base(feeds) if feeds is not None else None)
     notifier.register(store)
     return notifier
 
@@ -328,7 +331,7 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
     fetcher = Fetcher(read_timeout=timeout, connect_timeout=min(10.0, timeout), total_timeout=timeout,
                       max_bytes=max_size or MAX_BYTES, pool_size=max(4, jobs))
     with cfg.store() as store, fetcher:
-        notifier = start_notifications(store, notify or [])  # before the cycle: its changes are all sent
+        notifier = start_notifications(store, notify or [], cfg.feeds)  # before the cycle: its changes are all sent
         if interactive:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -351,6 +354,8 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
                               or not (cfg.feeds / "index.html").exists()):
             try:
                 rebuild(cfg, store)
+                if not as_json and not quiet:
+                    warn_local_links(cfg)
             except OSError as e:  # the versions are stored; the feeds follow at the next build
                 click.echo(f"policy-tracker: error: feeds not written in {cfg.feeds}: {e.strerror or e} "
                            f"({getattr(e, 'filename', None) or ''})".replace(" ()", ""), err=True)
@@ -369,6 +374,17 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
 def check_status(cfg: Config, outcomes: list) -> int:
     """0, 3 when some document failed, 2 when bad input was reported (2 wins)."""
     return cfg.exit_status(EXIT_FAILED if any(o.state == "failed" for o in outcomes) else EXIT_OK)
+
+
+def warn_local_links(cfg: Config) -> None:
+    """One line on stderr when the feeds folder was built with file:// links that nobody chose."""
+    from tracker.cli.demo import MARKER
+    from tracker.publish.build import LOCAL_LINKS_WARNING, link_base
+
+    if (cfg.feeds.parent / MARKER).exists():  # the offline demo's folder: local on purpose
+        return
+    if link_base(cfg.feeds, None)[1] is None:
+        click.echo("policy-tracker: warning: " + LOCAL_LINKS_WARNING.format(folder=cfg.feeds), err=True)
 
 
 def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 50) -> list[Path]:

@@ -76,7 +76,7 @@ def demo(ctx: click.Context, folder: str | None) -> None:
     cli.main(args=["--db", str(cfg.db), "--policies", str(cfg.policies), "--feeds", str(cfg.feeds),
                    "diff", DEMO_SERVICE], prog_name="policy-tracker", standalone_mode=False)
     say(click.style("\n5. Published", bold=True))
-    for name in ("index.html", "all.atom", "tags/ai-training.atom", "tags/biometrics.atom"):
+    for name in ("index.html", "all.atom", "tags/ai-training.atom", "tags/biometrics.atom", "feeds.opml"):
         path = cfg.feeds / name
         if path.exists():
             say(f"  {path}")

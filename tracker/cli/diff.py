@@ -130,6 +130,7 @@ class Pair:
     lang: str | None
     labels: dict = field(default_factory=dict)
     heading: str | None = None  # printed above it when a service has several documents
+    clauses: tuple = ()  # (old, new) clause lists: the priority-tag events are read from the documents
 
 
 def _resolve_number(n: int, numbers: list[int], what: str, label: str) -> int:
@@ -174,7 +175,7 @@ def _stored_pair(store, doc, from_: int | None, to: int | None, several: bool) -
     labels = {"old_label": f"v{a.number} ({a.recorded_at})", "new_label": f"v{b.number} ({b.recorded_at})",
               "title": f"{doc.service} / {doc.type}: v{a.number} → v{b.number}",
               "old_text": shown_text(a), "new_text": shown_text(b)}
-    return Pair(result, b.lang, labels, heading=labels["title"])
+    return Pair(result, b.lang, labels, heading=labels["title"], clauses=(a.clauses, b.clauses))
 
 
 @cli.command("diff")
@@ -218,7 +219,8 @@ def diff_cmd(cfg, service, files, type_, from_, to, fmt, show_all, tag) -> None:
         old, new = read_local(files[0]), read_local(files[1])
         pairs.append(Pair(diff_clauses(old.clauses, new.clauses), new.lang or old.lang,
                           {"old_label": files[0], "new_label": files[1], "title": f"{files[0]} → {files[1]}",
-                           "old_text": old.text + "\n", "new_text": new.text + "\n"}))
+                           "old_text": old.text + "\n", "new_text": new.text + "\n"},
+                          clauses=(old.clauses, new.clauses)))
     else:
         if not cfg.db.exists():
             raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` first)")
@@ -239,8 +241,17 @@ def diff_cmd(cfg, service, files, type_, from_, to, fmt, show_all, tag) -> None:
                 raise TrackerError(f"{docs[0].service}: no document has two versions to compare yet")
     for pair in pairs:
         _tag(pair.result, pair.lang)
+        if pair.clauses:
+            from tracker.compare.events import document_events
+
+            pair.result.events = document_events(*pair.clauses, pair.result, pair.lang)
         if tag:
-            pair.result.changes = [c for c in pair.result.changes if tag in c.tags]
+            kept = [k for k, c in enumerate(pair.result.changes) if tag in c.tags]
+            where = {k: n for n, k in enumerate(kept)}  # events keep pointing at their clause change
+            pair.result.changes = [pair.result.changes[k] for k in kept]
+            pair.result.events = [e for e in pair.result.events if e.tag == tag]
+            for e in pair.result.events:
+                e.change = where.get(e.change) if e.change is not None else None
     _print(pairs, fmt, show_all)
 
 

@@ -16,19 +16,21 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int) -> int:
 
 @cli.command()
 @click.option("--base-url", envvar="POLICY_TRACKER_BASE_URL", default=None, metavar="URL",
-              help="Public URL of the feeds folder, for absolute links (default: the folder's file:// URI).")
+              help="Public URL of the feeds folder, for the links in feeds; remembered for later builds "
+              "(by `check` and `run` too). `local`: the folder's file:// URI (the default, with a warning).")
 @click.option("--max-entries", default=50, show_default=True, type=int, callback=_positive,
               help="Entries per feed.")
 @click.option("--broken-after", default=3, show_default=True, type=int, callback=_positive,
               help="Failures in a row before a document is listed in status.atom.")
 @pass_config
 def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int) -> None:
-    """Rebuild all.atom/.rss, per-service and per-tag feeds, status.atom, change pages and index.html."""
-    from tracker.publish.build import build_feeds
+    """Rebuild the feeds (Atom, RSS and JSON Feed: all, per service, per tag), status.atom, feeds.opml,
+    the change pages and index.html."""
+    from tracker.publish.build import LOCAL_LINKS_WARNING, build_feeds, link_base
     from tracker.publish.sanitise import safe_url
 
-    if base_url is not None and safe_url(base_url) != base_url.strip():
-        raise TrackerError(f"--base-url {base_url!r}: expected an absolute http(s) URL")
+    if base_url is not None and base_url.strip().lower() != "local" and safe_url(base_url) != base_url.strip():
+        raise TrackerError(f"--base-url {base_url!r}: expected an absolute http(s) URL, or `local`")
     if not cfg.db.exists():
         raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` first)")
     with cfg.store() as store:
@@ -39,8 +41,12 @@ def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int
             where = f" ({e.filename})" if getattr(e, "filename", None) else ""
             raise TrackerError(f"--feeds {cfg.feeds}: cannot write the feeds: {e.strerror or e}{where}") from None
         n_changes = len(store.changes())
-    feeds_n = sum(1 for p in paths if p.suffix in (".atom", ".rss"))
+    feeds_n = sum(1 for p in paths if p.suffix in (".atom", ".rss", ".json"))
     pages_n = sum(1 for p in paths if p.suffix == ".html")
-    click.echo(f"{feeds_n} feeds and {pages_n} pages in {cfg.feeds} ({n_changes} change(s))", err=True)
+    click.echo(f"{feeds_n} feeds (Atom, RSS, JSON Feed) and {pages_n} pages in {cfg.feeds} ({n_changes} change(s))",
+               err=True)
+    if link_base(cfg.feeds, None)[1] is None:
+        click.echo("policy-tracker: warning: " + LOCAL_LINKS_WARNING.format(folder=cfg.feeds), err=True)
     click.echo(str(cfg.feeds / "index.html"))
     click.echo(str(cfg.feeds / "all.atom"))
+    click.echo(str(cfg.feeds / "feeds.opml"))

@@ -26,9 +26,13 @@ def _declared(cfg: Config) -> list:
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Processes parsing Markdown (default: CPUs, at most 4).")
 @click.option("--no-feeds", is_flag=True, help="Do not rebuild the feeds afterwards.")
+@click.option("--archive-url", metavar="URL",
+              help="Web URL of the repository (e.g. https://github.com/OpenTermsArchive/pga-versions), linked as "
+              "each imported version's source. Default: the clone's origin remote when it is on GitHub, GitLab "
+              "or Codeberg.")
 @pass_config
 def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_: str | None, jobs: int | None,
-                        no_feeds: bool) -> int:
+                        no_feeds: bool, archive_url: str | None) -> int:
     """Import the history of an Open Terms Archive versions repository (a local git clone).
 
     Every commit of a <Service>/<Type>.md file becomes a version dated by the commit, unless its text
@@ -47,6 +51,12 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
 
     from tracker.sources.ota_versions import import_versions
 
+    if archive_url is not None:
+        from tracker.publish.sanitise import safe_url
+
+        if safe_url(archive_url.strip()) != archive_url.strip():
+            raise TrackerError(f"--archive-url {archive_url!r}: expected an absolute http(s) URL")
+        archive_url = archive_url.strip().rstrip("/")
     declared = _declared(cfg)
     console = Console(stderr=True)
     with cfg.store() as store:
@@ -60,7 +70,7 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
                     bar.update(task, completed=done, total=total, description=label[:40])
 
             summary = import_versions(store, repo_dir, declared=declared, service=service, type_=type_,
-                                      jobs=jobs, progress=progress)
+                                      jobs=jobs, progress=progress, archive_url=archive_url)
         if not summary.files:
             what = " and ".join(f"{k} {v!r}" for k, v in (("service", service), ("type", type_)) if v)
             raise TrackerError(f"{repo_dir}: no <Service>/<Type>.md file" + (f" for {what}" if what else ""))
@@ -107,6 +117,22 @@ def _since(value: str | None) -> float | None:
     return dt.timestamp()
 
 
+def report_pages(cfg: Config, store, records: list, output: Path | None) -> dict[int, str]:
+    """Change id -> the link to its change page in the feeds folder: under the folder's public base
+    URL when one is known (``--base-url`` given to ``feeds``, or $POLICY_TRACKER_BASE_URL), else
+    relative to the report file (or the folder's file:// URI when the report goes to stdout)."""
+    import os
+
+    from tracker.publish.build import change_file, link_base, service_slugs
+
+    base, public = link_base(cfg.feeds, None)
+    if not public and output is not None:
+        rel = os.path.relpath(cfg.feeds.resolve(), output.resolve().parent).replace(os.sep, "/")
+        base = "" if rel == "." else rel.rstrip("/") + "/"
+    slugs = service_slugs(store.service_names() + [r.service for r in records])
+    return {r.id: base + "changes/" + change_file(r.service, r.type, r.to_version, slugs) for r in records}
+
+
 @cli.command("report")
 @click.option("--tag", metavar="TAG", help="Only this tag (e.g. ai-training, biometrics). Default: every tag.")
 @click.option("--since", metavar="DATE", help="Only changes on or after this date (YYYY-MM-DD).")
@@ -116,8 +142,9 @@ def _since(value: str | None) -> float | None:
 @pass_config
 def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | None, fmt: str,
                output: Path | None) -> None:
-    """A timeline across services of the changes carrying a tag: date, service, document, direction
-    (added / removed / flipped / changed) and the key sentence.
+    """A timeline across services of the changes carrying a tag: date, service, document, what happened
+    and the key sentence. AI training and biometrics: one row per document-level event (added / removed
+    / stance, with the stance); other tags: the clause's direction (added / removed / flipped / changed).
 
     \b
     policy-tracker report --tag ai-training
@@ -131,22 +158,27 @@ def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | N
     since_ts = _since(since)
     if not cfg.db.exists():
         raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` or `import-versions` first)")
+    lanes = {a: d.service for d in cfg.documents(report=False, missing_ok=True) for a in d.aliases}
     with cfg.store() as store:
-        svc = None
+        svc: list[str] | None = None
         if service:
             from tracker.sources.declarations import slugify
 
+            wanted = {service.casefold(), slugify(service)}
             names = {r.service for r in store.documents()
-                     if r.service.casefold() == service.casefold() or slugify(r.service) == slugify(service)}
+                     if {r.service.casefold(), slugify(r.service)} & wanted
+                     or {lanes.get(r.service, "").casefold(), slugify(lanes.get(r.service, ""))} & wanted}
             if not names:
                 raise TrackerError(f"no stored document for service {service!r}")
-            svc = names.pop()
-        records = store.changes(service=svc, tag=tag, since=since_ts)
+            svc = sorted(names)  # the service and its former names (declared ``aliases``)
+        records = [r for name in (svc or [None]) for r in store.changes(service=name, tag=tag, since=since_ts)]
+        records.sort(key=lambda r: r.detected_at, reverse=True)
+        pages = report_pages(cfg, store, records, output)
     rows = build_rows(records, tag=tag)
     if fmt == "json":
-        out = render_json(rows)
+        out = render_json(rows, pages=pages)
     elif fmt == "html":
-        out = render_html(rows, tag=tag, since=since)
+        out = render_html(rows, tag=tag, since=since, pages=pages, lanes=lanes)
     else:
         out = render_text(rows)
     if output is not None:

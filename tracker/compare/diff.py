@@ -15,6 +15,7 @@ insignificant when the rename is all that changed in them.
 
 from __future__ import annotations
 
+import heapq
 import re
 from bisect import bisect_left
 from collections import Counter, defaultdict, deque
@@ -24,7 +25,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from tracker.models import Change, Clause, DiffResult, Substitution, WordEdit
-from tracker.text.normalise import normalise
+from tracker.text.normalise import EMAIL_PLACEHOLDER, is_link_fragment, mask_emails, normalise
 
 MATCH_CUTOFF = 60.0  # rapidfuzz ratio (0-100) for two clauses to be "the same clause, reworded"
 CANDIDATES = 12  # fuzzy candidates per clause (bounded: near-linear cost)
@@ -171,7 +172,7 @@ def _fuzzy(old: list[Clause], new: list[Clause], pairs: dict[int, int]) -> dict[
         return {}
     postings: dict[str, list[int]] = defaultdict(list)
     for i in olds:
-        for w in set(_WORD.findall(old[i].norm)):
+        for w in set(_WORD.findall(old[i].norm)):  # each list ends up in index order, whatever the set order
             postings[w].append(i)
     # Position: each unmatched new clause looks near where its matched neighbours put it.
     anchors = sorted(pairs.items())
@@ -184,7 +185,9 @@ def _fuzzy(old: list[Clause], new: list[Clause], pairs: dict[int, int]) -> dict[
             p = postings.get(w)
             if p and len(p) <= RARE_POSTINGS:
                 shared.update(p)
-        cands = {i for i, _ in shared.most_common(CANDIDATES)}
+        # most shared words first, ties by distance then position: most_common would break ties by
+        # insertion order, which follows the set's (hash-seeded) order: the diff hung on PYTHONHASHSEED
+        cands = set(heapq.nsmallest(CANDIDATES, shared, key=lambda i: (-shared[i], abs(i - j), i)))
         k = bisect_left(anchor_new, j)
         lo = anchor_old[k - 1] if k > 0 else -1
         pos = bisect_left(olds, lo + 1)
@@ -259,7 +262,7 @@ def _sweep_candidates(edit_lists: list[list[WordEdit]]) -> list[Substitution]:
         clauses_with.update(seen)
     subs = [Substitution(*shown[k], count=occurrences[k]) for k, n in clauses_with.items()
             if n >= SWEEP_MIN_CLAUSES]
-    return sorted(subs, key=lambda s: -s.count)
+    return sorted(subs, key=lambda s: (-s.count, s.old, s.new))  # fully ordered: no hash-seed dependence
 
 
 def _is_rename(old: str, new: str) -> bool:
@@ -331,12 +334,16 @@ def diff_clauses(old: list[Clause], new: list[Clause]) -> DiffResult:
                     pairs[j] = q.popleft()
                     scores[j] = fuzz.ratio(old[pairs[j]].norm, c.norm)
 
+    _pair_masked_emails(old, new, pairs, scores, sub)
+
     order = sorted(pairs)
     keep = _lis_keep([pairs[j] for j in order])
     stays = {order[p] for p in keep}
 
-    # Section headings that still exist: a clause now under another of them moved there.
+    # Section headings that exist in both versions: a clause that went from one of them to another
+    # moved there. Under a new or renamed heading it did not move: a heading changed around it.
     new_sections = {sub(c.norm) for c in new if c.kind == "heading"}
+    old_sections = {sub(c.norm) for c in old if c.kind == "heading"}
     keyed: list[tuple[float, Change]] = []
     for j in order:
         i = pairs[j]
@@ -345,7 +352,8 @@ def diff_clauses(old: list[Clause], new: list[Clause]) -> DiffResult:
         if not moved and o.kind != "heading" and o.section and n.section and o.section != n.section:
             ko, kn = _section_key(o, sub), _section_key(n, sub)
             # a key may be empty (a clause paired with a top-level heading): no section to compare then
-            moved = bool(ko) and ko != kn and ko[-1] in new_sections and (not kn or ko[-1] != kn[-1])
+            moved = (bool(ko) and ko != kn and ko[-1] in new_sections and (not kn or ko[-1] != kn[-1])
+                     and (not kn or kn[-1] in old_sections))
         if o.text == n.text and not moved:
             continue
         if o.id == n.id and not moved:  # only the faithful text differs
@@ -364,6 +372,10 @@ def diff_clauses(old: list[Clause], new: list[Clause]) -> DiffResult:
             reason = "metadata"
         elif sub(o.norm) == n.norm:
             reason = "substitution"
+        elif is_link_fragment(o.text) and is_link_fragment(n.text):
+            reason = "link fragment"
+        elif _obfuscation_only(sub(o.norm), n.norm):
+            reason = "e-mail obfuscation"
         ch = _change("modified", o, n, i, j, sim, not reason, reason)
         ch.edits = merge_edits(raw[j] if j in raw else raw_edits(o.text, n.text))
         keyed.append((j, ch))
@@ -372,17 +384,52 @@ def diff_clauses(old: list[Clause], new: list[Clause]) -> DiffResult:
     old_to_new = {i: j for j, i in pairs.items()}
     for j, c in enumerate(new):
         if j not in pairs:
-            keyed.append((j, _change("added", None, c, None, j, 0.0, not c.metadata,
-                                     "metadata" if c.metadata else "")))
+            reason = _lone_reason(c)
+            keyed.append((j, _change("added", None, c, None, j, 0.0, not reason, reason)))
     for i, c in enumerate(old):
         if i in old_to_new:
             continue
         k = bisect_left(matched_old, i)
         anchor = old_to_new[matched_old[k - 1]] if k else -1
-        keyed.append((anchor + 0.5, _change("removed", c, None, i, None, 0.0, not c.metadata,
-                                            "metadata" if c.metadata else "")))
+        reason = _lone_reason(c)
+        keyed.append((anchor + 0.5, _change("removed", c, None, i, None, 0.0, not reason, reason)))
     keyed.sort(key=lambda t: (t[0], t[1].old_index if t[1].old_index is not None else -1))
     return DiffResult(changes=[c for _, c in keyed], substitutions=subs)
+
+
+def _lone_reason(c: Clause) -> str:
+    """Why an added or removed clause is no change of the policy ("" when it is one)."""
+    if c.metadata:
+        return "metadata"
+    if is_link_fragment(c.text):
+        return "link fragment"
+    return ""
+
+
+def _obfuscation_only(old_norm: str, new_norm: str) -> bool:
+    """The two wordings differ only where one shows an e-mail address and the other its placeholder."""
+    if EMAIL_PLACEHOLDER not in old_norm and EMAIL_PLACEHOLDER not in new_norm:
+        return False
+    return mask_emails(old_norm) == mask_emails(new_norm)
+
+
+def _pair_masked_emails(old: list[Clause], new: list[Clause], pairs: dict[int, int], scores: dict[int, float],
+                        sub) -> None:
+    """Pair unmatched clauses that differ only by an obfuscated e-mail address, too short for the
+    fuzzy matcher ("[email protected]" on a line of its own)."""
+    news = [j for j, c in enumerate(new) if j not in pairs and ("@" in c.norm or EMAIL_PLACEHOLDER in c.norm)]
+    if not news:
+        return
+    used_old = set(pairs.values())
+    by_mask: dict[str, deque[int]] = defaultdict(deque)
+    for i, c in enumerate(old):
+        if i not in used_old and ("@" in c.norm or EMAIL_PLACEHOLDER in c.norm):
+            by_mask[mask_emails(sub(c.norm))].append(i)
+    for j in news:
+        q = by_mask.get(mask_emails(new[j].norm))
+        if q:
+            pairs[j] = q.popleft()
+            scores[j] = fuzz.ratio(old[pairs[j]].norm, new[j].norm)
 
 
 @lru_cache(maxsize=4096)

@@ -4,12 +4,13 @@ RSS) and ``tracker.publish.pages`` (HTML).
 
 Layout under the feeds folder::
 
-    all.atom, all.rss                 every significant change
-    services/<slug>.atom|.rss         one service (every declared service has one, even if empty)
-    tags/<tag>.atom|.rss              one tag (every known tag has one, so people can subscribe early)
+    all.atom, all.rss, all.json       every significant change (Atom, RSS 2.0, JSON Feed 1.1)
+    services/<slug>.atom|.rss|.json   one service (every declared service has one, even if empty)
+    tags/<tag>.atom|.rss|.json        one tag (every known tag has one, so people can subscribe early)
     status.atom                       documents whose checks keep failing
+    feeds.opml                        every feed above, to subscribe to all of them at once
     changes/<service>-<doc>-v<n>.html one page per change
-    index.html                        latest changes and the list of feeds
+    index.html                        latest priority events and changes, and every feed
 
 Why it is built this way:
 - Incremental: each file has a key, a hash of everything its bytes depend on (the changes it shows,
@@ -21,8 +22,13 @@ Why it is built this way:
 - Files are only rewritten when their bytes differ (rebuilding with no new change leaves every file
   identical), via a temporary file in the same folder and a rename: a reader polling the folder
   never sees half a feed.
-- Links are absolute: ``base_url`` when given (or ``$POLICY_TRACKER_BASE_URL``), else the
-  ``file://`` URI of the folder, which works for local readers and browsers.
+- Links between pages are relative. Links in feeds must be absolute (RSS requires it, and many
+  readers do not resolve relative ones): ``base_url`` when given (or ``$POLICY_TRACKER_BASE_URL``),
+  else the one given to an earlier build of the folder (kept in the manifest, so a ``check`` run by
+  cron does not undo ``feeds --base-url``), else the folder's ``file://`` URI, which works for local
+  readers and browsers but not for a reader on a server: the CLI warns then (``link_base``).
+- An empty feed's <updated> is when the feed began (its service's first tracking, or the store's),
+  not 1970: readers show it as the feed's date.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 from tracker import __version__
-from tracker.models import Change
 from tracker.publish.feeds import (
     EPOCH,
     EntryTexts,
@@ -48,8 +54,11 @@ from tracker.publish.feeds import (
     render_feed,
     render_status,
 )
-from tracker.publish.pages import IndexRow, PageLink, change_page, index_page, tag_label
+from tracker.publish.headline import events_of, tag_label
+from tracker.publish.jsonfeed import OpmlFeed, render_opml
 from tracker.publish.sanitise import file_slug, short_hash
+from tracker.publish.site import FeedRow, IndexRow, PageLink, change_page, index_page
+from tracker.publish.sources import source_link
 from tracker.store.database import ChangeHead, ChangeRecord, Store, iso
 
 ALWAYS_TAGS = ("ai-training", "biometrics", "data-sharing", "data-retention", "children", "location",
@@ -58,7 +67,9 @@ MANIFEST = ".feeds-manifest.json"
 # What besides the store shapes the bytes (see ``code_hash``). The tagger is not in it: rendering
 # only reads what the stored diff carries.
 _CODE_FILES = ("publish/build.py", "publish/feeds.py", "publish/pages.py", "publish/sanitise.py", "models.py",
-               "store/database.py", "store/codec.py")
+               "publish/site.py", "publish/headline.py", "publish/display.py", "publish/jsonfeed.py",
+               "publish/sources.py", "store/database.py", "store/codec.py")
+FORMATS = (".atom", ".rss", ".json")
 _code_hash: list[str] = []
 
 Renderer = Callable[[dict[int, ChangeRecord]], dict[str, bytes]]
@@ -112,9 +123,11 @@ def _key(*parts: object) -> str:
 def _read_manifest(out_dir: Path) -> dict[str, Any]:
     try:
         m = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-        if (isinstance(m, dict) and m.get("code") == code_hash() and isinstance(m.get("files"), dict)
-                and isinstance(m.get("titles"), dict)):
+        if isinstance(m, dict) and m.get("code") == code_hash() and isinstance(m.get("files"), dict) \
+                and isinstance(m.get("titles"), dict):
             return m
+        if isinstance(m, dict):  # other code wrote it: rebuild everything, but keep what the user chose
+            return {"files": {}, "titles": {}, "since": m.get("since"), "base": m.get("base")}
     except (OSError, ValueError):
         pass
     return {"files": {}, "titles": {}}
@@ -133,17 +146,22 @@ def _fresh(out_dir: Path, rel: str, key: str, known: dict[str, Any]) -> bool:
 
 
 class _Titles:
-    """Entry titles by change fingerprint: kept in the manifest for the index, which lists the latest
-    changes' titles but should not need their diffs when only a new change was added."""
+    """Entry titles (and whether the change carries a priority-tag event) by change fingerprint: kept
+    in the manifest for the index, which lists the latest changes' titles but should not need their
+    diffs when only a new change was added."""
 
     def __init__(self, cached: dict[str, Any]) -> None:
-        self.by_fp = {k: v for k, v in cached.items() if isinstance(v, str)}
+        self.by_fp = {k: (v[0], bool(v[1])) for k, v in cached.items()
+                      if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str)}
 
-    def of(self, c: ChangeRecord | None, fp: str) -> str:
+    def entry(self, c: ChangeRecord | None, fp: str) -> tuple[str, bool]:
         if fp not in self.by_fp:
             assert c is not None, "a change without a cached title is loaded before rendering"
-            self.by_fp[fp] = entry_title(c)
+            self.by_fp[fp] = (entry_title(c), bool(events_of(c.diff)))
         return self.by_fp[fp]
+
+    def of(self, c: ChangeRecord | None, fp: str) -> str:
+        return self.entry(c, fp)[0]
 
 
 # --------------------------------------------------------------------------- the build
@@ -183,15 +201,20 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
     were deleted or edited) are rendered, and only the diffs they show are read."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    base = _base(out_dir, base_url)
     manifest = _read_manifest(out_dir)
+    base, remembered = link_base(out_dir, base_url, manifest)
     known = manifest["files"]
     titles = _Titles(manifest["titles"])
+    first_build = manifest.get("since") if isinstance(manifest.get("since"), str) else iso(time.time())
     with store.read_snapshot():
         changes = store.change_heads()  # newest first
         services = store.service_names()
-        status, broken = render_status(_failing(store, broken_after), base, broken_after, _status_notes(store))
-        outputs = _outputs(changes, services, base, max_entries, broken, titles)
+        since = {k: iso(v) or first_build for k, v in store.services_since().items()}
+        since[""] = min(since.values(), default=first_build)
+        refs = store.version_sources([c.id for c in changes])
+        status, broken = render_status(_failing(store, broken_after), base, broken_after, since[""],
+                                       _status_notes(store))
+        outputs = _outputs(changes, services, base, max_entries, broken, titles, since, refs)
         stale = [o for o in outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
         need = {c.id: c for o in stale for c in o.needs}
         full = store.change_records(list(need.values()))
@@ -209,8 +232,8 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
     write_atomic(out_dir / "status.atom", status)
     shown = [c.fp for c in changes[:max_entries]]
     kept = {fp: titles.by_fp[fp] for fp in shown if fp in titles.by_fp}
-    listing = json.dumps({"code": code_hash(), "files": records, "titles": kept}, sort_keys=True,
-                         separators=(",", ":")) + "\n"
+    listing = json.dumps({"code": code_hash(), "files": records, "titles": kept, "since": first_build,
+                          "base": remembered}, sort_keys=True, separators=(",", ":")) + "\n"
     write_atomic(out_dir / MANIFEST, listing.encode("utf-8"))
     keep = set(records) | {"status.atom"}
     _prune(out_dir, keep)
@@ -236,16 +259,18 @@ class _FeedPlan:
     title: str
     subtitle: str
     changes: list[ChangeHead]
+    since: str  # when the feed began: its <updated> while it has no entry
 
 
 def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entries: int,
-             broken: list[str], titles: _Titles) -> list[_Output]:
+             broken: list[str], titles: _Titles, since: dict[str, str],
+             refs: dict[int, tuple[str, str | None]]) -> list[_Output]:
     """Every file built from the changes (all but status.atom), each with its key and renderer."""
     code = code_hash()
     slugs = service_slugs(services + [c.service for c in changes])
     pages = {c.id: change_file(c.service, c.type, c.to_version, slugs) for c in changes}
     plans = [_FeedPlan("all", "Policy changes: all services", "Every significant change of every watched policy",
-                       changes)]
+                       changes, since[""])]
     by_service: dict[str, list[ChangeHead]] = {s: [] for s in slugs}
     by_tag: dict[str, list[ChangeHead]] = {t: [] for t in ALWAYS_TAGS}
     for c in changes:
@@ -254,20 +279,22 @@ def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entr
             by_tag.setdefault(t, []).append(c)
     for name in sorted(by_service):
         plans.append(_FeedPlan(f"services/{slugs[name]}", f"Policy changes: {name}",
-                               f"Significant changes of {name}'s policies", by_service[name]))
+                               f"Significant changes of {name}'s policies", by_service[name],
+                               since.get(name, since[""])))
     tag_files = {t: file_slug(t) for t in by_tag}
     for t in sorted(by_tag):
         plans.append(_FeedPlan(f"tags/{tag_files[t]}", f"Policy changes: {tag_label(t)}",
-                               f"Changes tagged {tag_label(t)} in every watched policy", by_tag[t]))
+                               f"Changes tagged {tag_label(t)} in every watched policy", by_tag[t], since[""]))
 
+    sources = {c.id: source_link(c.url, *refs.get(c.id, ("check", None)))[0] for c in changes}
     outputs = []
     texts: EntryTexts = {}
     for plan in plans:
         shown = plan.changes[:max_entries]
         key = _key("feed", code, base, max_entries, plan.path, plan.title, plan.subtitle,
-                   [(c.fp, pages[c.id]) for c in shown])
-        render = _feed_renderer(plan, shown, base, pages, max_entries, texts)
-        outputs.append(_Output((plan.path + ".atom", plan.path + ".rss"), key, shown, render))
+                   [(c.fp, pages[c.id], sources[c.id]) for c in shown], None if shown else plan.since)
+        render = _feed_renderer(plan, shown, base, pages, max_entries, texts, sources)
+        outputs.append(_Output(tuple(plan.path + ext for ext in FORMATS), key, shown, render))
 
     by_doc: dict[int, list[ChangeHead]] = defaultdict(list)
     for c in changes:
@@ -283,44 +310,56 @@ def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entr
             feeds += [PageLink(f"../tags/{tag_files.get(t, file_slug(t))}.atom", f"{tag_label(t)} (Atom)")
                       for t in c.tags]
             rel = "changes/" + pages[c.id]
+            source = source_link(c.url, *refs.get(c.id, ("check", None)))
             key = _key("page", code, c.fp, rel, [(ln.href, ln.text) if ln else None for ln in links],
-                       [(f.href, f.text) for f in feeds])
-            outputs.append(_Output((rel,), key, [c], _page_renderer(c, rel, links, feeds, titles)))
+                       [(f.href, f.text) for f in feeds], source)
+            outputs.append(_Output((rel,), key, [c], _page_renderer(c, rel, links, feeds, titles, source)))
 
-    feed_links = [PageLink(p.path + ".atom", p.title + " (Atom)") for p in plans]
-    feed_links.insert(1, PageLink("all.rss", "Policy changes: all services (RSS)"))
-    feed_links.append(PageLink("status.atom", "Checks failing (Atom)"))
+    feed_rows = [FeedRow(p.title.removeprefix("Policy changes: "),
+                         [PageLink(p.path + ext, name) for ext, name in ((".atom", "Atom"), (".rss", "RSS"),
+                                                                          (".json", "JSON Feed"))])
+                 for p in plans]
+    feed_rows.append(FeedRow("Checks failing", [PageLink("status.atom", "Atom")]))
     latest = changes[:max_entries]
-    key = _key("index", code, [(c.fp, pages[c.id]) for c in latest], [(f.href, f.text) for f in feed_links], broken)
+    key = _key("index", code, [(c.fp, pages[c.id]) for c in latest],
+               [(f.name, [(ln.href, ln.text) for ln in f.formats]) for f in feed_rows], broken)
 
     def index(full: dict[int, ChangeRecord]) -> dict[str, bytes]:
-        rows = [IndexRow("changes/" + pages[c.id], titles.of(full.get(c.id), c.fp),
-                         c.detected_at, c.tags) for c in latest]
-        return {"index.html": index_page(rows=rows, feeds=feed_links, broken=broken).encode("utf-8")}
+        rows = []
+        for c in latest:
+            title, priority = titles.entry(full.get(c.id), c.fp)
+            rows.append(IndexRow("changes/" + pages[c.id], title, c.detected_at, c.tags, priority))
+        return {"index.html": index_page(rows=rows, feeds=feed_rows, broken=broken).encode("utf-8")}
 
     outputs.append(_Output(("index.html",), key, [c for c in latest if c.fp not in titles.by_fp], index))
+
+    groups = {"all": "All changes", "services": "Services", "tags": "Tags"}
+    opml_feeds = [OpmlFeed(groups.get(p.path.split("/")[0], "Feeds"), p.title, base + p.path + ".atom",
+                           base + "index.html") for p in plans]
+    opml_feeds.append(OpmlFeed("Status", "Policy tracker: checks failing", base + "status.atom", base + "index.html"))
+    key = _key("opml", code, [(f.group, f.title, f.xml_url) for f in opml_feeds])
+    opml = render_opml(opml_feeds)
+    outputs.append(_Output(("feeds.opml",), key, [], lambda full: {"feeds.opml": opml}))
     return outputs
 
 
 def _feed_renderer(plan: _FeedPlan, shown: list[ChangeHead], base: str, pages: dict[int, str],
-                   max_entries: int, texts: EntryTexts) -> Renderer:
+                   max_entries: int, texts: EntryTexts, sources: dict[int, str]) -> Renderer:
     def render(full: dict[int, ChangeRecord]) -> dict[str, bytes]:
-        spec = FeedSpec(plan.path, plan.title, plan.subtitle, [full[c.id] for c in shown])
-        atom, rss = render_feed(spec, base, pages, max_entries, texts=texts)
-        return {plan.path + ".atom": atom, plan.path + ".rss": rss}
+        spec = FeedSpec(plan.path, plan.title, plan.subtitle, [full[c.id] for c in shown], plan.since)
+        atom, rss, js = render_feed(spec, base, pages, max_entries, texts=texts, sources=sources)
+        return {plan.path + ".atom": atom, plan.path + ".rss": rss, plan.path + ".json": js}
     return render
 
 
 def _page_renderer(c: ChangeHead, rel: str, links: tuple[PageLink | None, PageLink | None],
-                   feeds: list[PageLink], titles: _Titles) -> Renderer:
+                   feeds: list[PageLink], titles: _Titles, source: tuple[str, str]) -> Renderer:
     def render(full: dict[int, ChangeRecord]) -> dict[str, bytes]:
         ch = full[c.id]
-        sig: list[Change] = ch.diff.significant
         html = change_page(
-            service=ch.service, document=ch.type, url=ch.url, from_version=ch.from_version,
-            to_version=ch.to_version, detected_at=ch.detected_at, tags=ch.tags, changes=sig,
-            substitutions=ch.diff.substitutions, insignificant=len(ch.diff.changes) - len(sig),
-            prev=links[0], next=links[1], feeds=feeds, title=titles.of(ch, c.fp))
+            service=ch.service, document=ch.type, url=source[0], source_label=source[1],
+            from_version=ch.from_version, to_version=ch.to_version, detected_at=ch.detected_at, tags=ch.tags,
+            diff=ch.diff, prev=links[0], next=links[1], feeds=feeds, title=titles.of(ch, c.fp))
         return {rel: html.encode("utf-8")}
     return render
 
@@ -373,16 +412,41 @@ def write_atomic(path: Path | str, data: bytes, folders: set[str] | None = None)
     return st
 
 
-def _base(out_dir: Path, base_url: str | None) -> str:
-    base_url = base_url or os.environ.get("POLICY_TRACKER_BASE_URL") or None
-    if base_url:
-        return base_url.rstrip("/") + "/"
-    return out_dir.resolve().as_uri().rstrip("/") + "/"
+def link_base(out_dir: Path, base_url: str | None, manifest: dict[str, Any] | None = None) -> tuple[str, str | None]:
+    """(base of the links in feeds, what to remember for the folder's next builds).
+
+    ``base_url`` (or $POLICY_TRACKER_BASE_URL), else what an earlier build of the folder was given,
+    else the folder's file:// URI. ``"local"`` chooses the file:// URI on purpose (and is remembered,
+    so no warning is given); None as the second value means nobody chose: see ``LOCAL_LINKS_WARNING``."""
+    if manifest is None:
+        manifest = _read_manifest(Path(out_dir))
+    given = (base_url or os.environ.get("POLICY_TRACKER_BASE_URL") or "").strip()
+    if not given and isinstance(manifest.get("base"), str):
+        given = manifest["base"]
+    local = Path(out_dir).resolve().as_uri().rstrip("/") + "/"
+    if given.lower() == "local":
+        return local, "local"
+    if given:
+        return given.rstrip("/") + "/", given
+    return local, None
+
+
+def public_base(out_dir: Path) -> str | None:
+    """The folder's public base URL ($POLICY_TRACKER_BASE_URL, or remembered from ``feeds --base-url``),
+    for links made outside a build (notifications' page links); None when it has none."""
+    remembered = link_base(out_dir, None)[1]
+    return None if remembered in (None, "local") else remembered
+
+
+LOCAL_LINKS_WARNING = ("links in {folder}'s feeds are file:// URIs: a reader on a server (Miniflux, FreshRSS, "
+                       "Inoreader) or on another computer cannot open them. Give the folder's public URL once "
+                       "with `policy-tracker feeds --base-url https://…` (remembered for later builds) or "
+                       "$POLICY_TRACKER_BASE_URL; `--base-url local` keeps file:// links without this warning")
 
 
 def _prune(out_dir: Path, keep: set[str]) -> None:
     """Remove feeds/pages this module wrote before that no longer exist (a service removed...)."""
-    for sub, exts in (("services", (".atom", ".rss")), ("tags", (".atom", ".rss")), ("changes", (".html",))):
+    for sub, exts in (("services", FORMATS), ("tags", FORMATS), ("changes", (".html",))):
         try:
             entries = list(os.scandir(out_dir / sub))  # the entries know their type: no stat per file
         except OSError:

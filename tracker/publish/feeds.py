@@ -21,14 +21,21 @@ from functools import lru_cache
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 
 from tracker import __version__
-from tracker.publish.pages import PRIORITY_TAGS, clause_html, old_polarity, tag_label
-from tracker.publish.sanitise import clean_text, esc, safe_url, uri_part
+from tracker.models import Change
+from tracker.publish import headline
+from tracker.publish.display import clean_change
+from tracker.publish.jsonfeed import render_json_feed
+from tracker.publish.pages import KIND_MARKERS, clause_html, tag_label
+from tracker.publish.pages import event_html as _event_html
+from tracker.publish.sanitise import clean_text, esc, safe_url, truncate, uri_part
 from tracker.store.database import CaptureNote, ChangeRecord, DocumentRow, iso
 
 TAG_AUTHORITY = "tag:policy-tracker,2024:"
 EPOCH = "1970-01-01T00:00:00Z"
 CLAUSES_PER_ENTRY = 25  # more are on the change page
 CLAUSE_CHARS = 3000  # per clause in a feed entry
+SHORT_LISTED = 10  # other changes listed in a feed entry (the change page has them all)
+SHORT_CHARS = 120  # of each of them
 
 EntryTexts = dict[tuple[int, str], tuple[str, str, str]]  # (change id, page URL) -> title, summary, content
 
@@ -49,63 +56,60 @@ def _dt(value: str | None) -> datetime:
 # --------------------------------------------------------------------------- entry text
 
 
-def priority_words(ch: ChangeRecord) -> list[str]:
-    """Priority tags in words, flipped polarity called out ("AI training flipped: negated → affirmed")."""
-    sig = ch.diff.significant
-    words = []
-    for tag in PRIORITY_TAGS:
-        clauses = [c for c in sig if tag in c.tags or tag in c.directions]
-        if not clauses:
-            continue
-        label = tag_label(tag)
-        flips = [c for c in clauses if c.directions.get(tag) == "flipped"]
-        if flips:
-            c = flips[0]
-            old = old_polarity(c, tag)
-            new = c.polarity.get(tag)
-            words.append(f"{label} flipped: {old} → {new}" if old and new else
-                         f"{label} flipped to {new}" if new else f"{label} flipped")
-        elif all(c.directions.get(tag) == "removed" for c in clauses):
-            words.append(f"{label} removed")
-        else:
-            words.append(label)
-    return words
-
-
 def entry_title(ch: ChangeRecord) -> str:
-    n = len(ch.diff.significant)
-    title = f"{ch.service} {ch.type}: {n} clause{'s' if n != 1 else ''} changed"
-    words = priority_words(ch)
-    if words:
-        title += " — " + ", ".join(words)
-    return clean_text(" ".join(title.split()))
+    """The news in one line (see ``headline.title``)."""
+    return clean_text(" ".join(headline.title(ch.service, ch.type, ch.diff).split()))
 
 
 def entry_summary(ch: ChangeRecord) -> str:
-    """One plain-text line (RSS description / Atom summary)."""
-    s = ch.diff.stats
-    counts = ", ".join(f"{s[k]} {w}" for k, w in (("added", "added"), ("removed", "removed"),
-                                                  ("modified", "changed"), ("moved", "moved")) if s.get(k))
-    tags = ", ".join(tag_label(t) for t in ch.tags)
-    return clean_text(f"{counts}." + (f" Tags: {tags}." if tags else ""))
+    """One plain-text line (RSS description / Atom summary): the events in words, the counts and the
+    renamings."""
+    events = [headline.event_phrase(e) for e in headline.events_of(ch.diff)]
+    tags = ", ".join(tag_label(t) for t in headline.sort_tags(ch.tags))
+    parts = ["; ".join(events) + "." if events else "", headline.counts_line(ch.diff) + ".",
+             headline.renamings_line(ch.diff.substitutions) + "." if ch.diff.substitutions else "",
+             f"Tags: {tags}." if tags else ""]
+    return clean_text(" ".join(p for p in parts if p))
 
 
-def entry_content(ch: ChangeRecord, page_url: str) -> str:
-    """HTML of the changed clauses (escaped), with text markers, evidence and a link to the page."""
-    sig = ch.diff.significant
-    parts = [f"<p>{esc(entry_summary(ch))} Version {ch.from_version} → {ch.to_version}.</p>"]
-    if ch.diff.note:  # a capture artefact (a return to an earlier text, a confirmed suspect capture...)
-        parts.append(f"<p><strong>Note:</strong> {esc(ch.diff.note)}</p>")
-    for c in sig[:CLAUSES_PER_ENTRY]:
-        parts.append(clause_html(c, limit=CLAUSE_CHARS))
-    if len(sig) > CLAUSES_PER_ENTRY:
-        parts.append(f"<p>… and {len(sig) - CLAUSES_PER_ENTRY} more changed clauses on the change page.</p>")
-    for sub in ch.diff.substitutions:
-        parts.append(f"<p>Renamed throughout: {esc(sub.old)} → {esc(sub.new)} ({int(sub.count)}×)</p>")
-    source = safe_url(ch.url)
+def _short(c: Change) -> str:
+    """A folded clause in a feed entry: marker, section and the start of its text."""
+    c = clean_change(c)
+    marker = KIND_MARKERS.get(c.kind, "Changed")
+    text, _ = truncate(" ".join((c.new if c.new is not None else c.old or "").split()), SHORT_CHARS)
+    section = f" <em>{esc(c.section)}</em>" if c.section else ""
+    return f"<li>{marker}:{section} — {esc(text)}</li>"
+
+
+def entry_content(ch: ChangeRecord, page_url: str, source_url: str | None = None) -> str:
+    """HTML of the change, most important first: the priority-tag events (sentence, stance, evidence,
+    section), then the other tagged clauses, then the rest as a short list linking to the page.
+    Escaped, with textual markers for readers that drop styling."""
+    diff = ch.diff
+    o = headline.order(diff)
+    head = " ".join(x for x in (headline.counts_line(diff) + ".", headline.renamings_line(diff.substitutions)
+                                + ("." if diff.substitutions else ""), diff.note + "." if diff.note else "") if x)
+    parts = [f"<p>{esc(head)} Version {ch.from_version} → {ch.to_version}.</p>"]
+    parts += [_event_html(ev, diff) for ev, _ in o.events]
+    # Without events or tags the clauses themselves are the news; renamed-only clauses never are.
+    full = o.tagged if (o.events or o.tagged) else o.other[:len(o.other) - o.renamed]
+    shown = full[:CLAUSES_PER_ENTRY]
+    parts += [clause_html(diff.changes[i], limit=CLAUSE_CHARS) for i in shown]
+    rest = [i for i in o.tagged + o.other if i not in shown]
+    if rest:
+        plain = [i for i in rest if not headline.only_renamed(diff.changes[i], diff.substitutions)]
+        n_renamed = len(rest) - len(plain)
+        renamed = f", {n_renamed} of them only the renaming" if n_renamed else ""
+        listed = plain[:SHORT_LISTED]
+        parts.append(f"<p><strong>Other changes ({len(rest)}{renamed}):</strong></p>")
+        if listed:
+            parts.append("<ul>" + "".join(_short(diff.changes[i]) for i in listed) + "</ul>")
+        parts.append(f"<p><a href=\"{esc(page_url)}\">All {len(diff.significant)} changed clauses on the "
+                     "change page</a></p>")
+    source = safe_url(source_url or ch.url)
     if source:
         parts.append(f"<p>Source: <a href=\"{esc(source)}\">{esc(source)}</a></p>")
-    parts.append(f"<p><a href=\"{esc(page_url)}\">Side-by-side view of this change</a></p>")
+    parts.append(f"<p><a href=\"{esc(page_url)}\">This change, side by side</a></p>")
     return "\n".join(parts)
 
 
@@ -120,6 +124,7 @@ class FeedSpec:
     title: str
     subtitle: str
     changes: Sequence[ChangeRecord]
+    since: str = EPOCH  # <updated> of the feed while it has no entry: when it began (see build.feed_since)
 
 
 def _new_feed(spec: FeedSpec, updated: str) -> FeedGenerator:
@@ -139,58 +144,79 @@ def _new_feed(spec: FeedSpec, updated: str) -> FeedGenerator:
 _PLAIN_TEXT = re.compile(r"[\w .,:;!?'()+@#%*=/-]*")  # needs no XML escaping (no & < > or controls)
 _PLAIN_PATH = re.compile(r"[a-z0-9/_-]+")
 _SLOTS = ("PTxPATHxPT", "PTxTITLExPT", "PTxSUBTITLExPT")
-_empty_templates: dict[str, tuple[bytes, bytes]] = {}
+_SLOT_DATE = "1901-02-03T04:05:06Z"  # stands for the feed's ``since`` in the empty template
+_empty_templates: dict[str, tuple[bytes, bytes, bytes]] = {}
 
 
 def _xml_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _empty_feed(spec: FeedSpec, base: str) -> tuple[bytes, bytes] | None:
+def _dates(value: str) -> tuple[bytes, bytes]:
+    """How feedgen writes a date in Atom and in RSS."""
+    from feedgen.util import formatRFC2822  # type: ignore[import-untyped]
+
+    d = _dt(value)
+    return d.isoformat().encode(), formatRFC2822(d).encode()
+
+
+def _empty_feed(spec: FeedSpec, base: str) -> tuple[bytes, bytes, bytes] | None:
     """A feed without entries, filled into a template rendered once per base URL.
 
-    Thousands of services have no change yet, and their feeds differ only in path, title and
-    subtitle: rendering each through feedgen made a 5,000-document rebuild take seconds. Only plain
-    names take this path (anything needing escaping goes through feedgen), and a test checks that
-    the bytes are the same as feedgen's.
+    Thousands of services have no change yet, and their feeds differ only in path, title, subtitle
+    and start date: rendering each through feedgen made a 5,000-document rebuild take seconds. Only
+    plain names take this path (anything needing escaping goes through feedgen), and a test checks
+    that the bytes are the same as feedgen's.
     """
     if not (_PLAIN_PATH.fullmatch(spec.path) and _PLAIN_TEXT.fullmatch(spec.title)
             and _PLAIN_TEXT.fullmatch(spec.subtitle)):
         return None
     if base not in _empty_templates:
-        _empty_templates[base] = render_feed(FeedSpec(*_SLOTS, changes=[]), base, {}, 1, fast=False)
-    atom, rss = _empty_templates[base]
+        _empty_templates[base] = render_feed(FeedSpec(*_SLOTS, changes=[], since=_SLOT_DATE), base, {}, 1, fast=False)
+    atom, rss, js = _empty_templates[base]
     path, title, subtitle = _SLOTS
+    (slot_atom, slot_rss), (date_atom, date_rss) = _dates(_SLOT_DATE), _dates(spec.since)
     atom = atom.replace(path.encode(), spec.path.encode()).replace(title.encode(), _xml_text(spec.title).encode())
     rss = rss.replace(path.encode(), spec.path.encode()).replace(title.encode(), _xml_text(spec.title).encode())
     atom = atom.replace(subtitle.encode(), _xml_text(clean_text(spec.subtitle)).encode())
     rss = rss.replace(subtitle.encode(), _xml_text(esc(spec.subtitle)).encode())
-    return atom, rss
+    atom, rss = atom.replace(slot_atom, date_atom), rss.replace(slot_rss, date_rss)
+    js = js.replace(path.encode(), spec.path.encode()).replace(title.encode(), spec.title.encode())
+    js = js.replace(subtitle.encode(), clean_text(spec.subtitle).encode())
+    return atom, rss, js
 
 
 def render_feed(spec: FeedSpec, base: str, pages: dict[int, str], max_entries: int,
-                fast: bool = True, texts: EntryTexts | None = None) -> tuple[bytes, bytes]:
-    """(Atom bytes, RSS bytes) of one feed. Deterministic: the same changes give the same bytes.
+                fast: bool = True, texts: EntryTexts | None = None,
+                sources: dict[int, str] | None = None) -> tuple[bytes, bytes, bytes]:
+    """(Atom, RSS, JSON Feed) bytes of one feed. Deterministic: the same changes give the same bytes.
 
     ``texts`` memoises each entry's title, summary and content across the feeds of one build (a
-    change is shown in the all, service and tag feeds: its HTML is made once)."""
+    change is shown in the all, service and tag feeds: its HTML is made once). ``sources``: where a
+    change's new text came from, when not the document's URL (an imported version: the archive file
+    at its commit)."""
     texts = {} if texts is None else texts
+    sources = sources or {}
     if fast and not spec.changes:
         filled = _empty_feed(spec, base)
         if filled is not None:
             return filled
     shown = spec.changes[:max_entries]
-    updated = shown[0].detected_at if shown else EPOCH
+    updated = shown[0].detected_at if shown else spec.since
     fg = _new_feed(spec, updated)
+    items = []
     for ch in reversed(shown):  # add_entry prepends: oldest first gives newest first
         page = base + "changes/" + pages[ch.id]
+        eid = entry_id(ch.service, ch.type, ch.to_version)
         fe = fg.add_entry()
-        fe.id(entry_id(ch.service, ch.type, ch.to_version))
-        fe.guid(entry_id(ch.service, ch.type, ch.to_version), permalink=False)
+        fe.id(eid)
+        fe.guid(eid, permalink=False)
         memo = (ch.id, page)
         if memo not in texts:
-            texts[memo] = (entry_title(ch), entry_summary(ch), clean_text(entry_content(ch, page)))
+            texts[memo] = (entry_title(ch), entry_summary(ch),
+                           clean_text(entry_content(ch, page, sources.get(ch.id))))
         title, summary, content = texts[memo]
+        items.append((ch, eid, page, title, summary, content, sources.get(ch.id) or ch.url))
         fe.title(title)
         fe.link(href=page, rel="alternate", type="text/html")
         fe.updated(_dt(ch.detected_at))
@@ -211,7 +237,9 @@ def render_feed(spec: FeedSpec, base: str, pages: dict[int, str], max_entries: i
     fg.link(href=base + spec.path + ".rss", rel="self", type="application/rss+xml", replace=True)
     fg.link(href=index, rel="alternate", type="text/html")
     rss: bytes = fg.rss_str(pretty=True)
-    return atom, rss
+    js = render_json_feed(path=spec.path, title=spec.title, subtitle=spec.subtitle, base=base,
+                          items=list(reversed(items)))
+    return atom, rss, js
 
 # --------------------------------------------------------------------------- status feed
 
@@ -231,13 +259,14 @@ NOTE_TITLES = {"held": "suspect capture held", "failed-commit": "import commit f
                "discarded": "outlier capture discarded"}
 
 
-def render_status(failing: list[FailingDocument], base: str, broken_after: int,
+def render_status(failing: list[FailingDocument], base: str, broken_after: int, since: str = EPOCH,
                   notes: Sequence[CaptureNote] = ()) -> tuple[bytes, list[str]]:
     """status.atom (one entry per failing document, by the moment it crossed the threshold, and one
     per capture note: a capture held as suspect, a refused one accepted, a failed import commit, so
-    that no document silently stops) and the failing entries' titles (listed on the index page)."""
+    that no document silently stops) and the failing entries' titles (listed on the index page);
+    ``since``: its date while nothing fails."""
     entries = sorted(failing, key=lambda f: (f.crossed, f.document.service, f.document.type))
-    updated = max([f.crossed for f in entries] + [iso(n.at) or EPOCH for n in notes], default=EPOCH)
+    updated = max([f.crossed for f in entries] + [iso(n.at) or EPOCH for n in notes], default=since)
     spec = FeedSpec("status", "Policy tracker: checks failing",
                     f"Documents whose check failed {broken_after} or more times in a row", [])
     fg = _new_feed(spec, updated)

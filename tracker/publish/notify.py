@@ -121,25 +121,34 @@ def _change_dict(c: Change) -> dict[str, Any]:
 
 
 def directions(record: ChangeRecord) -> dict[str, str]:
-    """Tag -> added|removed|flipped|changed, the first significant clause's word per tag (as `check`)."""
-    out: dict[str, str] = {}
-    for c in record.diff.significant:
-        for tag, direction in c.directions.items():
-            out.setdefault(tag, direction)
-    return out
+    """Tag -> what happened, as `check` says it (see DiffResult.directions: the priority tags' events)."""
+    return record.diff.directions()
 
 
 def summary_text(title: str, record: ChangeRecord, page: str | None) -> str:
-    """Plain text for chat webhooks: the title, then up to TEXT_CLAUSES clauses with markers."""
-    sig = record.diff.significant
+    """Plain text for chat webhooks and e-mail, most important first: the title, the priority-tag
+    events with their key sentences, the renamings, then up to TEXT_CLAUSES other clauses."""
+    from tracker.publish import headline
+    from tracker.publish.display import clean
+
+    diff = record.diff
+    o = headline.order(diff)
     lines = [title]
-    for c in sig[:TEXT_CLAUSES]:
+    for ev, _ in o.events:
+        sentence = headline.event_sentence(ev, diff, old=ev.kind == "removed")
+        lines.append(f"{headline.event_phrase(ev)}: “{sentence}”" if sentence else headline.event_phrase(ev))
+    if diff.substitutions:
+        lines.append(headline.renamings_line(diff.substitutions))
+    rest = o.tagged + o.other[:len(o.other) - o.renamed]
+    for i in rest[:TEXT_CLAUSES]:
+        c = diff.changes[i]
         marker = MARKERS.get(c.kind, c.kind.capitalize())
-        body = (c.old if c.kind == "removed" else c.new or c.old) or ""
+        body = clean((c.old if c.kind == "removed" else c.new or c.old) or "")
         where = f" ({c.section})" if c.section else ""
         lines.append(f"{marker}{where}: {_cap(' '.join(body.split()), TEXT_CHARS)}")
-    if len(sig) > TEXT_CLAUSES:
-        lines.append(f"… and {len(sig) - TEXT_CLAUSES} more changed clause(s)")
+    more = len(o.tagged) + len(o.other) - min(len(rest), TEXT_CLAUSES)
+    if more > 0:
+        lines.append(f"… and {more} more changed clause(s)")
     lines.append(f"Source: {record.url}")
     if page:
         lines.append(f"Details: {page}")
@@ -164,6 +173,7 @@ def payload(record: ChangeRecord, page: str | None = None) -> dict[str, Any]:
         "detected_at": record.detected_at,
         "tags": list(record.tags),
         "directions": directions(record),
+        "events": [e.to_dict() for e in record.diff.events],
         "page": page,
         "changes": [_change_dict(c) for c in sig[:MAX_CHANGES]],
         "more_changes": max(0, len(sig) - MAX_CHANGES),

@@ -10,7 +10,7 @@ import json
 import re
 from html import escape
 
-from tracker.models import Change, DiffResult, WordEdit
+from tracker.models import Change, DiffResult, TagEvent, WordEdit
 
 FORMATS = ("text", "unified", "json", "html")
 _LABEL = {"added": "Added", "removed": "Removed", "modified": "Changed", "moved": "Moved"}
@@ -60,10 +60,34 @@ def inline_markers(c: Change) -> str:
     return "".join(out)
 
 
+def event_line(e: TagEvent, result: DiffResult | None = None) -> str:
+    """One priority-tag event in plain words with its key sentence, as feeds and pages say it:
+    ``AI training added (may train): “…”``, ``AI training now only with consent (was: may train): “…”``."""
+    from tracker.publish.headline import event_phrase, event_sentence
+
+    sentence = event_sentence(e, result or DiffResult(), old=e.kind == "removed")
+    line = f"{event_phrase(e)}: “{sentence}”" if sentence else event_phrase(e)
+    if e.old_sentence and e.kind != "removed":
+        line += f" (was: “{event_sentence(e, result or DiffResult(), old=True)}”)"
+    return line
+
+
 def render_text(result: DiffResult, show_all: bool = False, color: bool = False) -> str:
-    """Text for a terminal (color=True: rich markup) or a pipe ([-x-]{+y+} markers)."""
+    """Text for a terminal (color=True: rich markup) or a pipe ([-x-]{+y+} markers). The priority
+    tags' events come first: they are what the change means for a reader."""
     changes = selected(result, show_all)
     lines: list[str] = []
+    from tracker.publish.headline import events_of
+
+    for e in events_of(result):
+        if color:
+            from rich.markup import escape as rx
+
+            lines.append(f"[bold magenta]ALERT[/] {rx(event_line(e, result))}")
+        else:
+            lines.append(f"ALERT {event_line(e, result)}")
+    if result.events:
+        lines.append("")
     for s in result.substitutions:
         lines.append(f"Substitution: {s.old!r} -> {s.new!r} ({s.count} times, reported once)")
     if result.substitutions:
@@ -145,7 +169,7 @@ def render_unified(result: DiffResult, show_all: bool = False, old_name: str = "
             return side[core]
         return next((c for text, c in side.items() if core in text), None)
 
-    out = []
+    out = ["# ALERT " + " ".join(event_line(e, result).splitlines()) for e in result.events]
     if changes:
         st = result.stats
         out.append(f"# {st['significant']} significant change(s): {st['added']} added, {st['removed']} removed, "
@@ -220,7 +244,9 @@ def _html_section(result: DiffResult, show_all: bool, old_label: str, new_label:
     st = result.stats
     summary = (f"{st['significant']} significant change(s): {st['added']} added, {st['removed']} removed, "
                f"{st['modified']} modified, {st['moved']} moved")
+    alerts = "".join(f"<li>{escape(event_line(e, result))}</li>" for e in result.events)
     return (f"<p>{escape(summary)}</p>"
+            + (f"<p>Alerts:</p><ul class=alerts>{alerts}</ul>" if alerts else "")
             + (f"<p>Systematic substitutions:</p><ul>{subs}</ul>" if subs else "")
             + f"<table><tr><th>{escape(old_label)}</th><th>{escape(new_label)}</th></tr>"
             f"{_html_rows(result, show_all)}</table>")

@@ -3,8 +3,10 @@
 Pure functions: stored changes (``ChangeRecord``) in, rows out, rows rendered as text, JSON or a
 standalone HTML page with an inline-SVG timeline (no JavaScript, every string escaped).
 
-One row per (change, tag, direction): a change that added an AI-training clause and removed a
-biometrics one gives two rows. The key sentence is the sentence of the first significant clause
+For the priority tags (AI training, biometrics), one row per document-level event
+(``DiffResult.events``: added, removed, or a change of stance, with the stance), so a row is true of
+the two documents as wholes. For the other tags, one row per (change, tag, direction): a change that
+added a data-sharing clause and removed a retention one gives two rows. The key sentence is the sentence of the first significant clause
 change carrying that tag in that direction that holds the tag's evidence, so a reader sees the
 words without opening the diff. Only what the stored diff carries is used (the tagger is not run
 again): when a rewording removed a tag, the old text's evidence is not stored, and the first
@@ -19,13 +21,17 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tracker.models import Change, Evidence
+from tracker.models import PRIORITY_TAGS, Change, Evidence, TagEvent
+from tracker.publish.display import trim_sentence
 from tracker.publish.sanitise import esc, truncate
 from tracker.store.database import ChangeRecord
 
 SHORT_CLAUSE = 300  # a clause this short is its own key sentence
-DIRECTION_ORDER = ("added", "flipped", "removed", "changed")
-COLORS = {"added": "#c0392b", "flipped": "#8e44ad", "removed": "#27ae60", "changed": "#7f8c8d"}
+DIRECTION_ORDER = ("stance", "added", "flipped", "removed", "changed")
+COLORS = {"added": "#c0392b", "stance": "#d35400", "flipped": "#8e44ad", "removed": "#27ae60", "changed": "#7f8c8d"}
+LIMITED = "#2471a3"  # a new or narrowed statement that they won't, or only with consent: not an alarm
+LEGEND = {"may do it: added": COLORS["added"], "stance changed": COLORS["stance"],
+          "only with consent / ruled out": LIMITED, "removed": COLORS["removed"], "other tags": COLORS["changed"]}
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"“'(\[]?[A-Z0-9À-Ý])")
 
 
@@ -36,13 +42,22 @@ class ReportRow:
     service: str
     type: str
     tag: str
-    direction: str  # added | removed | flipped | changed
+    direction: str  # added | removed | stance (priority tags: an event) | flipped | changed
     text: str  # the key sentence
     clause: str  # the whole clause it comes from
     section: str
     from_version: int
     to_version: int
     change_id: int
+    stance: str = ""  # priority tags: the document's stance after the event (the statement's, when removed)
+    old_stance: str = ""  # for "stance": the stance before
+
+    @property
+    def what(self) -> str:
+        """"added (affirmed)", "stance: negated → affirmed", "changed": the direction in words."""
+        if self.direction == "stance":
+            return f"stance: {self.old_stance} → {self.stance}"
+        return f"{self.direction} ({self.stance})" if self.stance else self.direction
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,16 +115,27 @@ def key_sentence(change: Change, tag: str, direction: str) -> tuple[str, str]:
     return side.strip(), side.strip()
 
 
+def _event_row(rec: ChangeRecord, e: TagEvent) -> ReportRow:
+    ch = rec.diff.changes[e.change] if e.change is not None and 0 <= e.change < len(rec.diff.changes) else None
+    clause = ((ch.old if e.kind == "removed" else ch.new) or "") if ch is not None else ""
+    return ReportRow(date=rec.detected_at[:10], detected_at=rec.detected_at, service=rec.service, type=rec.type,
+                     tag=e.tag, direction=e.kind, text=e.sentence, clause=clause.strip() or e.sentence,
+                     section=e.section, from_version=rec.from_version, to_version=rec.to_version, change_id=rec.id,
+                     stance=e.stance, old_stance=e.old_stance if e.kind == "stance" else "")
+
+
 def build_rows(records: list[ChangeRecord], tag: str | None = None) -> list[ReportRow]:
-    """Timeline rows, oldest first; only tags with a direction (a moved clause is no news)."""
+    """Timeline rows, oldest first: the priority tags' events, and the other tags' clause directions
+    (a moved clause is no news)."""
     rows: list[ReportRow] = []
     for rec in records:
+        rows += [_event_row(rec, e) for e in rec.diff.events if tag is None or e.tag == tag]
         seen: set[tuple[str, str]] = set()
         for ch in rec.diff.significant:
             for t, direction in sorted(ch.directions.items(),
                                        key=lambda kv: (kv[0], DIRECTION_ORDER.index(kv[1])
                                                        if kv[1] in DIRECTION_ORDER else 9)):
-                if (tag is not None and t != tag) or (t, direction) in seen:
+                if (tag is not None and t != tag) or (t, direction) in seen or t in PRIORITY_TAGS:
                     continue
                 seen.add((t, direction))
                 sentence, clause = key_sentence(ch, t, direction)
@@ -125,32 +151,72 @@ def build_rows(records: list[ChangeRecord], tag: str | None = None) -> list[Repo
 # --------------------------------------------------------------------------- renderers
 
 
-def render_text(rows: list[ReportRow], width: int = 160) -> str:
+def shown_sentence(r: ReportRow) -> str:
+    """The row's key sentence as shown: at most about 300 characters, cut at sentence boundaries."""
+    return trim_sentence(r.text)
+
+
+def plain_what(r: ReportRow) -> str:
+    """What happened in plain words: the event's phrase for a priority tag ("AI training only with
+    consent (new statement)", never "added" for a statement that they won't), else the direction."""
+    if r.tag in PRIORITY_TAGS and r.direction in ("added", "removed", "stance") and r.stance:
+        from tracker.publish.headline import event_phrase
+
+        return event_phrase(TagEvent(r.tag, r.direction, r.stance, old_stance=r.old_stance, sentence=r.text))
+    return r.what
+
+
+def color(r: ReportRow) -> str:
+    """Red for what a reader should worry about; blue for a statement that they won't, or only with
+    consent (Zoom's "will not use … without your consent" is no red alert)."""
+    if r.direction in ("added", "stance") and r.stance in ("conditional", "negated"):
+        return LIMITED
+    if r.direction == "removed" and r.stance == "negated":  # a promise withdrawn
+        return COLORS["added"]
+    return COLORS.get(r.direction, "#333")
+
+
+def lane(r: ReportRow, lanes: dict[str, str] | None) -> str:
+    """The platform a row belongs to: its service, or the service a former name now stands for."""
+    return (lanes or {}).get(r.service, r.service)
+
+
+def render_text(rows: list[ReportRow], width: int = 160, pages: dict[int, str] | None = None) -> str:
     if not rows:
         return "no tagged change in the store for this selection"
     out = []
     for r in rows:
-        sentence, _ = truncate(" ".join(r.text.split()), width)
-        out.append(f"{r.date}  {r.service} / {r.type}  {r.tag} {r.direction}\n    “{sentence}”")
+        sentence, _ = truncate(shown_sentence(r), width)
+        link = f"\n    {pages[r.change_id]}" if pages and r.change_id in pages else ""
+        out.append(f"{r.date}  {r.service} / {r.type}  {r.tag} {r.what}\n    “{sentence}”{link}")
     return "\n".join(out)
 
 
-def render_json(rows: list[ReportRow]) -> str:
-    return json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2)
+def render_json(rows: list[ReportRow], pages: dict[int, str] | None = None) -> str:
+    out = []
+    for r in rows:
+        d = r.to_dict()
+        d["text"] = shown_sentence(r)
+        if pages and r.change_id in pages:
+            d["page"] = pages[r.change_id]
+        out.append(d)
+    return json.dumps(out, ensure_ascii=False, indent=2)
 
 
 def _ts(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def timeline_svg(rows: list[ReportRow], width: int = 900) -> str:
-    """Changes per service over time: one lane per service, one dot per row, colour = direction."""
+def timeline_svg(rows: list[ReportRow], width: int = 900, pages: dict[int, str] | None = None,
+                 lanes: dict[str, str] | None = None) -> str:
+    """Changes per platform over time: one lane per service (former names on their platform's lane,
+    see ``lanes``), one dot per row (a link to its change page), colour = direction."""
     services: list[str] = []
     for r in rows:  # lanes in order of first appearance (rows are oldest first)
-        if r.service not in services:
-            services.append(r.service)
-    left, right, top, lane = 190, 20, 30, 28
-    height = top + lane * max(1, len(services)) + 30
+        if lane(r, lanes) not in services:
+            services.append(lane(r, lanes))
+    left, right, top, height_of = 190, 20, 30, 28
+    height = top + height_of * max(1, len(services)) + 30
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="Timeline of tagged changes per service">']
     if not rows:
@@ -166,46 +232,61 @@ def timeline_svg(rows: list[ReportRow], width: int = 900) -> str:
     def x(t: float) -> float:
         return left + (width - left - right) * (t - lo) / span
 
-    bottom = top + lane * len(services)
+    bottom = top + height_of * len(services)
     for year in range(first_year, last_year + 2):
         xx = x(datetime(year, 1, 1, tzinfo=UTC).timestamp())
         parts.append(f'<line x1="{xx:.1f}" y1="{top - 10}" x2="{xx:.1f}" y2="{bottom}" stroke="#ddd"/>'
                      f'<text x="{xx:.1f}" y="{bottom + 18}" font-size="11" text-anchor="middle" '
                      f'fill="#555">{year}</text>')
     for i, svc in enumerate(services):
-        y = top + lane * i + lane / 2
+        y = top + height_of * i + height_of / 2
         label, _ = truncate(svc, 28)
         parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" font-size="12" text-anchor="end">{esc(label)}</text>'
                      f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#eee"/>')
     for r, t in zip(rows, times, strict=True):
-        y = top + lane * services.index(r.service) + lane / 2
-        tip = f"{r.date} · {r.service} / {r.type} · {r.tag} {r.direction}: {truncate(r.text, 200)[0]}"
-        parts.append(f'<circle cx="{x(t):.1f}" cy="{y:.1f}" r="6" fill="{COLORS.get(r.direction, "#333")}" '
-                     f'fill-opacity="0.8"><title>{esc(tip)}</title></circle>')
+        y = top + height_of * services.index(lane(r, lanes)) + height_of / 2
+        tip = f"{r.date} · {r.service} / {r.type} · {r.tag} {r.what}: {truncate(shown_sentence(r), 200)[0]}"
+        dot = (f'<circle cx="{x(t):.1f}" cy="{y:.1f}" r="6" fill="{color(r)}" '
+               f'fill-opacity="0.8"><title>{esc(tip)}</title></circle>')
+        href = (pages or {}).get(r.change_id)
+        parts.append(f'<a href="{esc(href)}">{dot}</a>' if href else dot)
     parts.append("</svg>")
     return "".join(parts)
 
 
-_CSS = """body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
+_CSS = """:root{color-scheme:light dark}body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:1em auto;
+padding:0 1em;color:#222;background:#fff}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4em;vertical-align:top;
-text-align:left}td.d{white-space:nowrap}.dir{font-weight:bold}blockquote{margin:0;color:#333}
+text-align:left}td.d{white-space:nowrap}.dir{font-weight:bold}blockquote{margin:0;color:#333;overflow-wrap:anywhere}
 .legend span{margin-right:1em}.dot{display:inline-block;width:.8em;height:.8em;border-radius:50%}
-small{color:#666}"""
+small{color:#666}figure{margin:1em 0;overflow-x:auto}svg{max-width:100%;height:auto}
+@media (prefers-color-scheme:dark){body{background:#16181c;color:#e8e8e8}blockquote{color:#ddd}small{color:#aaa}
+td,th{border-color:#3a3d44}a{color:#8ab4ff}svg text{fill:#ddd}}
+@media (max-width:600px){body{padding:0 .5em}thead{display:none}tr{display:block;border-bottom:1px solid #ddd;
+padding:.4em 0}td{display:inline-block;border:0;padding:.1em .4em .1em 0}td:last-child{display:block}}
+@media print{body{max-width:none}a{color:inherit}}"""
 
 
 def render_html(rows: list[ReportRow], *, tag: str | None = None, since: str | None = None,
-                generated_at: str | None = None) -> str:
-    """A standalone page: title, legend, SVG timeline and the table of key sentences."""
+                generated_at: str | None = None, pages: dict[int, str] | None = None,
+                lanes: dict[str, str] | None = None) -> str:
+    """A standalone page: title, legend, SVG timeline and the table of key sentences; every row and
+    dot links to its change page (``pages``: change id -> URL)."""
     topic = tag or "all tags"
     title = f"Policy changes: {topic}"
-    legend = "".join(f'<span><i class="dot" style="background:{c}"></i> {d}</span>' for d, c in COLORS.items())
+    legend = "".join(f'<span><i class="dot" style="background:{c}"></i> {d}</span>' for d, c in LEGEND.items())
     body = []
     for r in rows:
-        body.append(f'<tr><td class="d">{esc(r.date)}</td><td>{esc(r.service)}<br><small>{esc(r.type)}</small></td>'
-                    f'<td>{esc(r.tag)}<br><span class="dir" style="color:{COLORS.get(r.direction, "#333")}">'
-                    f'{esc(r.direction)}</span></td><td><blockquote>{esc(r.text)}</blockquote>'
-                    f'<small>{esc(r.section)} · v{r.from_version} → v{r.to_version}</small></td></tr>')
-    sub = f"{len(rows)} change(s) across {len({r.service for r in rows})} service(s)"
+        href = (pages or {}).get(r.change_id)
+        date = f'<a href="{esc(href)}">{esc(r.date)}</a>' if href else esc(r.date)
+        more = f' · <a href="{esc(href)}">the change</a>' if href else ""
+        platform = lane(r, lanes)
+        was = f" <small>(as {esc(r.service)})</small>" if platform != r.service else ""
+        body.append(f'<tr><td class="d">{date}</td><td>{esc(platform)}{was}<br><small>{esc(r.type)}</small></td>'
+                    f'<td>{esc(r.tag)}<br><span class="dir" style="color:{color(r)}">'
+                    f'{esc(plain_what(r))}</span></td><td><blockquote>{esc(shown_sentence(r))}</blockquote>'
+                    f'<small>{esc(r.section)} · v{r.from_version} → v{r.to_version}{more}</small></td></tr>')
+    sub = f"{len(rows)} change(s) across {len({lane(r, lanes) for r in rows})} service(s)"
     if since:
         sub += f" since {esc(since)}"
     if generated_at:
@@ -216,7 +297,7 @@ def render_html(rows: list[ReportRow], *, tag: str | None = None, since: str | N
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
             f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{esc(title)}</h1><p>{sub}</p><p class=\"legend\">{legend}</p>"
-            f"<figure>{timeline_svg(rows)}</figure>{table}"
+            f"<figure>{timeline_svg(rows, pages=pages, lanes=lanes)}</figure>{table}"
             "<p><small>Made with policy-tracker. Texts of the policies belong to their publishers; history "
             "imported from Open Terms Archive is under ODC-BY 1.0 (Open Terms Archive and its contributors)."
             "</small></p></body></html>\n")

@@ -1,6 +1,7 @@
 """Policy declarations: one TOML file per service in ``policies/``.
 
     name = "X"
+    aliases = ["Twitter"]        # former names (optional): imported history and report lanes join
     [documents."Privacy Policy"]
     url = "https://x.com/en/privacy"
     select = ["main"]            # CSS selectors kept (optional)
@@ -40,7 +41,7 @@ from tracker.models import Document, PastSelectors
 from tracker.publish.termsafe import redact_url, safe
 
 DEFAULT_INTERVAL = 24 * 3600
-SERVICE_KEYS = {"name", "documents", "lang", "url", "browser", "allow_private"}
+SERVICE_KEYS = {"name", "documents", "lang", "url", "browser", "allow_private", "aliases"}
 DOCUMENT_KEYS = {"url", "select", "remove", "interval", "lang", "history", "browser", "allow_private"}
 HISTORY_KEYS = {"until", "url", "select", "remove"}
 RANGE_STARTS = ("startBefore", "startAfter")
@@ -321,6 +322,12 @@ def _parse_declaration(data: dict, source: str, found: list[str]) -> list[Docume
             allow_private = check_browser(data["allow_private"])
         except ValueError as e:
             fail("allow_private", str(e))
+    aliases: tuple[str, ...] = ()
+    if "aliases" in data:
+        try:
+            aliases = check_aliases(data["aliases"], service)
+        except ValueError as e:
+            fail("aliases", str(e))
     docs = data.get("documents")
     if not isinstance(docs, dict) or not docs:
         fail("documents", 'missing or empty (add a [documents."Privacy Policy"] table)')
@@ -367,8 +374,23 @@ def _parse_declaration(data: dict, source: str, found: list[str]) -> list[Docume
                             remove=values.get("remove", ()), interval=values.get("interval", DEFAULT_INTERVAL),
                             lang=dlang.lower() if dlang else None, source=source,
                             history=values.get("history", ()), browser=values.get("browser", browser),
-                            allow_private=values.get("allow_private", allow_private)))
+                            allow_private=values.get("allow_private", allow_private), aliases=aliases))
     return out
+
+
+def check_aliases(value: object, service: str | None) -> tuple[str, ...]:
+    """``aliases = ["Twitter"]``: former names of the service, so that its imported history and its
+    report lane are one platform's."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError('expected a list of names, such as ["Twitter"]')
+    out: list[str] = []
+    for v in value:
+        name = check_service_name(v)
+        if service is not None and name.casefold() == service.casefold():
+            raise ValueError(f"{name!r} is the service's own name")
+        if name.casefold() not in {o.casefold() for o in out}:
+            out.append(name)
+    return tuple(out)
 
 
 def _read_toml(path: Path) -> dict:

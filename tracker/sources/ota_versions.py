@@ -36,6 +36,7 @@ from tracker.check import Capture, Page, check_capture, read_page, settle_held
 from tracker.errors import TrackerError
 from tracker.models import Clause, Document
 from tracker.pool import Pool
+from tracker.sources.ota_urls import archive_file_url
 from tracker.store.database import Store, VersionHead
 
 BATCH_ITEMS = 200  # commits per transaction
@@ -184,10 +185,27 @@ def _same(a: str, b: str) -> bool:
     return a.casefold() == b.casefold() or slugify(a) == slugify(b)
 
 
+def _origin_web_url(top: Path) -> str | None:
+    """The web URL of the clone's ``origin`` remote, when it is on a forge (else None: a bundle, a path)."""
+    from tracker.sources.ota_urls import archive_web_url
+
+    try:
+        r = subprocess.run(["git", "-C", str(top), "remote", "get-url", "origin"], capture_output=True, text=True,
+                           timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return archive_web_url(r.stdout.strip()) if r.returncode == 0 else None
+
+
 def match_document(service: str, type_: str, declared: Iterable[Document]) -> Document | None:
-    """The declared document for a repository file, by service name (case/slug) and type."""
+    """The declared document for a repository file, by service name (case/slug) and type; a former
+    name in the declaration's ``aliases`` ("Twitter" for X) matches too."""
+    declared = list(declared)
     for d in declared:
         if _same(d.service, service) and d.type.casefold() == type_.casefold():
+            return d
+    for d in declared:
+        if any(_same(a, service) for a in d.aliases) and d.type.casefold() == type_.casefold():
             return d
     return None
 
@@ -257,11 +275,15 @@ class _DocState:
 
 def import_versions(store: Store, repo: Path | str, *, declared: Iterable[Document] = (), service: str | None = None,
                     type_: str | None = None, jobs: int | None = None,
-                    progress: Callable[[int, int, str], None] | None = None) -> ImportSummary:
+                    progress: Callable[[int, int, str], None] | None = None,
+                    archive_url: str | None = None) -> ImportSummary:
     """Import every new commit of the repository's ``<Service>/<Type>.md`` files into ``store``.
 
     Each commit's text is a capture judged by :func:`tracker.check.check_capture`, as a fetched page
-    is. ``progress(done, total, label)`` is called as commits are processed."""
+    is. ``progress(done, total, label)`` is called as commits are processed. ``archive_url``: the web
+    URL of the repository (default: its ``origin`` remote when that is on GitHub, GitLab or Codeberg),
+    so that a document the import creates names its file there rather than in the local clone, and
+    each imported version links to the file at its commit (``tracker.publish.sources``)."""
     started = time.monotonic()
     top = check_repo(Path(repo))
     declared = list(declared)
@@ -291,7 +313,9 @@ def import_versions(store: Store, repo: Path | str, *, declared: Iterable[Docume
                     (r for r in stored if _same(r.service, fc.service) and r.type.casefold() == fc.type.casefold()),
                     None)
                 if row is None:
-                    row = store.ensure_document(Document(service=fc.service, type=fc.type, url=str(top / path)))
+                    archive = archive_url or _origin_web_url(top)
+                    url = archive_file_url(archive, path) if archive else str(top / path)
+                    row = store.ensure_document(Document(service=fc.service, type=fc.type, url=url))
                     summary.documents_created.append(f"{fc.service} / {fc.type}")
                 doc = Document(service=row.service, type=row.type, url=row.url, lang=row.lang)
             states[path] = _DocState(id=row.id, document=doc, at=store.latest_recorded_at(row.id) or 0.0,

@@ -693,6 +693,20 @@ class Store:
                                         tags=list(h.tags))
         return out
 
+    def services_since(self) -> dict[str, float]:
+        """When each service began to be tracked: its first document row (feeds without entries show it)."""
+        return dict(self.conn.execute("SELECT service, MIN(created_at) FROM documents GROUP BY service").fetchall())
+
+    def version_sources(self, change_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+        """(source, source_ref) of each change's new version: "check", or "import" and its commit."""
+        out: dict[int, tuple[str, str | None]] = {}
+        for i in range(0, len(change_ids), 500):
+            chunk = change_ids[i:i + 500]
+            sql = ("SELECT c.id, v.source, v.source_ref FROM changes c JOIN versions v ON v.document_id = c.document_id "
+                   f"AND v.number = c.to_version WHERE c.id IN ({','.join('?' * len(chunk))})")
+            out.update({r[0]: (r[1], r[2]) for r in self.conn.execute(sql, chunk)})
+        return out
+
     def service_names(self) -> list[str]:
         """Every stored service name, sorted (file names of feeds and pages are made from them)."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT service FROM documents ORDER BY service")]

@@ -179,12 +179,26 @@ _META_FILLER = re.compile(rf"\b(?:{_MONTHS})[a-zé]*\.?|\b(?:on|of|the|from|and|
                           re.I)
 
 
+# "Last updated: June 30, 2023. To see prior versions, click here.": the pointer to the archive of
+# earlier versions is part of the date stamp, not a term
+_PRIOR_VERSIONS = re.compile(r"(?:^|[.;:]\s+|\s-\s)(?:to (?:see|view|read|access|find) |(?:you can )?(?:see|view|find) |"
+                             r"click here (?:to (?:see|view) |for )|for )?(?:the |our |all )?(?:prior|previous|earlier"
+                             r"|past|older|archived) (?:versions?|editions?|polic(?:y|ies))\b[^.]{0,60}\.?\s*$")
+
+
 def is_metadata(norm: str) -> bool:
     """A "Last updated: ..." / "Effective ..." line: a date stamp, not a term of the policy.
 
     Needs the lead words, a date, and almost nothing else: "Effective 1 May 2024, we will share your
-    data..." is a real clause and stays significant.
+    data..." is a real clause and stays significant. A trailing pointer to earlier versions ("To see
+    prior versions, click here.") belongs to the stamp.
     """
+    if len(norm) > 240:
+        return False
+    if "versions" in norm or "version" in norm or "editions" in norm or "polic" in norm:
+        m = _PRIOR_VERSIONS.search(norm)
+        if m and m.start() > 0:
+            norm = norm[:m.start()]
     if len(norm) > 160:
         return False
     body = norm.lstrip("*_#:-| ").strip()
@@ -196,3 +210,38 @@ def is_metadata(norm: str) -> bool:
         return False
     rest = _META_FILLER.sub(" ", body[m.end():]).split()
     return len(rest) <= 3
+
+
+# Cloudflare's e-mail protection shows "[email protected]" where the page has an address: a capture
+# with scripts and one without differ only there.
+EMAIL_PLACEHOLDER = "[email protected]"
+_EMAIL = re.compile(r"\[email(?:\s|&#160;|&nbsp;)protected\]|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b", re.I)
+
+
+def mask_emails(norm: str) -> str:
+    """``norm`` with every e-mail address and obfuscation placeholder as one token ("<email>"): two
+    clauses equal in this form differ only by how an address was captured."""
+    return _EMAIL.sub("<email>", norm) if "@" in norm or "protected]" in norm else norm
+
+
+def has_email_placeholder(text: str) -> bool:
+    return "protected]" in text.casefold() and _EMAIL.search(text) is not None
+
+
+# OTA's Markdown of a link whose text holds a block ("<a><div>…</div></a>") leaves the link's end on a
+# line of its own: "](https://lm.facebook.com/l.php?u=…&h=…)", whose tracking token changes at every
+# capture; an image inside such a link leaves "[![alt](data:…)" before it.
+_LINK_TAIL = re.compile(r"\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
+_IMAGE_MD = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_WORDISH = re.compile(r"\w")
+
+
+def is_link_fragment(text: str) -> bool:
+    """A clause that is only the residue of a link or image split over lines: the tail
+    ``](target "title")``, or an opening ``[`` before an image. Such a line is markup, not a term."""
+    t = text.strip()
+    if not t.startswith(("](", "[", "![")):
+        return False
+    t = _LINK_TAIL.sub(" ", _IMAGE_MD.sub(" ", t))
+    t = _URL.sub(" ", t)
+    return _WORDISH.search(t) is None

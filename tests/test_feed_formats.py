@@ -1,0 +1,165 @@
+"""JSON Feed and OPML next to Atom/RSS, dates of empty feeds, links without and with a base URL,
+sources of imported versions, and former service names (aliases)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import feedparser
+import lxml.html
+import pytest
+from conftest import ROOT, Workspace
+from feeddata import DEMO_TITLES, demo_store
+
+from tracker.models import Document
+from tracker.publish.build import build_feeds
+from tracker.publish.sources import source_link
+from tracker.sources.declarations import DeclarationError, parse_declaration
+from tracker.sources.ota_urls import archive_web_url
+from tracker.sources.ota_versions import match_document
+from tracker.store.database import Store
+
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Path:
+    with demo_store(tmp_path / "t.db") as store:
+        build_feeds(store, tmp_path / "feeds")
+    return tmp_path / "feeds"
+
+
+def test_json_feed_validates_and_matches_atom(built: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "tests/data/jsonfeed-1.1.schema.json").read_text(encoding="utf-8"))
+    feeds = sorted(p for p in built.rglob("*.json") if not p.name.startswith("."))
+    assert len(feeds) == len(sorted(built.rglob("*.atom"))) - 1  # every feed but status.atom
+    for path in feeds:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        jsonschema.validate(doc, schema)
+        atom = feedparser.parse(path.with_suffix(".atom").read_bytes())
+        assert [i["id"] for i in doc["items"]] == [e.id for e in atom.entries], path
+        assert [i["title"] for i in doc["items"]] == [e.title for e in atom.entries], path
+        assert doc["feed_url"].endswith(str(path.relative_to(built)))
+        for item in doc["items"]:
+            assert RFC3339.match(item["date_published"]) and item["url"].endswith(".html")
+    assert [i["title"] for i in json.loads((built / "all.json").read_text())["items"]] == DEMO_TITLES
+
+
+def test_opml_lists_every_feed(built: Path) -> None:
+    root = ET.fromstring((built / "feeds.opml").read_bytes())
+    urls = [o.get("xmlUrl") for o in root.iter("outline") if o.get("xmlUrl")]
+    expected = sorted(p.resolve().as_uri() for p in built.rglob("*.atom"))
+    assert sorted(urls) == expected and len(urls) == len(set(urls))
+    assert {o.get("text") for o in root.find("body")} == {"All changes", "Services", "Tags", "Status"}
+
+
+def test_index_lists_priority_events_first_and_every_format(built: Path) -> None:
+    index = lxml.html.fromstring((built / "index.html").read_text(encoding="utf-8"))
+    first = index.xpath("//h2")[0]
+    assert first.text == "Latest AI-training and biometrics events"
+    hrefs = set(index.xpath("//a/@href"))
+    for rel in ("all.atom", "all.rss", "all.json", "feeds.opml", "tags/ai-training.json", "services/acme-maps.rss"):
+        assert rel in hrefs, rel
+    for href in hrefs:
+        assert (built / href).is_file(), href
+    assert index.xpath("//td[@class='date']")  # the date column does not wrap (see CSS td.date)
+
+
+def test_empty_feeds_are_dated_from_when_they_began(tmp_path: Path) -> None:
+    with Store(tmp_path / "t.db") as store:
+        build_feeds(store, tmp_path / "empty")
+        store.ensure_documents([Document("Quiet", "Privacy Policy", "https://quiet.example/privacy")])
+        build_feeds(store, tmp_path / "f")
+        created = store.services_since()["Quiet"]
+    for out in (tmp_path / "empty", tmp_path / "f"):
+        for rel in ("all.atom", "tags/biometrics.atom", "status.atom"):
+            updated = feedparser.parse((out / rel).read_bytes()).feed.updated
+            assert not updated.startswith("1970"), (out, rel, updated)
+    quiet = feedparser.parse((tmp_path / "f/services/quiet.atom").read_bytes())
+    assert quiet.entries == [] and abs(quiet.feed.updated_parsed.tm_year - 2026) < 50
+    assert quiet.feed.updated[:16] == __import__("tracker.store.database").store.database.iso(created)[:16]
+    before = (tmp_path / "empty/all.atom").read_bytes()
+    with Store(tmp_path / "t2.db") as other:
+        build_feeds(other, tmp_path / "empty")
+    assert (tmp_path / "empty/all.atom").read_bytes() == before  # the same date at every rebuild
+
+
+def test_base_url_is_remembered_and_local_links_warn(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path)
+    with demo_store(ws.db):
+        pass
+    r = ws.run("feeds")
+    assert r.code == 0 and "warning: links in" in r.err and "--base-url" in r.err
+    assert ws.run("feeds", "--base-url", "https://feeds.example.org/p").code == 0
+    r = ws.run("feeds")  # a later build (as `check` makes) keeps the public links
+    assert r.code == 0 and "warning" not in r.err
+    d = feedparser.parse((ws.feeds / "all.atom").read_bytes())
+    assert d.entries[0].link.startswith("https://feeds.example.org/p/changes/")
+    assert ws.run("feeds", "--base-url", "local").code == 0
+    r = ws.run("feeds")
+    assert "warning" not in r.err and feedparser.parse((ws.feeds / "all.rss").read_bytes()).entries[0].link.startswith(
+        "file://")
+    bad = ws.run("feeds", "--base-url", "javascript:alert(1)")
+    assert bad.code == 2 and "expected an absolute http(s) URL" in bad.err
+
+
+def test_imported_version_links_to_the_archive_file_at_its_commit() -> None:
+    url = "https://github.com/OpenTermsArchive/contrib-versions/blob/HEAD/X/Privacy%20Policy.md"
+    assert source_link(url, "import", "0123456789abcdef") == (
+        "https://github.com/OpenTermsArchive/contrib-versions/blob/0123456789abcdef/X/Privacy%20Policy.md",
+        "OpenTermsArchive/contrib-versions: X/Privacy Policy.md at 0123456789")
+    assert source_link(url, "check", None) == (url, "")
+    assert archive_web_url("git@github.com:OpenTermsArchive/pga-versions.git") == \
+        "https://github.com/OpenTermsArchive/pga-versions"
+    assert archive_web_url("/work/shared/history/contrib-dev.bundle") is None
+
+
+def test_aliases_join_former_names() -> None:
+    docs = parse_declaration({"name": "X", "aliases": ["Twitter"],
+                              "documents": {"Privacy Policy": {"url": "https://x.com/en/privacy"}}}, "x.toml")
+    assert docs[0].aliases == ("Twitter",)
+    assert match_document("Twitter", "Privacy Policy", docs) is docs[0]
+    assert match_document("Twitter", "Terms of Service", docs) is None
+    with pytest.raises(DeclarationError, match="aliases"):
+        parse_declaration({"name": "X", "aliases": ["X"],
+                           "documents": {"Privacy Policy": {"url": "https://x.com/en/privacy"}}}, "x.toml")
+    with pytest.raises(DeclarationError, match="aliases"):
+        parse_declaration({"name": "X", "aliases": "Twitter",
+                           "documents": {"Privacy Policy": {"url": "https://x.com/en/privacy"}}}, "x.toml")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_import_with_aliases_and_archive_url_then_report_links(tmp_path: Path) -> None:
+    from test_history_import import AI, BASE, Repo
+
+    repo = Repo(tmp_path / "versions")
+    repo.commit("Twitter/Privacy Policy.md", BASE.format(date="1 March 2022", extra=""), "2022-03-01T10:00:00Z")
+    sha = repo.commit("Twitter/Privacy Policy.md", BASE.format(date="2 June 2023", extra=AI), "2023-06-02T10:00:00Z")
+    ws = Workspace(tmp_path / "ws")
+    ws.root.mkdir()
+    path = ws.declare("X", "https://x.example/privacy")
+    path.write_text('aliases = ["Twitter"]\n' + path.read_text(encoding="utf-8"), encoding="utf-8")
+    r = ws.run("import-versions", str(repo.root), "--archive-url", "https://github.com/example/versions")
+    assert r.code == 0, r.err
+    with Store(ws.db) as store:
+        assert [d.service for d in store.documents()] == ["X"]  # one platform, one document, one feed
+    page = next((ws.feeds / "changes").glob("x-privacy-policy-v2.html"))
+    doc = lxml.html.fromstring(page.read_text(encoding="utf-8"))
+    assert doc.xpath("//h1")[0].text_content().startswith("X Privacy Policy — AI training added (may train)")
+    out = ws.run("report", "--format", "html", "-o", str(ws.root / "r.html"))
+    assert out.code == 0, out.err
+    report = lxml.html.fromstring((ws.root / "r.html").read_text(encoding="utf-8"))
+    links = [a for a in report.xpath("//td/a/@href") if a.endswith(".html")]
+    assert links and all((ws.root / a).is_file() for a in links)  # relative to the report file
+    # an undeclared import names the archive file at the commit, not the local clone
+    ws2 = Workspace(tmp_path / "ws2")
+    ws2.root.mkdir()
+    assert ws2.run("import-versions", str(repo.root), "--archive-url", "https://github.com/example/versions").code == 0
+    page2 = (ws2.feeds / "changes" / "twitter-privacy-policy-v2.html").read_text(encoding="utf-8")
+    assert f"https://github.com/example/versions/blob/{sha}/Twitter/Privacy%20Policy.md" in page2
+    assert str(repo.root) not in page2
