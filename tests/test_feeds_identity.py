@@ -10,7 +10,7 @@ import sys
 import time
 
 import feedparser
-from conftest import assert_one_line_error
+from helpers import assert_one_line_error
 from pages import policy_html
 
 
