@@ -270,8 +270,8 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
         return out
     if fetch is not None and previous.snapshot_sha256:
         why = guard.truncated(capture.body, store.snapshot(previous.snapshot_sha256))
-        if why:
-            return _failed(store, row, out, fetch, "truncated", why)
+        if why:  # refused, and held like a short page: a real rewrite that stays is confirmed next time
+            page = Page(packed=packed, reason="truncated", error=why)
     old = clauses_of(previous) if clauses_of is not None else store.version_clauses(previous.id)
     judged = _judge_artefact(store, row, doc, capture, page, previous, old, held, fetch, out, validators)
     if isinstance(judged, CheckOutcome):
@@ -298,6 +298,7 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
 
 CONFIRM_AFTER = 3 * 86400  # an archived text that stayed this long was confirmed by the captures in between
 KEEP_COMING_BACK = 3  # suspect captures in a row, none like the reference: the page really changed
+HELD_REFUSALS = ("too-short", "truncated")  # refused captures kept, to become the reference if they come back
 
 
 def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capture, page: Page,
@@ -344,7 +345,7 @@ def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capt
             if head.sha256 == packed.sha256:
                 out.state, out.version, out.verdict = "unchanged", head.number, "same-text"
                 return out
-    reason = page.error if page.reason == "too-short" else artefacts.suspect_reason(old, new, previous.length,
+    reason = page.error if page.reason in HELD_REFUSALS else artefacts.suspect_reason(old, new, previous.length,
                                                                                      packed.length)
     if reason:
         count = held.count + 1 if held is not None else 1
@@ -355,8 +356,8 @@ def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capt
                                    kind="accepted", note=note, published=True)
         store.hold_capture(row.id, at=at, note=reason, packed=packed, count=count, source_ref=capture.source_ref)
         out.noted = True
-        if page.reason == "too-short":
-            return _failed(store, row, out, fetch, "too-short",
+        if page.reason in HELD_REFUSALS:
+            return _failed(store, row, out, fetch, page.reason,
                            f"{reason}; held: it becomes the reference if the next capture shows it again")
         # Checked fine, but not the reference yet: the validators and the raw hash stay those of the
         # reference, so the next fetch of the same page is judged again (and confirms it).

@@ -270,9 +270,12 @@ STATUS_NOTES = 50  # settled capture notes shown in status.atom (open ones are a
 
 def _status_notes(store: Store) -> list:
     """The capture notes status.atom shows: every open one (held captures, failed import commits) and
-    the latest settled ones (accepted, confirmed, discarded captures)."""
+    the latest settled ones (accepted, confirmed captures, and outlier commits of an imported archive).
+    An outlier fetched live and discarded at the next check is a passing fault, like one failed
+    check: once settled it leaves the status feed as it was (its note stays in the database)."""
     open_ = store.capture_notes(open_only=True, kinds=("held", "failed-commit"))
-    settled = store.capture_notes(kinds=("accepted", "confirmed", "discarded"), limit=STATUS_NOTES)
+    settled = [n for n in store.capture_notes(kinds=("accepted", "confirmed", "discarded"), limit=STATUS_NOTES)
+               if n.kind != "discarded" or n.source_ref]
     return open_ + settled
 
 
