@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tracker.capture import guard
+from tracker.compare import artefacts
 from tracker.models import PRIORITY_TAGS, Clause, DiffResult, Document, FetchResult
 from tracker.store.codec import PackedVersion, pack_extracted, sha256
-from tracker.store.database import DocumentRow, Store, VersionHead, iso
+from tracker.store.database import DocumentRow, HeldCapture, Store, VersionHead, iso
 
 State = Literal["new", "unchanged", "changed", "failed"]
 Origin = Literal["fetch", "import"]
@@ -38,6 +39,9 @@ class Capture:
     at: float = 0.0  # when it was captured (an imported text: its commit's date)
     origin: Origin = "fetch"
     source_ref: str | None = None  # where an imported text came from (its commit)
+    # Why this capture re-baselines (its text becomes the reference with no change events): an
+    # archive's technical commit (a selector or engine upgrade re-extracting the same page).
+    rebaseline: str | None = None
 
     @classmethod
     def from_fetch(cls, result: FetchResult, at: float) -> Capture:
@@ -79,7 +83,8 @@ class CheckOutcome:
     note: str | None = None
     at: float = 0.0
     retry_after: float | None = None
-    verdict: str | None = None  # why unchanged: not-modified | identical-body | same-text | insignificant
+    verdict: str | None = None  # why unchanged: not-modified | identical-body | same-text | insignificant | held
+    noted: bool = False  # a capture note was written (held, discarded...): status.atom has news
 
     def to_dict(self) -> dict:
         d: dict[str, object] = {"service": self.document.service, "type": self.document.type, "url": self.document.url,
@@ -102,10 +107,12 @@ class CheckOutcome:
             tags = f" [{', '.join(self.tags)}]" if self.tags else ""
             flips = [f"{t} {d}" for t, d in self.directions.items() if t in PRIORITY_TAGS]
             alarm = f" ALERT: {'; '.join(flips)}" if flips else ""
-            return f"{label}: changed -> v{self.version}, {self.significant} clause(s){tags}{alarm}"
+            what = f" ({self.note})" if self.note else ""
+            return f"{label}: changed -> v{self.version}, {self.significant} clause(s){tags}{alarm}{what}"
         if self.state == "new":
             return f"{label}: new (v{self.version})"
-        return f"{label}: unchanged" + (f" ({self.note})" if self.note and self.note.startswith("only") else "")
+        shown = self.note and (self.note.startswith("only") or self.verdict == "held")
+        return f"{label}: unchanged" + (f" ({self.note})" if shown else "")
 
 
 def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
@@ -167,10 +174,12 @@ def read_page(doc: Document, capture: Capture, previous_length: int = 0, previou
     if refused:
         return Page(reason=refused[0], error=refused[1])
     why = guard.too_short(len(body_text), previous_length)
-    if why:
-        return Page(reason="too-short", error=why)
     raw = capture.body if capture.origin == "fetch" else None  # an import keeps no snapshot
-    return Page(packed=pack_extracted(extracted, raw))
+    if why and len(body_text) < guard.MIN_CHARS:
+        return Page(reason="too-short", error=why)
+    # Short only next to the reference: refused, but kept, so that it becomes the reference if it
+    # comes back (a page that really shrank must not stop the document for good).
+    return Page(packed=pack_extracted(extracted, raw), reason="too-short" if why else None, error=why)
 
 
 # --------------------------------------------------------------------------- the decision
@@ -195,6 +204,7 @@ def check_fetch(store: Store, row: DocumentRow, doc: Document, result: FetchResu
                            duration=result.duration, etag=result.etag or row.etag,
                            last_modified=result.last_modified or row.last_modified)
         out.version, out.note, out.verdict = store.latest_version_number(row.id), "304 not modified", "not-modified"
+        _reference_again(store, row, out)
         return out
     raw_sha = sha256(result.body)
     if row.raw_sha256 == raw_sha and row.versions:
@@ -202,9 +212,19 @@ def check_fetch(store: Store, row: DocumentRow, doc: Document, result: FetchResu
                            duration=result.duration, etag=result.etag or row.etag,
                            last_modified=result.last_modified or row.last_modified, raw_sha256=raw_sha)
         out.version, out.note, out.verdict = store.latest_version_number(row.id), "identical body", "identical-body"
+        _reference_again(store, row, out)
         return out
     return check_capture(store, row, doc, Capture.from_fetch(result, at), page=page, fetch=result, outcome=out,
                          raw_sha=raw_sha)
+
+
+def _reference_again(store: Store, row: DocumentRow, out: CheckOutcome) -> None:
+    """The server sent the reference's page again: a capture held since (its check was the last one,
+    ``held`` or a refusal) was an outlier. Looked up only then, so unchanged checks stay one write."""
+    if row.last_state in ("held", "failed"):
+        held = store.held_capture(row.id)
+        if held is not None:
+            _discard(store, row.id, held, out, "the next capture was the reference's page again")
 
 
 def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Capture, *, page: Page | None = None,
@@ -215,59 +235,220 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
     Runs inside the caller's transaction (and savepoint): what it compares with is what it stores
     after. An imported capture leaves no check row and no snapshot; its version keeps its commit.
     ``clauses_of``: the clauses of a stored version when the caller has them at hand (an import
-    walking one document's commits), instead of decoding them again."""
+    walking one document's commits), instead of decoding them again.
+
+    Before a capture is taken as a new version of the policy, it is judged as a capture
+    (:func:`_judge_artefact`): a return to an earlier text, a technical re-baseline, a suspect or
+    refused capture held until another confirms it."""
     at = capture.at
     out = outcome or CheckOutcome(document=doc, state="unchanged", bytes=len(capture.body), at=at)
     previous = store.latest_head(row.id)
     if page is None:
         page = read_page(doc, capture, previous.length if previous else 0, previous.lang if previous else None)
-    elif page.packed is not None and previous is not None:
+    elif page.packed is not None and page.reason is None and previous is not None:
         # extracted before the latest version was known: apply the length guard now
         why = guard.too_short(page.packed.length, previous.length)
         if why:
-            page = Page(reason="too-short", error=why)
+            page = Page(packed=page.packed if page.packed.length >= guard.MIN_CHARS else None, reason="too-short",
+                        error=why)
     if page.packed is None:
         return _failed(store, row, out, fetch, page.reason or "decode", page.error)
     packed = page.packed
     lang = doc.lang or packed.lang
     validators = ({"etag": fetch.etag, "last_modified": fetch.last_modified, "raw_sha256": raw_sha}
                   if fetch is not None else {})
-    if previous is not None and previous.sha256 == packed.sha256:
+    if previous is None:
+        out.version = _add_version(store, row, capture, fetch, packed, lang, "new", validators)
+        out.state = "new"
+        return out
+    held = store.held_capture(row.id)
+    if previous.sha256 == packed.sha256:
+        if held is not None:
+            _discard(store, row.id, held, out, "the next capture was the reference's text again")
         _record(store, row, capture, fetch, "unchanged", **validators)
         out.state, out.version, out.note, out.verdict = "unchanged", previous.number, "same text", "same-text"
         return out
-    if fetch is not None and previous is not None and previous.snapshot_sha256:
+    if fetch is not None and previous.snapshot_sha256:
         why = guard.truncated(capture.body, store.snapshot(previous.snapshot_sha256))
-        if why:
-            return _failed(store, row, out, fetch, "truncated", why)
-    diff = None
-    if previous is not None:
-        old = clauses_of(previous) if clauses_of is not None else store.version_clauses(previous.id)
-        diff = analyse(old, page.clauses, lang)
-        if not diff.significant:
-            _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
-            out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
-            out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
-            return out
-    snapshot = None
-    if fetch is not None:
-        snapshot = store.put_snapshot(capture.body, fetch.content_type, digest=raw_sha, compressed=packed.snapshot)
-    check_id = _record(store, row, capture, fetch, "new" if previous is None else "changed", **validators)
-    version_id, number, _ = store.add_packed_version(
-        row.id, packed, recorded_at=at, check_id=check_id, snapshot_sha256=snapshot, lang=lang,
-        source="import" if capture.origin == "import" else "check", source_ref=capture.source_ref)
-    if check_id is not None:
-        store.link_check_version(check_id, version_id)
-    out.version = number
-    if previous is None or diff is None:
-        out.state = "new"
+        if why:  # refused, and held like a short page: a real rewrite that stays is confirmed next time
+            page = Page(packed=packed, reason="truncated", error=why)
+    old = clauses_of(previous) if clauses_of is not None else store.version_clauses(previous.id)
+    judged = _judge_artefact(store, row, doc, capture, page, previous, old, held, fetch, out, validators)
+    if isinstance(judged, CheckOutcome):
+        return judged
+    previous, old = judged
+    old, new, doubled_note = artefacts.undouble(old, page.clauses)
+    diff = analyse(old, new, lang)
+    diff.note = doubled_note
+    if not diff.significant:
+        _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
+        out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
+        out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
         return out
-    out.state = "changed"
+    number = _add_version(store, row, capture, fetch, packed, lang, "changed", validators)
+    out.version, out.state, out.note = number, "changed", doubled_note or None
     out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=at)
     out.significant = len(diff.significant)
     out.tags = diff.tags()
     out.directions = diff.directions()
     return out
+
+
+# --------------------------------------------------------------------------- capture artefacts
+
+CONFIRM_AFTER = 3 * 86400  # an archived text that stayed this long was confirmed by the captures in between
+KEEP_COMING_BACK = 3  # suspect captures in a row, none like the reference: the page really changed
+HELD_REFUSALS = ("too-short", "truncated")  # refused captures kept, to become the reference if they come back
+
+
+def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capture, page: Page,
+                    previous: VersionHead, old: list[Clause], held: HeldCapture | None, fetch: FetchResult | None,
+                    out: CheckOutcome, validators: dict[str, Any]
+                    ) -> CheckOutcome | tuple[VersionHead, list[Clause]]:
+    """What a capture that differs from the reference is, as a capture: the outcome when it is decided
+    here (a return to an earlier text, a re-baseline, a held or accepted suspect capture), else the
+    version and clauses to diff it against (the reference, or a held capture confirmed meanwhile).
+
+    Why: an archive or a live page records returns to an earlier text (a page flapping between two
+    captures), re-extractions, other documents and partial pages; reported as policy changes they
+    are false alarms, and a one-off outlier taken as the reference blocks every later capture."""
+    assert page.packed is not None
+    packed, at, lang = page.packed, capture.at, doc.lang or page.packed.lang
+    new = page.clauses
+    earlier = store.earlier_version_with_text(row.id, packed.sha256, previous.number)
+    if earlier is not None:
+        # A return: flapping between two texts is shown once, the first time it goes this way.
+        if held is not None:
+            _discard(store, row.id, held, out, f"the next capture returned to v{earlier}'s text")
+        first_time = not store.transition_seen(row.id, previous.sha256, packed.sha256)
+        return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
+                               kind="reverted", note=f"reverted to v{earlier}", published=first_time)
+    if capture.rebaseline:
+        if held is not None:
+            _discard(store, row.id, held, out, "a technical re-baseline followed")
+        return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
+                               kind="rebaselined", note=f"re-baselined: {capture.rebaseline}", published=False)
+    if held is not None:
+        held_clauses = held.packed.decode_clauses()
+        if held.packed.sha256 == packed.sha256 or artefacts.same_capture(held_clauses, new, held.packed.length,
+                                                                         packed.length):
+            store.release_held(row.id)
+            note = f"confirmed by the next capture: {_when(held.at)} was held ({held.note})"
+            return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
+                                   kind="confirmed", note=note, published=True)
+        if capture.origin == "import" and at - held.at >= CONFIRM_AFTER:
+            # An archive records a text only when it changes: the held one was the page all that time.
+            _confirm_by_time(store, row, doc, held, previous, old, at)
+            head = store.latest_head(row.id)
+            assert head is not None
+            previous, old, held = head, held_clauses, None
+            if head.sha256 == packed.sha256:
+                out.state, out.version, out.verdict = "unchanged", head.number, "same-text"
+                return out
+    reason = page.error if page.reason in HELD_REFUSALS else artefacts.suspect_reason(old, new, previous.length,
+                                                                                     packed.length)
+    if reason:
+        count = held.count + 1 if held is not None else 1
+        if count >= KEEP_COMING_BACK:
+            store.release_held(row.id)
+            note = f"accepted: {count} suspect captures in a row, none like the reference ({reason})"
+            return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
+                                   kind="accepted", note=note, published=True)
+        store.hold_capture(row.id, at=at, note=reason, packed=packed, count=count, source_ref=capture.source_ref)
+        out.noted = True
+        if page.reason in HELD_REFUSALS:
+            return _failed(store, row, out, fetch, page.reason,
+                           f"{reason}; held: it becomes the reference if the next capture shows it again")
+        # Checked fine, but not the reference yet: the validators and the raw hash stay those of the
+        # reference, so the next fetch of the same page is judged again (and confirms it).
+        _record(store, row, capture, fetch, "held", keep_validators=True)
+        out.state, out.version, out.verdict = "unchanged", previous.number, "held"
+        out.note = f"held as a suspect capture until the next one confirms it: {reason}"
+        return out
+    if held is not None:
+        _discard(store, row.id, held, out, "the next capture matched the reference")
+    return previous, old
+
+
+def settle_held(store: Store, row: DocumentRow, doc: Document, now: float) -> CheckOutcome | None:
+    """At the end of an archive's history (``now``: its latest commit): a capture still held that
+    stayed :data:`CONFIRM_AFTER` is confirmed by the archive's own captures since, and stored."""
+    held = store.held_capture(row.id)
+    previous = store.latest_head(row.id)
+    if held is None or previous is None or now - held.at < CONFIRM_AFTER:
+        return None
+    return _confirm_by_time(store, row, doc, held, previous, store.version_clauses(previous.id), now)
+
+
+def _confirm_by_time(store: Store, row: DocumentRow, doc: Document, held: HeldCapture, previous: VersionHead,
+                     old: list[Clause], now: float) -> CheckOutcome:
+    store.release_held(row.id)
+    note = (f"confirmed: the capture of {_when(held.at)}, held ({held.note}), "
+            f"stayed {(now - held.at) / 86400:.0f} days")
+    capture = Capture(url=doc.url, body=b"", content_type="text/markdown", at=held.at, origin="import",
+                      source_ref=held.source_ref)
+    return _store_artefact(store, row, capture, None, held.packed, doc.lang, {}, CheckOutcome(doc, "unchanged"),
+                           previous, old, held.packed.decode_clauses(), kind="confirmed", note=note, published=True)
+
+
+def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: FetchResult | None,
+                    packed: PackedVersion, lang: str | None, validators: dict[str, Any], out: CheckOutcome,
+                    previous: VersionHead, old: list[Clause], new: list[Clause], *, kind: str, note: str,
+                    published: bool) -> CheckOutcome:
+    """Store a capture artefact as a version (versions stay in time order, and the latest is the
+    reference every check compares with) and a change carrying ``note``, listed under no tag and
+    with no priority-tag events: a capture, not a policy change, is no topic alert. Unpublished
+    (a flap's later flips, a re-baseline): recorded with no diff, in no feed."""
+    if published:
+        a, b, doubled_note = artefacts.undouble(old, new)
+        diff = analyse(a, b, lang)
+        diff.note = note + (f"; {doubled_note}" if doubled_note else "")
+        if kind == "reverted" and not diff.significant:  # back to a text that differs only in form
+            _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
+            out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
+            out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
+            return out
+    else:
+        diff = DiffResult(note=note)
+    diff.events = []
+    number = _add_version(store, row, capture, fetch, packed, lang, "changed", validators)
+    out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=capture.at, tags=[],
+                                     published=published)
+    store.add_capture_note(row.id, at=capture.at, kind=kind, note=note, version=number, source_ref=capture.source_ref)
+    out.state, out.version, out.note, out.verdict, out.noted = "changed", number, note, kind, True
+    out.significant = len(diff.significant) if published else 0
+    out.tags, out.directions = [], {}
+    return out
+
+
+def _discard(store: Store, document_id: int, held: HeldCapture, out: CheckOutcome, why: str) -> None:
+    """A held capture was an outlier: it never becomes the reference; the note says so."""
+    store.release_held(document_id)
+    if store.held_before(document_id, held.packed.sha256, held.id):
+        return  # the page alternates with this other text: said the first time, not at every flip
+    out.noted = True
+    store.add_capture_note(document_id, at=out.at, kind="discarded", source_ref=held.source_ref,
+                           note=f"suspect capture of {_when(held.at)} discarded ({held.note}): {why}")
+
+
+def _when(ts: float) -> str:
+    return (iso(ts) or "?")[:16].replace("T", " ")
+
+
+def _add_version(store: Store, row: DocumentRow, capture: Capture, fetch: FetchResult | None, packed: PackedVersion,
+                 lang: str | None, state: str, validators: dict[str, Any]) -> int:
+    """Store a capture as the document's next version (with its snapshot and check row when fetched)."""
+    snapshot = None
+    if fetch is not None:
+        snapshot = store.put_snapshot(capture.body, fetch.content_type, digest=validators.get("raw_sha256"),
+                                      compressed=packed.snapshot)
+    check_id = _record(store, row, capture, fetch, state, **validators)
+    version_id, number, _ = store.add_packed_version(
+        row.id, packed, recorded_at=capture.at, check_id=check_id, snapshot_sha256=snapshot, lang=lang,
+        source="import" if capture.origin == "import" else "check", source_ref=capture.source_ref)
+    if check_id is not None:
+        store.link_check_version(check_id, version_id)
+    return number
 
 
 def _record(store: Store, row: DocumentRow, capture: Capture, fetch: FetchResult | None, state: str,

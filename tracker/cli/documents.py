@@ -49,9 +49,12 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
 
     docs = cfg.documents(missing_ok=True)
     rows = {}
+    notes: dict[tuple[str, str], list] = {}  # open capture notes: a held capture, failed import commits
     if cfg.db.exists():
         with cfg.store() as store:
             rows = {(r.service, r.type): r for r in store.documents()}
+            for n in store.capture_notes(open_only=True):
+                notes.setdefault((n.service, n.type), []).append(n)
     declared = {d.key: d for d in docs}
     keys = sorted(set(declared) | set(rows), key=lambda k: (k[0].casefold(), k[1].casefold()))
     items = []
@@ -68,6 +71,9 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
             "reason": r.last_reason if r else None, "error": r.last_error if r else None,
             "consecutive_failures": failures, "versions": r.versions if r else 0,
             "last_version_at": iso(r.last_version_at) if r else None,
+            "held": next((n.note for n in notes.get(key, []) if n.kind == "held"), None),
+            "failed_commits": [f"{(n.source_ref or '')[:10]}: {n.note}" for n in notes.get(key, [])
+                               if n.kind == "failed-commit"],
         })
     if as_json:
         click.echo(json.dumps(items, indent=2, ensure_ascii=False))
@@ -78,6 +84,10 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
         state = it["state"]
         if it["reason"] and state in ("failed", "broken"):
             state = f"{state} ({it['reason']})"
+        if it["held"]:
+            state += " (suspect capture)" if state == "held" else ", suspect capture held"
+        if it["failed_commits"]:
+            state += f", {len(it['failed_commits'])} import commit(s) failed"
         cells.append([it["service"], it["type"], it["interval"] or "not declared", it["last_check"] or "-", state,
                       str(it["versions"])])
     from tracker.publish.termsafe import safe_line

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.main import Config, cli, pass_config
+from tracker.cli.main import EXIT_FAILED, EXIT_OK, Config, cli, pass_config
 from tracker.errors import TrackerError
 
 
@@ -37,7 +37,9 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
 
     Every commit of a <Service>/<Type>.md file becomes a version dated by the commit, unless its text
     is the same or only insignificantly different; clause diffs and tags are stored as changes.
-    Re-running imports only new commits.
+    Re-running imports only new commits, and retries the commits that failed (exit status 3 when
+    some failed). A return to an earlier text, a technical commit ("Apply technical or declaration
+    upgrade", "Refilter") and a suspect capture are recorded as such, with no topic alert.
 
     \b
     git clone https://github.com/OpenTermsArchive/pga-versions
@@ -94,7 +96,10 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
     click.echo(summary.line())
     if tags:
         click.echo(f"changes per tag: {tags}")
-    return cfg.exit_status()
+    for label, failures in sorted(summary.failures.items()):
+        click.echo(f"failed: {label}: {len(failures)} commit(s), retried by the next import: "
+                   + "; ".join(failures), err=True)
+    return cfg.exit_status(EXIT_FAILED if summary.failed else EXIT_OK)
 
 
 def _since(value: str | None) -> float | None:

@@ -265,6 +265,20 @@ def bad_declarations(problems: list[str]) -> list[BadDeclaration]:
     return list(out.values())
 
 
+STATUS_NOTES = 50  # settled capture notes shown in status.atom (open ones are all shown)
+
+
+def _status_notes(store: Store) -> list:
+    """The capture notes status.atom shows: every open one (held captures, failed import commits) and
+    the latest settled ones (accepted, confirmed captures, and outlier commits of an imported archive).
+    An outlier fetched live and discarded at the next check is a passing fault, like one failed
+    check: once settled it leaves the status feed as it was (its note stays in the database)."""
+    open_ = store.capture_notes(open_only=True, kinds=("held", "failed-commit"))
+    settled = [n for n in store.capture_notes(kinds=("accepted", "confirmed", "discarded"), limit=STATUS_NOTES)
+               if n.kind != "discarded" or n.source_ref]
+    return open_ + settled
+
+
 def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
                 broken_after: int = 3, adopt: bool = False, problems: list[str] | None = None) -> list[Path]:
     """Bring every feed, change page and the index up to date with the store; returns the files it
@@ -286,7 +300,7 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
         since[""] = min(since.values(), default=first_build)
         refs = store.version_sources([c.id for c in changes])
         status, broken = render_status(_failing(store, broken_after), base, broken_after, since[""],
-                                       bad_declarations(problems or []))
+                                       bad_declarations(problems or []), _status_notes(store))
         kept = store.kept_file_names()
         outputs = _outputs(changes, services, base, max_entries, broken, titles, since, refs, kept)
         stale = [o for o in outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]

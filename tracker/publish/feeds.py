@@ -29,7 +29,7 @@ from tracker.publish.jsonfeed import render_json_feed
 from tracker.publish.pages import KIND_MARKERS, clause_html, tag_label
 from tracker.publish.pages import event_html as _event_html
 from tracker.publish.sanitise import clean_text, esc, safe_url, truncate, uri_part
-from tracker.store.database import ChangeRecord, DocumentRow, iso
+from tracker.store.database import CaptureNote, ChangeRecord, DocumentRow, iso
 
 TAG_AUTHORITY = "tag:policy-tracker,2024:"
 EPOCH = "1970-01-01T00:00:00Z"
@@ -264,13 +264,21 @@ class BadDeclaration:
     since: str  # ISO time: the file's modification time (stable across rebuilds)
 
 
-def render_status(failing: list[FailingDocument], base: str, broken_after: int,
-                  since: str = EPOCH, bad_files: list[BadDeclaration] | tuple = ()) -> tuple[bytes, list[str]]:
-    """status.atom (one entry per failing document, by the moment it crossed the threshold, and one per
-    declaration file that could not be read) and the entries' titles (listed on the index page);
-    ``since``: its date while nothing fails."""
+NOTE_TITLES = {"held": "suspect capture held", "failed-commit": "import commit failed",
+               "accepted": "refused capture accepted as the reference", "confirmed": "suspect capture confirmed",
+               "discarded": "outlier capture discarded"}
+
+
+def render_status(failing: list[FailingDocument], base: str, broken_after: int, since: str = EPOCH,
+                  bad_files: Sequence[BadDeclaration] = (),
+                  notes: Sequence[CaptureNote] = ()) -> tuple[bytes, list[str]]:
+    """status.atom and the failing entries' titles (listed on the index page): one entry per failing
+    document, by the moment it crossed the threshold; one per declaration file that could not be read;
+    one per capture note (a capture held as suspect, a refused one accepted, a failed import commit),
+    so that no document silently stops. ``since``: its date while nothing fails."""
     entries = sorted(failing, key=lambda f: (f.crossed, f.document.service, f.document.type))
-    updated = max([f.crossed for f in entries] + [b.since for b in bad_files], default=since)
+    updated = max([f.crossed for f in entries] + [b.since for b in bad_files] + [iso(n.at) or EPOCH for n in notes],
+                  default=since)
     spec = FeedSpec("status", "Policy tracker: checks failing",
                     f"Documents whose check failed {broken_after} or more times in a row, and declaration "
                     "files that could not be read", [])
@@ -311,6 +319,21 @@ def render_status(failing: list[FailingDocument], base: str, broken_after: int,
             f"<p>Failing since {esc(start)}; {int(d.consecutive_failures)} failures in a row; "
             f"last check {esc(iso(d.last_check_at) or '?')}.</p>"
             f"<p>Document: {esc(d.url)}</p>"), type="html")
+    for n in sorted(notes, key=lambda n: (n.at, n.id)):
+        fe = fg.add_entry()
+        eid = f"{TAG_AUTHORITY}status/note/{uri_part(n.service)}/{uri_part(n.type)}/{int(n.id)}"
+        fe.id(eid)
+        fe.guid(eid, permalink=False)
+        fe.title(clean_text(f"{n.service} {n.type}: {NOTE_TITLES.get(n.kind, n.kind)}"))
+        fe.link(href=safe_url(n.url) or base + "index.html", rel="alternate")
+        fe.updated(_dt(iso(n.at) or EPOCH))
+        fe.published(_dt(iso(n.at) or EPOCH))
+        where = "".join([f" Version {int(n.version)}." if n.version else "",
+                         f" Commit {esc(n.source_ref[:12])}." if n.source_ref else ""])
+        state = " (open: retried or re-judged by the next run)" if n.open else ""
+        fe.content(clean_text(f"<p><strong>{esc(NOTE_TITLES.get(n.kind, n.kind))}</strong>{state}: {esc(n.note)}"
+                              f"</p><p>Capture of {esc(iso(n.at) or '?')}.{where}</p>"
+                              f"<p>Document: {esc(n.url)}</p>"), type="html")
     fg.link(href=base + "status.atom", rel="self", type="application/atom+xml")
     fg.link(href=base + "index.html", rel="alternate", type="text/html")
     atom: bytes = fg.atom_str(pretty=True)

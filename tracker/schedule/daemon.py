@@ -424,7 +424,7 @@ class Daemon:
         elif moved == "recovered":
             log.warning("%s: recovered (good checks in a row after a broken spell)", doc.label)
             self.feeds_dirty.set()
-        if out.state in ("changed", "new"):
+        if out.state in ("changed", "new") or out.noted:  # noted: status.atom shows a capture note
             self.feeds_dirty.set()
         if out.state == "changed" and out.change_id is not None and self.notifier:
             self._deliver()  # the change is committed: it is queued with any earlier undelivered one, and sent

@@ -15,6 +15,10 @@ Why it is built this way:
 - Every processed commit is remembered per document (``imported_commits``), so a re-run, or a run
   after ``git pull``, only looks at new commits. Commits older than a document's latest stored
   version are skipped: versions are numbered in time order and history cannot go before them.
+- A commit that failed is named (a capture note per commit) and retried by the next run: what was
+  imported after it is undone and imported again in order, so a failure never freezes a document.
+- OTA's technical commits ("Apply technical or declaration upgrade", "Refilter") re-extract the same
+  page: their text re-baselines the document without change events.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracker.check import Capture, Page, check_capture, read_page
+from tracker.check import Capture, Page, check_capture, read_page, settle_held
 from tracker.errors import TrackerError
 from tracker.models import Clause, Document
 from tracker.pool import Pool
@@ -38,6 +42,8 @@ from tracker.store.database import DocumentRow, Store, VersionHead
 BATCH_ITEMS = 200  # commits per transaction
 BATCH_SECONDS = 2.0  # ...or this long, whichever comes first
 WINDOW_PER_JOB = 8  # extraction jobs in flight per worker process
+# Subjects of OTA's commits that re-extract an unchanged page (a selector or engine upgrade).
+TECHNICAL_SUBJECTS = ("Apply technical or declaration upgrade", "Refilter")
 
 
 # --------------------------------------------------------------------------- reading the repository
@@ -52,6 +58,12 @@ class FileCommit:
     path: str
     blob: str | None  # None when the commit deleted the file
     seq: int  # position in git's output, to break date ties
+    subject: str = ""  # the commit message's first line
+
+    @property
+    def technical(self) -> bool:
+        """An OTA technical commit: the same page re-extracted, not a new capture of the policy."""
+        return self.subject.startswith(TECHNICAL_SUBJECTS)
 
     @property
     def service(self) -> str:
@@ -95,15 +107,16 @@ def pathspecs(service: str | None, type_: str | None) -> list[str]:
 
 
 def parse_log(out: bytes) -> list[FileCommit]:
-    """Parse ``git log -z --raw --no-abbrev --format=%x1e%H%x1f%at`` output."""
+    """Parse ``git log -z --raw --no-abbrev --format=%x1e%H%x1f%at%x1f%s`` output."""
     items: list[FileCommit] = []
     seq = 0
     for chunk in out.split(b"\x1e"):
         if not chunk.strip():
             continue
         header, _, rest = chunk.partition(b"\0")
-        fields = header.decode("ascii", "replace").split("\x1f")
+        fields = header.decode("utf-8", "replace").split("\x1f")
         commit, at = fields[0].strip(), float(fields[1])
+        subject = fields[2].strip() if len(fields) > 2 else ""
         tokens = rest.lstrip(b"\n").split(b"\0")
         i = 0
         while i + 1 < len(tokens):
@@ -118,7 +131,8 @@ def parse_log(out: bytes) -> list[FileCommit]:
             if path.count("/") != 1 or not path.endswith(".md") or path.startswith("."):
                 continue
             items.append(FileCommit(commit=commit, at=at, path=path,
-                                    blob=None if status == "D" or set(new_blob) == {"0"} else new_blob, seq=seq))
+                                    blob=None if status == "D" or set(new_blob) == {"0"} else new_blob, seq=seq,
+                                    subject=subject))
             seq += 1
     return items
 
@@ -126,7 +140,7 @@ def parse_log(out: bytes) -> list[FileCommit]:
 def read_log(repo: Path, service: str | None = None, type_: str | None = None) -> list[FileCommit]:
     """Every (commit, file) of the repository's ``<Service>/<Type>.md`` files, in git's order."""
     p = _git(repo, "log", "--reverse", "--no-renames", "--raw", "--no-abbrev", "-z",
-             "--format=%x1e%H%x1f%at", "--", *pathspecs(service, type_))
+             "--format=%x1e%H%x1f%at%x1f%s", "--", *pathspecs(service, type_))
     if p.returncode != 0:
         raise TrackerError(f"{repo}: git log failed: {p.stderr.decode('utf-8', 'replace').strip()[:200]}")
     return parse_log(p.stdout)
@@ -219,6 +233,9 @@ class ImportSummary:
     older: int = 0  # older than the document's latest stored version
     deleted: int = 0
     failed: int = 0
+    retried: int = 0  # failed commits of an earlier run imported again
+    captures: dict[str, int] = field(default_factory=dict)  # reverted, rebaselined, held, confirmed, accepted
+    failures: dict[str, list[str]] = field(default_factory=dict)  # document -> every failed commit, with why
     tags: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -230,8 +247,11 @@ class ImportSummary:
         rate = self.commits / self.seconds if self.seconds else 0.0
         skipped = (f"{self.same_text} same text, {self.insignificant} insignificant, {self.refused} refused, "
                    f"{self.already} already imported, {self.older} older than stored versions")
+        captures = ", ".join(f"{n} {k}" for k, n in sorted(self.captures.items()))
         return (f"{self.files} file(s), {self.commits} commit(s) in {self.seconds:.1f}s ({rate:.0f}/s): "
                 f"{self.versions} version(s), {self.changes} change(s); skipped {skipped}"
+                + (f"; captures: {captures}" if captures else "")
+                + (f"; {self.retried} failed before, retried" if self.retried else "")
                 + (f"; {self.failed} failed" if self.failed else ""))
 
 
@@ -244,6 +264,7 @@ class _DocState:
     document: Document
     at: float = 0.0  # when its latest stored version was recorded
     done: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)  # commits that failed before: retried now
     clauses: tuple[str, list[Clause]] | None = None  # (text sha256, clauses) of the latest version
 
     def clauses_of(self, head: VersionHead, store: Store) -> list[Clause]:
@@ -299,7 +320,8 @@ def import_versions(store: Store, repo: Path | str, *, declared: Iterable[Docume
                     summary.documents_created.append(f"{fc.service} / {fc.type}")
                 doc = Document(service=row.service, type=row.type, url=row.url, lang=row.lang)
             states[path] = _DocState(id=row.id, document=doc, at=store.latest_recorded_at(row.id) or 0.0,
-                                     done=store.imported_commits(row.id))
+                                     done=store.imported_commits(row.id), failed=store.failed_commits(row.id))
+            _rewind_to_failed(store, states[path], by_path[path], summary)
 
     # The plan: per file, commits in date order; already-imported ones and repeated blobs need no work.
     plan: list[tuple[FileCommit, str]] = []  # (commit, why it needs no extraction or "")
@@ -334,12 +356,62 @@ def import_versions(store: Store, repo: Path | str, *, declared: Iterable[Docume
                     yield fc, None, None
                     continue
                 capture = Capture(url=f"{fc.path}", body=data, content_type="text/markdown", at=fc.at,
-                                  origin="import", source_ref=fc.commit)
+                                  origin="import", source_ref=fc.commit,
+                                  rebaseline="technical commit" if fc.technical else None)
                 yield fc, capture, pool.submit(read_page, states[fc.path].document, capture, 0)
 
         _apply(store, plan, _windowed(pages(), jobs * WINDOW_PER_JOB), states, summary, progress)
+    _settle(store, top, by_path, states, summary)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _rewind_to_failed(store: Store, st: _DocState, commits: list[FileCommit], summary: ImportSummary) -> None:
+    """Before planning: commits that failed in an earlier run are retried in their place. What was
+    imported after the first of them is undone (versions, changes, marks) and imported again in order;
+    when checks stored versions after it, history cannot be rewritten and the note says so."""
+    failed = [fc for fc in commits if fc.commit in st.failed]
+    if not failed:
+        return
+    order = sorted(commits, key=lambda f: (f.at, f.seq))
+    first = min(failed, key=lambda f: (f.at, f.seq))
+    later = {fc.commit for fc in order[order.index(first) + 1:] if fc.commit in st.done}
+    label = f"{first.service} / {first.type}"
+    if store.rewind_import(st.id, later) is None:
+        for fc in failed:
+            store.resolve_failed_commit(st.id, fc.commit)
+        summary.notes.append(f"{label}: {len(failed)} failed commit(s) cannot be retried: checked versions "
+                             "were stored after them")
+        return
+    st.done -= later
+    st.at = store.latest_recorded_at(st.id) or 0.0
+    st.clauses = None
+    summary.retried += len(failed)
+
+
+def _settle(store: Store, top: Path, by_path: dict[str, list[FileCommit]], states: dict[str, _DocState],
+            summary: ImportSummary) -> None:
+    """After the last commit: a capture still held that the archive kept since (its file exists and
+    no commit changed it for days) is confirmed by the archive's own captures in between."""
+    p = _git(top, "log", "-1", "--format=%ct")
+    try:
+        present = float(p.stdout.decode("ascii", "replace").strip())
+    except ValueError:
+        return
+    with store.transaction():
+        for path, st in states.items():
+            last = max(by_path[path], key=lambda f: (f.at, f.seq))
+            if last.blob is None:
+                continue
+            try:
+                with store.savepoint():
+                    out = settle_held(store, store.document_row(st.id), st.document, present)
+            except Exception as e:  # noqa: BLE001 - a bug on one document must not lose the others
+                summary.notes.append(f"{path}: settling its held capture failed: {type(e).__name__}: {e}")
+                continue
+            if out is not None:
+                summary.versions += 1
+                summary.captures["confirmed"] = summary.captures.get("confirmed", 0) + 1
 
 
 def _windowed(items: Iterator, window: int) -> Iterator:
@@ -375,11 +447,18 @@ def _apply(store: Store, plan: list, pages: Iterator, states: dict[str, _DocStat
                         outcome = _one(store, capture, page, st, summary)
                     if outcome == "missing":
                         outcome = "failed"
+                        store.mark_import_failed(st.id, fc.commit, fc.at, "the commit's text could not be read")
+                        summary.failures.setdefault(fc.path[:-3], []).append(f"{fc.commit[:10]}: unreadable")
                     if outcome != "failed":
                         store.mark_imported(st.id, fc.commit, outcome)
+                    if outcome != "failed" and fc.commit in st.failed:
+                        store.resolve_failed_commit(st.id, fc.commit)
             except Exception as e:  # noqa: BLE001 - a bug on one commit must not lose the others
                 outcome = "failed"
-                summary.notes.append(f"{fc.path} @ {fc.commit[:10]}: {type(e).__name__}: {e}")
+                why = f"{type(e).__name__}: {e}"[:300]
+                store.mark_import_failed(st.id, fc.commit, fc.at, why)
+                summary.notes.append(f"{fc.path} @ {fc.commit[:10]}: {why} (retried by the next import)")
+                summary.failures.setdefault(fc.path[:-3], []).append(f"{fc.commit[:10]}: {why}")
             _count(summary, outcome)
             done += 1
             in_batch += 1
@@ -402,6 +481,8 @@ def _one(store: Store, capture: Capture, page: Page, st: _DocState, summary: Imp
     row = store.document_row(st.id)
     out = check_capture(store, row, st.document, capture, page=page,
                         clauses_of=lambda head: st.clauses_of(head, store))
+    if out.verdict in ("reverted", "rebaselined", "held", "confirmed", "accepted"):
+        summary.captures[out.verdict] = summary.captures.get(out.verdict, 0) + 1
     if out.state == "failed":
         return "refused"
     if out.state == "unchanged":
@@ -410,7 +491,7 @@ def _one(store: Store, capture: Capture, page: Page, st: _DocState, summary: Imp
     st.at = capture.at
     if page.packed is not None:
         st.clauses = (page.packed.sha256, page.clauses)
-    if out.state == "changed":
+    if out.state == "changed" and out.significant:
         summary.changes += 1
         for tag in out.tags:
             summary.tags[tag] = summary.tags.get(tag, 0) + 1

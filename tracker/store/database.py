@@ -259,6 +259,29 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_pending ON outbox (channel, delivered_at);
     """,
+    # 5: capture notes (tracker.check): what a capture was when it was not a plain new version — a
+    # suspect capture held until another confirms it (its packed text kept, to become the reference),
+    # a refused capture accepted because it came back, a technical re-baseline, a failed import commit.
+    # status.atom and `list` show them. The index finds a return to an earlier text by its hash.
+    """
+    CREATE TABLE capture_notes (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        note TEXT NOT NULL,
+        version INTEGER,
+        source_ref TEXT,
+        open INTEGER NOT NULL DEFAULT 0,
+        count INTEGER NOT NULL DEFAULT 1,
+        sha256 TEXT,
+        length INTEGER,
+        text BLOB,
+        clauses BLOB
+    );
+    CREATE INDEX capture_notes_document ON capture_notes (document_id, open);
+    CREATE INDEX versions_document_sha ON versions (document_id, sha256)
+    """,
 ]
 
 
@@ -615,7 +638,7 @@ class Store:
                                                 (document_id,))}
 
     def mark_imported(self, document_id: int, commit: str, outcome: str) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO imported_commits (document_id, commit_sha, outcome) VALUES (?, ?, ?)",
+        self.conn.execute("INSERT OR REPLACE INTO imported_commits (document_id, commit_sha, outcome) VALUES (?, ?, ?)",
                           (document_id, commit, outcome))
 
     def version_clauses(self, version_id: int) -> list[Clause]:
@@ -659,13 +682,16 @@ class Store:
     # ------------------------------------------------------------------ changes
 
     def add_change(self, document_id: int, from_version: int, to_version: int, diff: DiffResult,
-                   detected_at: float | None = None) -> int:
+                   detected_at: float | None = None, *, tags: list[str] | None = None, published: bool = True) -> int:
+        """Store a change. ``tags``: the tags it is listed under (default: the diff's; a capture artefact
+        such as a revert is listed under none); ``published=False`` records it without publishing it
+        (significant 0: in no feed), e.g. the second and later flips of a page flapping between two texts."""
         detected_at = now_ts() if detected_at is None else detected_at
-        tags = diff.tags()
+        tags = diff.tags() if tags is None else tags
         cur = self.conn.execute(
             "INSERT OR REPLACE INTO changes (document_id, from_version, to_version, detected_at, significant, tags, diff) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (document_id, from_version, to_version, detected_at, len(diff.significant),
+            (document_id, from_version, to_version, detected_at, len(diff.significant) if published else 0,
              json.dumps(tags), pack(diff.to_dict())))
         return int(cur.lastrowid)
 
@@ -861,7 +887,7 @@ class Store:
             snaps = [r[0] for r in self.conn.execute(
                 "SELECT DISTINCT snapshot_sha256 FROM versions WHERE document_id=? AND snapshot_sha256 IS NOT NULL",
                 (document_id,))]
-            for table in ("outbox", "imported_commits", "changes", "checks", "versions"):
+            for table in ("outbox", "imported_commits", "capture_notes", "changes", "checks", "versions"):
                 counts[table] = self.conn.execute(f"DELETE FROM {table} WHERE document_id=?", (document_id,)).rowcount
             snapshots = 0
             for digest in snaps:
@@ -886,6 +912,148 @@ class Store:
                                      (document_id,)).fetchone()[0])
 
     # ----------------------------------------------------------------- end of the issue 14 block
+
+
+    # ------------------------------------------------------------------ capture notes
+    # (tracker.check: returns to an earlier text, held suspect captures, re-baselines, failed commits)
+
+    def earlier_version_with_text(self, document_id: int, text_sha256: str, before: int) -> int | None:
+        """The latest version before number ``before`` whose text has this hash (a return to it), or None."""
+        return self.conn.execute("SELECT MAX(number) FROM versions WHERE document_id=? AND sha256=? AND number<?",
+                                 (document_id, text_sha256, before)).fetchone()[0]
+
+    def transition_seen(self, document_id: int, from_sha256: str, to_sha256: str) -> bool:
+        """Whether the document already went once from the first text straight to the second (a flap)."""
+        return self.conn.execute(
+            "SELECT 1 FROM versions a JOIN versions b ON b.document_id = a.document_id AND b.number = a.number + 1 "
+            "WHERE a.document_id=? AND a.sha256=? AND b.sha256=? LIMIT 1",
+            (document_id, from_sha256, to_sha256)).fetchone() is not None
+
+    def add_capture_note(self, document_id: int, *, at: float, kind: str, note: str, version: int | None = None,
+                         source_ref: str | None = None, open_: bool = False) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO capture_notes (document_id, at, kind, note, version, source_ref, open) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", (document_id, at, kind, note[:1000], version, source_ref, int(open_)))
+        return int(cur.lastrowid)
+
+    def hold_capture(self, document_id: int, *, at: float, note: str, packed: PackedVersion, count: int = 1,
+                     source_ref: str | None = None) -> None:
+        """Keep a suspect or refused capture (packed, to become the reference if confirmed) in place of
+        the one held before; ``count``: how many suspect captures in a row it ends."""
+        self.conn.execute("UPDATE capture_notes SET open=0 WHERE document_id=? AND kind='held' AND open=1",
+                          (document_id,))
+        self.conn.execute(
+            "INSERT INTO capture_notes (document_id, at, kind, note, source_ref, open, count, sha256, length, text, "
+            "clauses) VALUES (?, ?, 'held', ?, ?, 1, ?, ?, ?, ?, ?)",
+            (document_id, at, note[:1000], source_ref, count, packed.sha256, packed.length,
+             packed.text if isinstance(packed.text, bytes) else encode_text(packed.text), packed.clauses))
+
+    def held_capture(self, document_id: int) -> HeldCapture | None:
+        """The capture held for a document, awaiting confirmation, or None."""
+        row = self.conn.execute(
+            "SELECT id, at, note, count, source_ref, sha256, length, text, clauses FROM capture_notes "
+            "WHERE document_id=? AND kind='held' AND open=1 ORDER BY id DESC LIMIT 1", (document_id,)).fetchone()
+        if row is None:
+            return None
+        return HeldCapture(id=row[0], at=row[1], note=row[2], count=row[3], source_ref=row[4],
+                           packed=PackedVersion(sha256=row[5], text=row[7], clauses=row[8], length=row[6]))
+
+    def held_before(self, document_id: int, text_sha256: str, before_id: int) -> bool:
+        """Whether the same text was held (and settled) before: a page alternating with another one."""
+        return self.conn.execute("SELECT 1 FROM capture_notes WHERE document_id=? AND kind='held' AND sha256=? "
+                                 "AND id<? LIMIT 1", (document_id, text_sha256, before_id)).fetchone() is not None
+
+    def release_held(self, document_id: int) -> None:
+        """The held capture is settled (confirmed or discarded): it is no longer open."""
+        self.conn.execute("UPDATE capture_notes SET open=0, text=NULL, clauses=NULL "
+                          "WHERE document_id=? AND kind='held' AND open=1", (document_id,))
+
+    def capture_notes(self, *, document_id: int | None = None, open_only: bool = False,
+                      kinds: tuple[str, ...] = (), limit: int | None = None) -> list[CaptureNote]:
+        """Capture notes, newest first (with their document's names)."""
+        sql = ("SELECT n.id, n.document_id, d.service, d.type, d.url, n.at, n.kind, n.note, n.version, n.source_ref, "
+               "n.open, n.count FROM capture_notes n JOIN documents d ON d.id = n.document_id WHERE 1=1")
+        args: list = []
+        if document_id is not None:
+            sql += " AND n.document_id=?"
+            args.append(document_id)
+        if open_only:
+            sql += " AND n.open=1"
+        if kinds:
+            sql += f" AND n.kind IN ({','.join('?' * len(kinds))})"
+            args += list(kinds)
+        sql += " ORDER BY n.at DESC, n.id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [CaptureNote(*r[:10], open=bool(r[10]), count=r[11]) for r in self.conn.execute(sql, args)]
+
+    def failed_commits(self, document_id: int) -> dict[str, str]:
+        """Import commits of a document that failed and were not imported since: commit -> error."""
+        return {r[0]: r[1] for r in self.conn.execute(
+            "SELECT source_ref, note FROM capture_notes WHERE document_id=? AND kind='failed-commit' AND open=1",
+            (document_id,))}
+
+    def mark_import_failed(self, document_id: int, commit: str, at: float, error: str) -> None:
+        """A commit that failed: named (one open note per commit) and retried by the next import."""
+        self.conn.execute("UPDATE capture_notes SET open=0 WHERE document_id=? AND kind='failed-commit' "
+                          "AND source_ref=? AND open=1", (document_id, commit))
+        self.add_capture_note(document_id, at=at, kind="failed-commit", note=error, source_ref=commit, open_=True)
+
+    def resolve_failed_commit(self, document_id: int, commit: str) -> None:
+        self.conn.execute("UPDATE capture_notes SET open=0 WHERE document_id=? AND kind='failed-commit' "
+                          "AND source_ref=? AND open=1", (document_id, commit))
+
+    def rewind_import(self, document_id: int, commits: set[str]) -> int | None:
+        """Undo what an import stored from ``commits`` (the commits after a failed one, to import them
+        again in order): their versions, the changes to them, their imported marks. Only when those
+        versions are the document's latest and all imported; returns the versions removed, or None
+        when a later version came from elsewhere (a check) and history cannot be rewritten."""
+        rows = self.conn.execute("SELECT number, source, source_ref FROM versions WHERE document_id=? "
+                                 "ORDER BY number", (document_id,)).fetchall()
+        first = next((n for n, _, ref in rows if ref in commits), None)
+        if first is not None and any(src != "import" or ref not in commits for n, src, ref in rows if n >= first):
+            return None
+        for c in commits:
+            self.conn.execute("DELETE FROM imported_commits WHERE document_id=? AND commit_sha=?", (document_id, c))
+        if first is None:
+            return 0
+        self.conn.execute("DELETE FROM changes WHERE document_id=? AND to_version>=?", (document_id, first))
+        removed = self.conn.execute("DELETE FROM versions WHERE document_id=? AND number>=?",
+                                    (document_id, first)).rowcount
+        self.conn.execute("DELETE FROM capture_notes WHERE document_id=? AND kind != 'failed-commit' AND "
+                          "(version>=? OR (open=1 AND kind='held'))", (document_id, first))
+        return removed
+
+
+@dataclass
+class HeldCapture:
+    """A suspect or refused capture kept until a following capture confirms or discards it."""
+
+    id: int
+    at: float
+    note: str
+    count: int
+    source_ref: str | None
+    packed: PackedVersion
+
+
+@dataclass
+class CaptureNote:
+    """What a capture was, when it was not a plain new version (see ``capture_notes``)."""
+
+    id: int
+    document_id: int
+    service: str
+    type: str
+    url: str
+    at: float
+    kind: str  # held | confirmed | discarded | accepted | reverted | rebaselined | failed-commit
+    note: str
+    version: int | None
+    source_ref: str | None
+    open: bool = False
+    count: int = 1
 
 
 @dataclass

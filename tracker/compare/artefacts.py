@@ -1,0 +1,116 @@
+"""Capture artefacts: what two captures of a page say about the capture, before they say anything
+about the policy.
+
+Real archives (Open Terms Archive's, or our own checks) record pages that are not a new policy: a
+page showing the current and the upcoming policy together (every clause twice), a capture that
+swapped to another document or lost most of it, a capture several times longer than the page
+(a whole help centre). These pure functions recognise them from the clauses alone; what is done
+about them (holding a capture until another confirms it, comparing a doubled page once) is
+decided in :mod:`tracker.check`.
+
+Why shingles and not the clause diff: a swapped or mostly lost document is recognised by how much
+of the old *wording* survives anywhere in the new one, whatever the clause boundaries, ordering or
+headings; three-word shingles of the normalised text measure exactly that, in linear time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tracker.models import Clause
+
+SUSPECT_LENGTH_RATIO = 3.0  # a text this many times longer or shorter than the reference is suspect
+SUSPECT_KEPT = 0.25  # ...and so is one keeping under this share of the reference's wording
+SAME_CAPTURE = 0.85  # two captures sharing this much wording both ways are "the same again"
+SAME_CAPTURE_LENGTH = 1.3  # ...when neither is this much longer than the other
+DOUBLED_SHARE = 0.3  # a page whose long clauses repeat earlier ones this often holds the policy twice
+DOUBLED_MIN = 5  # ...and at least this many repeats (tables of "Yes"/"No" are not a doubled page)
+LONG_CLAUSE = 40  # characters: shorter clauses ("None.", "Yes") repeat on ordinary pages
+MIN_SHINGLES = 30  # under this the wording measure says nothing (a stub compared with a stub)
+
+
+def _content(clauses: list[Clause]) -> list[Clause]:
+    return [c for c in clauses if c.kind != "heading" and not c.metadata]
+
+
+def shingles(clauses: list[Clause]) -> set[tuple[str, ...]]:
+    """Three-word shingles of the normalised content clauses (headings and metadata lines left out)."""
+    out: set[tuple[str, ...]] = set()
+    for c in _content(clauses):
+        words = c.norm.split()
+        if len(words) < 3:
+            if words:
+                out.add(tuple(words))
+            continue
+        out.update(zip(words, words[1:], words[2:], strict=False))
+    return out
+
+
+def kept_share(old: set, new: set) -> float:
+    """The share of ``old``'s shingles found anywhere in ``new`` (1.0 when ``old`` is empty)."""
+    return len(old & new) / len(old) if old else 1.0
+
+
+def suspect_reason(old: list[Clause], new: list[Clause], old_length: int, new_length: int) -> str | None:
+    """Why ``new`` looks like a capture artefact rather than the next version of ``old``, or None:
+    a length several times longer or shorter, or most of the old wording gone at once (another
+    document, a regional notice, a page that lost its body)."""
+    if old_length and new_length >= SUSPECT_LENGTH_RATIO * old_length:
+        return (f"text is {new_length / old_length:.1f} times as long as the reference "
+                f"({new_length} characters against {old_length})")
+    if new_length and old_length >= SUSPECT_LENGTH_RATIO * new_length:
+        return (f"text is {old_length / new_length:.1f} times shorter than the reference "
+                f"({new_length} characters against {old_length})")
+    a = shingles(old)
+    if len(a) < MIN_SHINGLES:
+        return None
+    kept = kept_share(a, shingles(new))
+    if kept < SUSPECT_KEPT:
+        return f"only {kept:.0%} of the reference's wording is left (another document, or most of it lost)"
+    return None
+
+
+def same_capture(a: list[Clause], b: list[Clause], a_length: int, b_length: int) -> bool:
+    """Whether two captures are the same page again (a held capture confirmed by the next one):
+    nearly the same wording both ways and a similar length, even if a date or a counter changed."""
+    if min(a_length, b_length) * SAME_CAPTURE_LENGTH < max(a_length, b_length):
+        return False
+    sa, sb = shingles(a), shingles(b)
+    if not sa and not sb:
+        return True
+    return kept_share(sa, sb) >= SAME_CAPTURE and kept_share(sb, sa) >= SAME_CAPTURE
+
+
+def doubled(clauses: list[Clause]) -> bool:
+    """Whether a page holds the same clauses twice (the current and the upcoming policy shown
+    together): many of its long clauses repeat one seen earlier on the page."""
+    long = [c.norm for c in _content(clauses) if len(c.norm) >= LONG_CLAUSE]
+    if not long:
+        return False
+    repeats = sum(n - 1 for n in Counter(long).values())
+    return repeats >= DOUBLED_MIN and repeats >= DOUBLED_SHARE * len(long)
+
+
+def once(clauses: list[Clause]) -> list[Clause]:
+    """The clauses with every repeat of an earlier one left out (a repeated heading too): a doubled
+    page compared once, so a clause still present is never "removed" with its copy."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for c in clauses:
+        key = (c.kind == "heading" and "h" or "c", c.norm)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(c)
+    return out
+
+
+def undouble(old: list[Clause], new: list[Clause]) -> tuple[list[Clause], list[Clause], str]:
+    """Both sides compared once when either holds the policy twice, with a note saying so; else
+    both unchanged and no note."""
+    old_twice, new_twice = doubled(old), doubled(new)
+    if not (old_twice or new_twice):
+        return old, new, ""
+    which = ("both captures hold" if old_twice and new_twice
+             else "the new capture holds" if new_twice else "the previous capture held")
+    return once(old), once(new), f"doubled page: {which} the same clauses twice (compared once)"
