@@ -262,10 +262,8 @@ def test_worker_processes_store_the_same_as_in_process(tmp_path, httpserver) -> 
     """`--workers 1` moves extraction to a worker process: the stored clauses must be identical."""
     from helpers import Workspace
 
-    from tracker.cycle import POOL_AFTER
-
     pages = {}
-    for i in range(POOL_AFTER + 2):  # enough first checks to start the workers
+    for i in range(6):
         path = f"/p{i}"
         pages[path] = policy_html({"Your choices": [f"Setting number {i} controls how we contact you."]})
         httpserver.expect_request(path).respond_with_data(pages[path], content_type="text/html")

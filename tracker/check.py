@@ -511,17 +511,19 @@ class Trial:
         return text + (f" — {self.advice}" if self.advice else "")
 
 
-def try_fetch(doc: Document, result: FetchResult) -> Trial:
+def try_fetch(doc: Document, result: FetchResult,
+              read: Callable[[Document, Capture], Page] | None = None) -> Trial:
     """Judge a fetch as a first check would (extraction and guards), storing nothing, and say what the
     declaration needs when the page is not the policy: an app shell or a bot wall that a browser may get
-    past needs ``browser = true``; a page that held nothing under its selector needs another one."""
+    past needs ``browser = true``; a page that held nothing under its selector needs another one.
+    ``read``: how the page is extracted (``tracker.workers.extract``, under the extraction deadline)."""
     trial = Trial(document=doc, state="failed", http_status=result.status, browser=doc.browser)
     if not result.ok:
         trial.reason, trial.error = result.reason or "connection", result.error
         if result.reason == "browser-missing":
             trial.advice = "needs Chromium installed (browser = true is declared)"
         return trial
-    page = read_page(doc, Capture.from_fetch(result, 0.0))
+    page = (read or read_page)(doc, Capture.from_fetch(result, 0.0))
     if page.packed is None:
         trial.reason, trial.error = page.reason, page.error
         if page.reason in ("empty", "too-short", "blocked") and not doc.browser:

@@ -1,7 +1,8 @@
 """One check cycle over many documents: fetch and extract in threads, decide and store in one.
 
-Fetching and extraction run in a thread pool (at most ``jobs`` at once, at most ``per_host`` per
-host; extraction in worker processes when a :class:`~tracker.pool.Pool` is given). What each capture
+Fetching runs in a thread pool (at most ``jobs`` at once, at most ``per_host`` per host); each page
+is extracted in a worker process under a hard deadline (:mod:`tracker.workers`), so that no page or
+selector holds a fetch thread past it. What each capture
 means is decided by :func:`tracker.check.check_fetch` in the calling thread, which holds the
 database: in batched transactions with one savepoint per document, so a result is stored whole or
 not at all.
@@ -16,7 +17,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, TypeVar
 
 from tracker.capture.browser import fetch_document
 from tracker.capture.fetch import Fetcher, host_of
@@ -26,16 +26,12 @@ from tracker.check import (
     Page,
     check_failed_internally,
     check_fetch,
-    read_page,
     wants_page,
 )
 from tracker.models import Document, FetchResult
-from tracker.pool import Pool, default_size
 from tracker.store.database import DocumentRow, Store, now_ts
+from tracker.workers import EXTRACT_TIMEOUT, Extractors, default_workers, extract
 
-T = TypeVar("T")
-
-POOL_AFTER = 32  # first checks in a cycle before extraction moves to worker processes
 BATCH_SIZE = 100  # documents per transaction
 BATCH_SECONDS = 2.0  # ...or this long, whichever comes first
 
@@ -87,20 +83,21 @@ def run_cycle(
     on_outcome: Callable[[CheckOutcome], None] | None = None,
     stop: threading.Event | None = None,
     processes: int | None = None,
+    extract_timeout: float = EXTRACT_TIMEOUT,
 ) -> list[CheckOutcome]:
     """Check every document once. Results are committed in batches as they arrive.
 
-    ``processes``: extraction workers for a cycle with at least ``POOL_AFTER`` first checks (None:
-    :func:`tracker.pool.default_size`; 0: none). Other cycles extract in the fetch threads: a changed
-    or unchanged page costs less to extract than to send to another process.
+    ``processes``: extraction worker processes (None: :func:`tracker.workers.default_workers`; 0: none,
+    pages are extracted in the fetch threads without a deadline). They are started when the first page
+    needs extracting: a cycle of 304s and identical pages starts none. ``extract_timeout``: seconds one
+    page's extraction may take before its worker is killed and the check fails (``extract-timeout``).
     """
     docs = list(docs)
     if not docs:
         return []
     rows = store.ensure_documents(docs)
-    size = default_size() if processes is None else processes
-    first_checks = sum(1 for r in rows.values() if not r.versions)
-    pool = Pool(size) if size and first_checks >= POOL_AFTER else None
+    size = default_workers() if processes is None else processes
+    extractors = Extractors(size, extract_timeout) if size else None
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher(pool_size=max(4, jobs))
     limiter = limiter or HostLimiter(per_host, host_delay)
@@ -116,8 +113,7 @@ def run_cycle(
         f = Fetched(doc, row, result)
         if wants_page(row, result):
             try:
-                f.page = (pool.run if pool else _call)(read_page, doc, Capture.from_fetch(result, 0.0),
-                                                       row.text_length, row.text_lang)
+                f.page = extract(extractors, doc, Capture.from_fetch(result, 0.0), row.text_length, row.text_lang)
             except Exception as e:  # noqa: BLE001 - recorded as this document's failure
                 f.error = e
         return f
@@ -168,13 +164,9 @@ def run_cycle(
                 raise
         flush()
     finally:
-        if pool is not None:
-            pool.close()
+        if extractors is not None:
+            extractors.close()
         if own_fetcher:
             fetcher.close()
     return outcomes
-
-
-def _call(fn: Callable[..., T], *args: Any) -> T:
-    return fn(*args)
 

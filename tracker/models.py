@@ -74,6 +74,7 @@ FailureReason = Literal[
     "browser-missing",  # browser = true but no headless Chromium found
     "browser-failed",  # the browser ran but gave no page
     "forbidden-address",  # the fetch policy refused the address (tracker.capture.netpolicy)
+    "extract-timeout",  # extracting the page took longer than its deadline (tracker.workers)
 ]
 
 

@@ -19,7 +19,15 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PRELOAD = ["tracker.check", "tracker.text.html", "tracker.text.markdown"]
+PRELOAD = ["tracker.check", "tracker.text.html", "tracker.text.markdown", "tracker.workers"]
+
+
+def forkserver_context() -> multiprocessing.context.BaseContext:
+    """The forkserver context whose server imports the extraction modules once (shared with
+    :mod:`tracker.workers`: one server process per run, however many workers)."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
 
 
 def default_size() -> int:
@@ -34,9 +42,7 @@ class Pool:
         self.processes = processes
         self._executor: ProcessPoolExecutor | None = None
         if processes > 0:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(PRELOAD)
-            self._executor = ProcessPoolExecutor(max_workers=processes, mp_context=ctx)
+            self._executor = ProcessPoolExecutor(max_workers=processes, mp_context=forkserver_context())
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """A future of ``fn(*args)``: from a worker, or already done in-process."""

@@ -15,6 +15,7 @@ from tracker.cli.common import (
     allow_private_option,
     complete_service,
     deliver_notifications,
+    extract_timeout_option,
     notify_option,
     parse_size,
     positive,
@@ -49,7 +50,8 @@ def _no_documents(cfg: Config) -> TrackerError:
 
 def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, as_json: bool,
               quiet: bool = False, rebuild_feeds: bool = True, timeout: float = 30.0,
-              max_size: int | None = None, workers: int | None = None, notify: list[str] | None = None) -> list:
+              max_size: int | None = None, workers: int | None = None, notify: list[str] | None = None,
+              extract_timeout: float = 30.0) -> list:
     from tracker.sources.declarations import select_documents
 
     declared = cfg.documents()
@@ -64,11 +66,13 @@ def run_check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, 
         raise _no_documents(cfg)
     if rebuild_feeds:
         check_feeds_folder(cfg)
-    return _run_check(cfg, docs, jobs, per_host, as_json, quiet, rebuild_feeds, timeout, max_size, workers, notify)
+    return _run_check(cfg, docs, jobs, per_host, as_json, quiet, rebuild_feeds, timeout, max_size, workers, notify,
+                      extract_timeout)
 
 
 def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool, quiet: bool, rebuild_feeds: bool,
-               timeout: float, max_size: int | None, workers: int | None, notify: list[str] | None) -> list:
+               timeout: float, max_size: int | None, workers: int | None, notify: list[str] | None,
+               extract_timeout: float = 30.0) -> list:
     from tracker.capture.fetch import MAX_BYTES, Fetcher
     from tracker.cycle import run_cycle
 
@@ -108,10 +112,10 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
                     emit(o)
 
                 outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=on,
-                                     processes=workers)
+                                     processes=workers, extract_timeout=extract_timeout)
         else:
             outcomes = run_cycle(store, docs, jobs=jobs, per_host=per_host, fetcher=fetcher, on_outcome=emit,
-                                 processes=workers)
+                                 processes=workers, extract_timeout=extract_timeout)
         # New documents need their (empty) service feeds and failures their status entries, not only
         # changes; the build is incremental, so a cycle where nothing moved skips it altogether.
         if rebuild_feeds and (any(o.state in ("new", "changed", "failed") or o.noted for o in outcomes)
@@ -173,8 +177,9 @@ def warn_local_links(cfg: Config) -> None:
 @click.option("--max-size", default="10MB", show_default=True, callback=lambda c, p, v: parse_size(v),
               help="Largest page accepted, after decompression (e.g. 500KB, 10MB); larger is a failed check.")
 @click.option("--workers", default=None, type=click.IntRange(0, 64),
-              help="Worker processes that extract pages in a cycle with 32 or more first checks. "
-                   "Default: one per core beyond the first (at most 4); 0: none.")
+              help="Worker processes that extract pages, each page under --extract-timeout. Default: one per "
+                   "core beyond the first (at least 1, at most 4); 0: extract in this process, without a deadline.")
+@extract_timeout_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per document per line.")
 @click.option("--quiet", "-q", is_flag=True,
               help="Print only changes and failures (one line each) and errors: what cron should mail.")
@@ -184,7 +189,8 @@ def warn_local_links(cfg: Config) -> None:
 @allow_private_option
 @pass_config
 def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, timeout: float, max_size: int,
-          workers: int | None, as_json: bool, quiet: bool, dry_run: bool, notify: list[str]) -> int:
+          workers: int | None, extract_timeout: float, as_json: bool, quiet: bool, dry_run: bool,
+          notify: list[str]) -> int:
     """Check every declared document (or the SERVICES named) once.
 
     Each document ends as new, unchanged, changed or failed (with the reason). Feeds are brought up
@@ -193,20 +199,22 @@ def check(cfg: Config, services: tuple[str, ...], jobs: int, per_host: int, time
     declaration file is named and skipped; the others are still checked).
     """
     if dry_run:
-        return dry_run_check(cfg, services, as_json, timeout=timeout, max_size=max_size)
+        return dry_run_check(cfg, services, as_json, timeout=timeout, max_size=max_size,
+                             extract_timeout=extract_timeout)
     outcomes = run_check(cfg, services, jobs, per_host, as_json, quiet, timeout=timeout, max_size=max_size,
-                         workers=workers, notify=notify)
+                         workers=workers, notify=notify, extract_timeout=extract_timeout)
     return check_status(cfg, outcomes)
 
 
 def dry_run_check(cfg: Config, services: tuple[str, ...], as_json: bool, timeout: float = 30.0,
-                  max_size: int | None = None, docs: list | None = None) -> int:
+                  max_size: int | None = None, docs: list | None = None, extract_timeout: float = 30.0) -> int:
     """``check --dry-run``: every document fetched and judged as a first check, nothing stored.
     Exit 0 when every document would give a version, 3 when some would not."""
     from tracker.capture.browser import fetch_document
     from tracker.capture.fetch import MAX_BYTES, Fetcher
     from tracker.check import try_fetch
     from tracker.sources.declarations import select_documents
+    from tracker.workers import Extractors, extract
 
     if docs is None:
         docs = select_documents(cfg.documents(), services)
@@ -214,9 +222,10 @@ def dry_run_check(cfg: Config, services: tuple[str, ...], as_json: bool, timeout
             raise _no_documents(cfg)
     failed = 0
     with Fetcher(read_timeout=timeout, connect_timeout=min(10.0, timeout), total_timeout=timeout,
-                 max_bytes=max_size or MAX_BYTES) as fetcher:
+                 max_bytes=max_size or MAX_BYTES) as fetcher, Extractors(1, extract_timeout) as extractors:
         for doc in docs:
-            trial = try_fetch(doc, fetch_document(fetcher, doc))
+            trial = try_fetch(doc, fetch_document(fetcher, doc),
+                              read=lambda d, capture: extract(extractors, d, capture))
             failed += trial.state == "failed"
             if as_json:
                 click.echo(json.dumps(trial.to_dict(), ensure_ascii=False))

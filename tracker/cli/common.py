@@ -79,6 +79,12 @@ allow_private_option = click.option(
          "say allow_private = true for one document.")
 
 
+extract_timeout_option = click.option(
+    "--extract-timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
+    help="Seconds one page's extraction (parse, selectors, clauses) may take; past it the worker process "
+         "is stopped and the check fails (extract-timeout), storing nothing.")
+
+
 def start_notifications(store, urls: list[str], feeds: Path | None = None):
     """The notifier for ``urls`` (None without any), its channels registered in the store's outbox; its
     page links use the feeds folder's public URL (given once to ``feeds --base-url``, or the env)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tracker.cli.common import allow_private_option, notify_option, positive
+from tracker.cli.common import allow_private_option, extract_timeout_option, notify_option, positive
 from tracker.cli.main import Config, cli, pass_config
 from tracker.errors import TrackerError
 
@@ -42,11 +42,13 @@ def _non_negative(ctx: click.Context, param: click.Parameter, value: float) -> f
               help="Seconds between looks at the policies folder for changed declarations.")
 @click.option("--stop-timeout", default=8.0, show_default=True, type=float, callback=_non_negative,
               help="On SIGTERM/SIGINT, seconds granted to in-flight fetches before they are abandoned.")
+@extract_timeout_option
 @notify_option
 @allow_private_option
 @pass_config
 def run(cfg: Config, jobs: int, host_delay: float, jitter: float, broken_after: int, once: bool,
-        log_file: str | None, quiet: bool, verbose: bool, poll: float, stop_timeout: float, notify: list[str]) -> int:
+        log_file: str | None, quiet: bool, verbose: bool, poll: float, stop_timeout: float, extract_timeout: float,
+        notify: list[str]) -> int:
     """Run the tracker as a daemon: each document is checked on its own interval.
 
     The schedule resumes from the last stored checks after a restart. Declarations are re-read when
@@ -65,5 +67,6 @@ def run(cfg: Config, jobs: int, host_delay: float, jitter: float, broken_after: 
         claim_feeds(store, cfg.feeds)
     setup_logging(log_file, quiet, verbose)
     opts = Options(jobs=jobs, host_delay=host_delay, jitter=jitter, broken_after=broken_after, once=once,
-                   poll=max(0.5, poll), stop_timeout=stop_timeout, notify=tuple(notify))
+                   poll=max(0.5, poll), stop_timeout=stop_timeout, notify=tuple(notify),
+                   extract_timeout=extract_timeout)
     return run_daemon(Paths(db=cfg.db, policies=cfg.policies, feeds=cfg.feeds), opts)

@@ -47,7 +47,6 @@ from tracker.check import (
     Page,
     check_failed_internally,
     check_fetch,
-    read_page,
     wants_page,
 )
 from tracker.errors import TrackerError
@@ -57,6 +56,7 @@ from tracker.publish.notify import Notifier
 from tracker.schedule.politeness import TICK, HostGate, due_at, human_seconds, jittered, retry_delay
 from tracker.schedule.watch import DeclarationWatcher
 from tracker.store.database import Store, declaration_hash, iso, now_ts
+from tracker.workers import EXTRACT_TIMEOUT, Extractors, default_workers, extract
 
 log = logging.getLogger("tracker.daemon")
 
@@ -79,6 +79,7 @@ class Options:
     poll: float = 2.0  # seconds between looks at policies/ for changed files
     stop_timeout: float = 8.0  # grace for in-flight fetches on SIGTERM (the whole stop stays under 10 s)
     notify: tuple[str, ...] = ()  # webhook URLs (tracker/notify.py)
+    extract_timeout: float = EXTRACT_TIMEOUT  # seconds one page's extraction may take (tracker/workers.py)
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,9 @@ class Daemon:
         self.pending: set[Key] = set()  # --once: due documents not done yet
         self.gate = HostGate(opts.host_delay)
         self.fetcher = Fetcher(pool_size=max(4, opts.jobs))
+        # Pages are extracted in worker processes under a hard deadline: a costly selector stops its
+        # check (extract-timeout), never a job of the scheduler or its host's queue.
+        self.extractors = Extractors(min(opts.jobs, default_workers()), opts.extract_timeout)
         self.watcher = DeclarationWatcher(paths.policies)
         self.notifier: Notifier | None = None
         if opts.notify:
@@ -244,6 +248,7 @@ class Daemon:
             # Hold the write lock so no commit is under way, then leave: an uncommitted SQLite
             # transaction is rolled back by the next opener, so nothing half-done is ever stored.
             self.db_lock.acquire(timeout=1.5)
+            self.extractors.kill_all()
             log.warning("stopped after %.1fs: abandoned %d in-flight fetch(es), nothing of them stored",
                         time.monotonic() - started, left)
             logging.shutdown()
@@ -252,6 +257,7 @@ class Daemon:
             self._rebuild_feeds()
         self._deliver()
         self.fetcher.close()
+        self.extractors.close()
         if self.notifier:
             self.notifier.close()
         self.store.close()
@@ -389,7 +395,8 @@ class Daemon:
         error: Exception | None = None
         if wants_page(row, result):  # extracted before the write lock is taken
             try:
-                page = read_page(doc, Capture.from_fetch(result, 0.0), row.text_length, row.text_lang)
+                page = extract(self.extractors, doc, Capture.from_fetch(result, 0.0), row.text_length,
+                               row.text_lang)
             except Exception as e:  # noqa: BLE001 - an extraction bug fails this check, not the daemon
                 error = e
         with self.db_lock, self.store.transaction():
