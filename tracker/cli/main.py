@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -44,10 +45,19 @@ class Config:
     feeds: Path
     bad_input: int = 0  # problems of input found (and reported) by this command that did not stop it
     problems: list[str] = field(default_factory=list)  # the declaration problems (named in status.atom)
+    damage_checked: bool = False  # the database file was looked at for zeroed pages (tracker/store/trouble.py)
 
     def store(self):
         from tracker.store.database import Store
 
+        if not self.damage_checked:  # once per command: a damaged file is never read silently
+            self.damage_checked = True
+            from tracker.store.trouble import damage_warning
+
+            warning = damage_warning(self.db)
+            if warning:
+                click.echo(f"policy-tracker: warning: {safe(warning)}", err=True)
+                self.bad_input += 1
         return Store(self.db)
 
     def documents(self, report: bool = True, missing_ok: bool = False):
@@ -88,7 +98,11 @@ pass_config = click.make_pass_decorator(Config)
 def cli(ctx: click.Context, db: str, policies: str, feeds: str) -> None:
     """Watch privacy policies and terms, diff them clause by clause, flag AI-training and
     biometric changes, and publish them as Atom/RSS feeds."""
-    ctx.obj = Config(db=Path(db), policies=Path(policies), feeds=Path(feeds))
+    global _config
+    ctx.obj = _config = Config(db=Path(db), policies=Path(policies), feeds=Path(feeds))
+
+
+_config: Config | None = None  # this command's, for errors met outside any command's own handling
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -141,6 +155,12 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(0)
+    except sqlite3.Error as e:  # a full disk, a read-only file, a lock held too long, a damaged file
+        from tracker.store.trouble import explain
+
+        db = _config.db if _config is not None else Path(os.environ.get("POLICY_TRACKER_DB", "tracker.db"))
+        click.echo(f"policy-tracker: error: {safe(explain(db, e))}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     except Exception as e:  # a bug, not bad input: still one line unless asked for more
         if os.environ.get("POLICY_TRACKER_DEBUG"):
             raise

@@ -27,6 +27,7 @@ import logging
 import os
 import random
 import signal
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -361,7 +362,12 @@ class Daemon:
         try:
             next_run: float | None = self._check(doc, host)
         except Exception as e:  # noqa: BLE001 - a bug or a database problem: log it, try again later
-            log.error("%s: check failed inside the daemon: %s: %s", doc.label, type(e).__name__, e)
+            if isinstance(e, sqlite3.Error):  # a full disk, a read-only file...: said in words, with the path
+                from tracker.store.trouble import explain
+
+                log.error("%s: check not stored: %s", doc.label, explain(self.paths.db, e))
+            else:
+                log.error("%s: check failed inside the daemon: %s: %s", doc.label, type(e).__name__, e)
             next_run = time.time() + jittered(retry_delay(doc.interval, 1), self.opts.jitter, self.rng)
         finally:
             self.gate.release(host)

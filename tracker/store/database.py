@@ -331,7 +331,9 @@ class Store:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as e:
-            raise TrackerError(f"{self.path}: not a usable SQLite database ({e})") from None
+            from tracker.store.trouble import explain  # what happened, in words
+
+            raise explain(self.path, e) from None
         self.conn = conn
         self.wal = mode == "wal"
         self._migrate()
@@ -460,7 +462,9 @@ class Store:
         try:
             current = self.conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as e:
-            raise TrackerError(f"{self.path}: not a usable SQLite database ({e})") from None
+            from tracker.store.trouble import explain  # what happened, in words
+
+            raise explain(self.path, e) from None
         if current > len(MIGRATIONS):
             raise TrackerError(f"{self.path}: made by a newer policy-tracker (schema {current}); upgrade first")
         if current == len(MIGRATIONS):

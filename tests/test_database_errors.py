@@ -1,0 +1,238 @@
+"""Issue 19, item 10: database errors say what happened (full disk, read-only file or folder, locked,
+damaged), in one line with the path and exit status 2, never "disk I/O error" alone; `diff`, `show`
+and `history` never create a database; a database with zeroed pages is never read silently.
+
+Everything runs on real files. A read-only file or folder is made with permissions; as root (who
+ignores them) the command runs as the unprivileged user ``nobody``, for whom they hold. A full disk
+is a real small tmpfs, mounted in a user namespace (``unshare -rm``, no root needed) when the system
+allows it, and SQLite's ``max_page_count`` on a real file otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from helpers import Workspace, assert_one_line_error
+from pages import policy_html
+
+NOBODY = 65534
+
+
+def checked_workspace(root: Path, httpserver) -> Workspace:
+    """A workspace whose database holds two versions of one document."""
+    ws = Workspace(root)
+    ws.policies.mkdir(parents=True)
+    pages = [policy_html(), policy_html({"Sharing": ["We now share your e-mail address with advertisers."]})]
+    httpserver.expect_request("/p").respond_with_handler(
+        lambda request: __import__("werkzeug").Response(pages[0], content_type="text/html"))
+    ws.declare("Acme", httpserver.url_for("/p"))
+    assert ws.run("check").code == 0
+    pages[0] = pages[1]
+    assert ws.run("check").code == 0
+    return ws
+
+
+@pytest.fixture
+def shared_root():
+    """A folder another user may enter (pytest's tmp_path is private to root)."""
+    root = Path(tempfile.mkdtemp(prefix="pt-dberr-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def run_unprivileged(ws: Workspace, *args: str):
+    """The CLI as a user the permissions apply to (``nobody``, through setpriv, when the tests run as root)."""
+    from helpers import Result
+
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: permissions cannot be made to hold")
+        prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    env = dict(ws.env(), HOME=str(ws.root))  # root's home is not nobody's to read (requests looks for .netrc)
+    p = subprocess.run([*prefix, sys.executable, "-m", "tracker", *args], capture_output=True, text=True,
+                       env=env, cwd=ws.root, timeout=120)
+    return Result(p.returncode, p.stdout, p.stderr)
+
+
+def test_a_read_only_database_file_is_named_as_such(shared_root, httpserver) -> None:
+    ws = checked_workspace(shared_root / "ws", httpserver)
+    ws.root.chmod(0o777)  # the folder is writable: only the file is not
+    for p in ws.root.rglob("*"):
+        p.chmod(0o777 if p.is_dir() else 0o666)
+    ws.db.chmod(0o444)
+    r = run_unprivileged(ws, "check")
+    assert_one_line_error(r, str(ws.db), "read-only")
+    assert r.code == 2 and "disk I/O" not in r.err
+
+
+def test_a_read_only_folder_is_named_as_such(shared_root, httpserver) -> None:
+    ws = checked_workspace(shared_root / "ws", httpserver)
+    for p in [ws.root, *ws.root.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o666)  # the file may be written, its folder not (no -wal, -shm)
+    ws.feeds.chmod(0o777)
+    r = run_unprivileged(ws, "check")
+    assert r.code == 2 and "Traceback" not in r.err
+    assert_one_line_error(r, str(ws.db), "folder", "read-only")
+
+
+def test_a_damaged_database_is_never_read_silently(tmp_path, httpserver) -> None:
+    """Zeroed pages (a bad copy or disk): list, history and feeds warn and point at doctor, or refuse;
+    a sound database gives no such line."""
+    ws = checked_workspace(tmp_path / "ws", httpserver)
+    for cmd in (["list"], ["history", "Acme"], ["feeds"]):
+        r = ws.run(*cmd)
+        assert r.code == 0 and "doctor" not in r.err, (cmd, r.err)
+    data = bytearray(ws.db.read_bytes())
+    size = int.from_bytes(data[16:18], "big")
+    pages = len(data) // size
+    assert pages >= 6
+    for n in (pages - 3, pages - 2):  # two pages of stored data, not the schema
+        data[n * size:(n + 1) * size] = bytes(size)
+    ws.db.write_bytes(bytes(data))
+    for cmd in (["list"], ["history", "Acme"], ["feeds"], ["show", "Acme"]):
+        r = ws.run(*cmd)
+        assert r.code == 2, (cmd, r.code, r.err)
+        assert "Traceback" not in r.err
+        assert str(ws.db) in r.err and "doctor" in r.err and ("zeroed" in r.err or "damaged" in r.err), (cmd, r.err)
+    r = ws.run("doctor")
+    assert r.code == 2 and "FAIL" in r.out, r.out
+
+
+def test_a_file_that_is_not_a_database(tmp_path) -> None:
+    ws = Workspace(tmp_path)
+    ws.policies.mkdir()
+    ws.declare("Acme", "http://127.0.0.1:9/p")
+    ws.db.write_bytes(b"these are not the pages you are looking for\n" * 200)
+    for cmd in (["list"], ["history", "Acme"], ["feeds"], ["check"]):
+        r = ws.run(*cmd)
+        assert_one_line_error(r, str(ws.db), "not an SQLite database")
+        assert r.code == 2
+
+
+def test_a_truncated_database_is_named(tmp_path, httpserver) -> None:
+    ws = checked_workspace(tmp_path / "ws", httpserver)
+    data = ws.db.read_bytes()
+    size = int.from_bytes(data[16:18], "big")
+    ws.db.write_bytes(data[: (len(data) // size // 2) * size])
+    r = ws.run("list")
+    assert r.code == 2 and str(ws.db) in r.err and "doctor" in r.err and "Traceback" not in r.err, r.err
+
+
+@pytest.mark.parametrize("cmd", [["diff", "Acme"], ["show", "Acme"], ["history", "Acme"],
+                                 ["diff", "Acme", "--from", "1", "--to", "2"], ["forget", "Acme", "--yes"],
+                                 ["report"], ["feeds"]])
+def test_reading_commands_never_create_a_database(tmp_path, cmd) -> None:
+    ws = Workspace(tmp_path)
+    r = ws.run("--db", str(tmp_path / "missing.db"), *cmd)
+    assert_one_line_error(r, "missing.db", "no database yet")
+    assert r.code == 2
+    assert not list(tmp_path.glob("missing.db*"))
+
+
+def test_sqlite_full_is_said_in_words(tmp_path) -> None:
+    """SQLITE_FULL on a real file (the database held to its current size by max_page_count)."""
+    from tracker.store.database import Store
+    from tracker.store.trouble import explain
+
+    db = tmp_path / "t.db"
+    with Store(db) as store:
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.conn.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            store.put_snapshot(os.urandom(200_000), "text/html")
+    line = str(explain(db, caught.value))
+    assert line.startswith(f"{db}: ") and "full" in line and "\n" not in line and "disk I/O" not in line
+
+
+def test_a_lock_held_too_long_is_said_in_words(tmp_path) -> None:
+    from tracker.store.database import Store
+    from tracker.store.trouble import explain
+
+    db = tmp_path / "t.db"
+    Store(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        other = sqlite3.connect(db, timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    line = str(explain(db, caught.value))
+    assert line.startswith(f"{db}: ") and "locked by another process" in line
+
+
+def _tmpfs_available() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    p = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                       capture_output=True)
+    return p.returncode == 0
+
+
+FULL_DISK_SCRIPT = r"""
+set -u
+mount -t tmpfs -o size=1m tmpfs "$DIR" || exit 97
+cd "$DIR"
+mkdir policies feeds
+cp "$DECL" policies/
+"$PY" -m tracker check > first.out 2> first.err; echo $? > "$OUT/first.code"
+# fill the disk, leaving nothing
+"$PY" -c "
+import os
+try:
+    with open('filler', 'wb') as f:
+        while True:
+            f.write(b'x' * 4096); f.flush(); os.fsync(f.fileno())
+except OSError:
+    pass
+"
+"$PY" -m tracker check > "$OUT/second.out" 2> "$OUT/second.err"; echo $? > "$OUT/second.code"
+cp first.err "$OUT/first.err" 2>/dev/null || true
+"""
+
+
+@pytest.mark.skipif(not _tmpfs_available(), reason="no user namespaces here to mount a small tmpfs without root")
+def test_a_full_disk_is_said_in_words(tmp_path, httpserver) -> None:
+    """A real full disk: a 1 MB tmpfs, one check stores a version, the disk is filled, the page
+    changes: the next check ends with one line naming the database and the full disk, exit 2."""
+    pages = [policy_html(), policy_html({"Sharing": ["We now share your e-mail address with advertisers."]})]
+    served = {"n": 0}
+
+    def handler(request):
+        from werkzeug import Response
+
+        body = pages[min(served["n"], 1)]
+        served["n"] += 1
+        return Response(body, content_type="text/html")
+
+    httpserver.expect_request("/p").respond_with_handler(handler)
+    decl = tmp_path / "acme.toml"
+    decl.write_text(f'name = "Acme"\n[documents."Privacy Policy"]\nurl = "{httpserver.url_for("/p")}"\n')
+    mnt, out = tmp_path / "mnt", tmp_path / "out"
+    mnt.mkdir()
+    out.mkdir()
+    env = Workspace(mnt).env()
+    env.update(POLICY_TRACKER_DB="tracker.db", POLICY_TRACKER_POLICIES="policies", POLICY_TRACKER_FEEDS="feeds",
+               DIR=str(mnt), DECL=str(decl), PY=sys.executable, OUT=str(out))
+    p = subprocess.run(["unshare", "-rm", "sh", "-c", FULL_DISK_SCRIPT], env=env, capture_output=True, text=True,
+                       timeout=180)
+    assert p.returncode == 0, p.stderr
+    assert (out / "first.code").read_text().strip() == "0", (out / "first.err").read_text()
+    err = (out / "second.err").read_text()
+    assert (out / "second.code").read_text().strip() == "2", err
+    lines = [line for line in err.splitlines() if line.startswith("policy-tracker: error:")]
+    assert lines and "Traceback" not in err, err
+    assert any("tracker.db" in line and "full" in line for line in lines), err
+    assert "disk I/O error" not in err
