@@ -90,7 +90,8 @@ def test_a_bad_declaration_is_named_and_the_others_still_run(ws, site) -> None:
     assert "zz-bad.toml" in r.err and "Traceback" not in r.err
 
     r = ws.run("list", "--json")
-    assert r.code == 2 and [i["service"] for i in r.json()] == ["Acme"]
+    assert r.code == 2 and [i["service"] for i in r.json()] == ["Acme", "zz-bad.toml"]  # the bad file: an item too
+    assert r.json()[1]["reason"] == "bad-declaration" and "ftp://x" in r.json()[1]["error"]
     assert stderr_lines(r) == [line for line in stderr_lines(r) if "zz-bad.toml" in line] != []
 
     time.sleep(1.1)  # due again (interval 1s)
@@ -104,8 +105,8 @@ def test_a_bad_declaration_is_named_and_the_others_still_run(ws, site) -> None:
         'name = "Two"\n[documents."Privacy Policy"]\nurl = "ftp://x"\n'
         f'[documents."Terms"]\nurl = "{site.url}"\n', encoding="utf-8")
     r = ws.run("list", "--json")
-    assert r.code == 2 and [(i["service"], i["type"]) for i in r.json()] == [("Acme", "Privacy Policy"),
-                                                                          ("Two", "Terms")]
+    assert r.code == 2 and [(i["service"], i["type"]) for i in r.json()] == [
+        ("Acme", "Privacy Policy"), ("Two", "Terms"), ("zz-bad.toml", "(declaration file)")]
 
 
 # --------------------------------------------------------------------------- 3. cron gets a signal

@@ -114,6 +114,10 @@ def test_a_bad_declaration_file_is_named_in_status_atom_and_list(ws, httpserver)
     assert (ws.feeds / "status.atom").read_bytes() == first  # stable: dated by the file, not by now
     r = ws.run("list")
     assert r.code == 2 and "zz-bad.toml" in r.out and "not read" in r.out and "Example" in r.out
+    r = ws.run("list", "--json")  # the same row in JSON: scripts see the bad file too
+    bad = [i for i in r.json() if i["type"] == "(declaration file)"]
+    assert r.code == 2 and [i["service"] for i in bad] == ["zz-bad.toml"], r.out
+    assert bad[0]["state"] == "not read (bad file)" and bad[0]["file"].endswith("zz-bad.toml") and bad[0]["error"]
     (ws.policies / "zz-bad.toml").unlink()
     assert ws.run("check").code == 0
     assert not any("zz-bad" in e.title for e in feedparser.parse(str(ws.feeds / "status.atom")).entries)

@@ -75,8 +75,12 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
             "failed_commits": [f"{(n.source_ref or '')[:10]}: {n.note}" for n in notes.get(key, [])
                                if n.kind == "failed-commit"],
         })
-    if as_json:
-        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+    if as_json:  # a file that could not be read is an item too, as it is a row of the table
+        bad_files = [{"service": Path(line.partition(": ")[0]).name, "type": "(declaration file)",
+                      "file": line.partition(": ")[0], "declared": False, "state": "not read (bad file)",
+                      "reason": "bad-declaration", "error": line.partition(": ")[2], "versions": 0}
+                     for line in cfg.problems if line.partition(": ")[0].endswith(".toml")]
+        click.echo(json.dumps(items + bad_files, indent=2, ensure_ascii=False))
         return cfg.exit_status()
     headers = ["service", "document", "every", "last check", "state", "versions"]
     cells = []
