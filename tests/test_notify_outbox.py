@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import threading
 import time
+import warnings
 
 import pytest
 from helpers import assert_one_line_error
@@ -159,3 +160,37 @@ def test_the_outbox_claims_an_event_once(tmp_path) -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_other_apprise_channels_are_configured_by_url_and_delivered(ws, httpserver) -> None:
+    """Issue 18: channels other than e-mail through Apprise, configured by URL. ntfy is delivered for
+    real (its server is a local HTTP endpoint); Telegram, Discord, Slack and Matrix URLs are accepted as
+    written (delivering them needs their services, which tests do not reach)."""
+    from tracker.publish.notify import notify_urls
+
+    received: list[bytes] = []
+
+    def ntfy(request):
+        from werkzeug import Response
+
+        received.append(request.get_data())
+        return Response('{"id": "x"}', content_type="application/json")
+
+    httpserver.expect_request("/policy-alerts", method="POST").respond_with_handler(ntfy)
+    httpserver.expect_request("/", method="POST").respond_with_handler(ntfy)
+    site = Site(httpserver)
+    ws.declare("Example", site.url)
+    url = f"ntfy://127.0.0.1:{httpserver.port}/policy-alerts"
+    assert ws.run("check", "--notify", url).code == 0
+    assert received == []  # a first version is not a change
+    site.body = policy_html({"How we use information": [AI]})
+    r = ws.run("check", "--notify", url)
+    assert r.code == 0 and "notify" not in r.err, r.err
+    assert len(received) == 1 and b"Example" in received[0], received
+    assert ws.run("check", "--notify", url).code == 0
+    assert len(received) == 1  # never twice
+    for other in ("tgram://123456789:abcdefg_hijklmnop/987654321", "discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js",
+                  "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ", "matrix://user:pass@127.0.0.1/!room"):
+        with warnings.catch_warnings():  # apprise imports imghdr (deprecated): not this project's warning
+            warnings.simplefilter("ignore", DeprecationWarning)
+            assert notify_urls([other]) == [other]
