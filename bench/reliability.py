@@ -48,7 +48,9 @@ def rows(f: dict) -> list[dict]:
                     "lost_versions": s["lost_versions"], "lock_errors": "-",
                     "note": f"429: {s['requests_429']} requests; RSS {s['peak_rss_mb_all_good']} -> "
                             f"{s['peak_rss_mb_50mb_bodies']} MB with 50 MB bodies; tarpit: check --timeout "
-                            f"{s.get('tarpit_timeout_s', '?')} took {s.get('tarpit_check_s', '?')} s"})
+                            f"{s.get('tarpit_timeout_s', '?')} took {s.get('tarpit_check_s', '?')} s; slow selector: check "
+                            f"--extract-timeout {s.get('extract_timeout_s', '?')} took "
+                            f"{s.get('slow_selector_check_s', '?')} s"})
     if "crash" in f:
         s = f["crash"]["summary"]
         out.append({"part": "SIGKILL check/run", "cases": s["kills"], "passed": s["kills"] - min(s["kills"], s[
@@ -82,6 +84,10 @@ CASES_19 = [
     ("half the page, closing tags intact", "tests/test_not_the_policy.py", "half_the_page"),
     ("a real change still recorded", "tests/test_not_the_policy.py", "real_change or cookie_banner"),
     ("slow selector (20 x `~`, 8,000 elements)", "tests/test_not_the_policy.py", "pathological or split"),
+    ("extraction deadline (a selector running for hours in libxml2): check, --dry-run, daemon",
+     "tests/test_extract_deadline.py", ""),
+    ("database errors: full disk, read-only file/folder, locked, not a database, zeroed or truncated; "
+     "never created by diff/show/history", "tests/test_database_errors.py", ""),
     ("nested TOML, BOM, size limits", "tests/test_declaration_limits.py", "nest or nested or bom or byte_order or size"),
     ("credentials in a declared URL", "tests/test_declaration_limits.py", "credentials"),
     ("metadata and private addresses", "tests/test_fetch_policy.py", "metadata or loopback or private"),

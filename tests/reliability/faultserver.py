@@ -66,6 +66,9 @@ def policy_page(*, extra: dict[str, list[str]] | None = None, meta_charset: str 
             f"{container}{''.join(body)}{end}<footer>Example Corp</footer></body></html>")
 
 
+# Validates, and is cheap on the good page (no divs); on 4,000 sibling divs libxml2 runs it for hours.
+SLOW_SELECTOR = "div:not(section ~ div ~ div ~ div)"
+
 BOT_WALL = ("<html><head><title>Just a moment...</title></head><body><main id=\"policy\"><h1>Checking your browser"
             "</h1><p>Please verify you are a human to continue. Complete the CAPTCHA below.</p></main></body></html>")
 LOGIN_WALL = ("<html><head><title>Sign in</title></head><body><main id=\"policy\"><h1>Welcome back</h1>"
@@ -94,6 +97,7 @@ FAULTS = (
     "reset", "reset-mid-body", "stall-mid-body", "slow-drip",
     # pages that are not the policy (issue 19), and a server's control characters
     "consent-wall", "login-elsewhere", "other-language", "half-page-closed", "tarpit", "control-reason",
+    "slow-selector",
 )
 
 # A consent notice rendered inside the site's layout (in the content container), buttons in a form.
@@ -367,6 +371,13 @@ class FaultServer:
         page = route.page
         cut = page.index("<h2>", len(page) // 2)  # half the sections, the page closed as if whole
         self._send(conn, 200, (page[:cut] + "</main></body></html>").encode("utf-8"))
+
+    def _f_slow_selector(self, conn, route, path, query) -> None:
+        """The policy with 4,000 sibling divs added: the document's ``SLOW_SELECTOR`` (which matches
+        nothing on the good page) would now run for hours inside libxml2; only the extraction deadline
+        ends it."""
+        blocks = "".join(f"<div><p>Clause {i} of the policy, kept as it is.</p></div>" for i in range(4000))
+        self._send(conn, 200, route.page.replace("</main>", blocks + "</main>").encode("utf-8"))
 
     def _f_tarpit(self, conn, route, path, query) -> None:
         """A byte every half second: every read gets data, the transfer never ends (a whole-transfer

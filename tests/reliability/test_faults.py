@@ -23,7 +23,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from faultserver import Blackhole, FaultServer, policy_page
+from faultserver import SLOW_SELECTOR, Blackhole, FaultServer, policy_page
 from figures import record, run_measured, table
 
 pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loop (-m "not slow")
@@ -32,6 +32,7 @@ pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loo
 #   cli:   `policy-tracker check` with the normal fetcher
 #   big:   `policy-tracker check` alone, its peak RSS measured
 #   timed: run_cycle with a Fetcher using short timeouts (connect 0.5 s, read 1 s, total 3 s)
+#   extract: `policy-tracker check --extract-timeout` alone, timed (a selector that runs for hours)
 CASES: dict[str, tuple[tuple[str, ...], str]] = {
     "status-500": (("failed/http-status",), "cli"),
     "status-502": (("failed/http-status",), "cli"),
@@ -66,8 +67,10 @@ CASES: dict[str, tuple[tuple[str, ...], str]] = {
     "control-reason": (("failed/http-status",), "cli"),
     "tarpit": (("failed/timeout",), "tarpit"),
     "metadata-address": (("failed/forbidden-address",), "cli"),
+    "slow-selector": (("failed/extract-timeout",), "extract"),
 }
 TARPIT_TIMEOUT = 2.0  # `check --timeout` against the tarpit: it must end within this plus 2 s
+EXTRACT_TIMEOUT = 2.0  # `check --extract-timeout` against the slow selector: the same bound
 NOT_SERVED = ("connect-timeout", "metadata-address")  # declared elsewhere while the faults are on
 TIMEOUTS = {"connect_timeout": 0.5, "read_timeout": 1.0, "total_timeout": 3.0}
 RSS_MARGIN_MB = 40  # a 50 MB body read whole would need more than this over the all-good baseline
@@ -143,6 +146,7 @@ class Matrix:
     rss_seed_kb: int
     rss_big_kb: int
     tarpit_seconds: float = 0.0
+    extract_seconds: float = 0.0
     escapes_in_output: int = 0
 
 
@@ -158,7 +162,8 @@ def matrix(tmp_path_factory) -> Matrix:
         try:
             for fault in CASES:
                 url = srv.add(f"/{fault}", good)
-                ws.declare(service(fault), url, select=["#policy"])
+                ws.declare(service(fault), url, select=["#policy", SLOW_SELECTOR] if fault == "slow-selector"
+                           else ["#policy"])
             seed = run_measured(ws, "check", "--json", "--jobs", "8", "--per-host", "8")
             assert seed.code == 0, seed.err
             assert {o["state"] for o in json_lines(seed.out)} == {"new"}, seed.out
@@ -181,6 +186,10 @@ def matrix(tmp_path_factory) -> Matrix:
             tar = ws.run("check", "--json", "--timeout", str(TARPIT_TIMEOUT), service("tarpit"))
             tarpit_seconds = time.monotonic() - t
             outcomes.update(by_service(json_lines(tar.out)))
+            t = time.monotonic()
+            slow = ws.run("check", "--json", "--extract-timeout", str(EXTRACT_TIMEOUT), service("slow-selector"))
+            extract_seconds = time.monotonic() - t
+            outcomes.update(by_service(json_lines(slow.out)))
             big = run_measured(ws, "check", "--json", "--jobs", "3", "--per-host", "3",
                                *[service(f) for f, (_, how) in CASES.items() if how == "big"])
             assert big.code == 3, big.err
@@ -225,6 +234,7 @@ def matrix(tmp_path_factory) -> Matrix:
     m = Matrix(rows=rows, hits=hits, feeds_before=feeds_before, feeds_after=feeds_after,
                status_during=status_during, feeds_recovered=feeds_recovered,
                rss_seed_kb=seed.peak_rss_kb, rss_big_kb=big.peak_rss_kb, tarpit_seconds=tarpit_seconds,
+               extract_seconds=extract_seconds,
                escapes_in_output=escapes)
     _report(m)
     return m
@@ -244,6 +254,7 @@ def _report(m: Matrix) -> None:
         "feeds_unchanged": m.feeds_before == m.feeds_recovered,
         "status_entries_during_faults": len(m.status_during),
         "tarpit_timeout_s": TARPIT_TIMEOUT, "tarpit_check_s": round(m.tarpit_seconds, 2),
+        "extract_timeout_s": EXTRACT_TIMEOUT, "slow_selector_check_s": round(m.extract_seconds, 2),
         "raw_control_characters_in_output": m.escapes_in_output,
     }
     sys.stderr.write("\n\nFAULT MATRIX\n" + text + "\n" + json.dumps(summary) + "\n")
