@@ -1,11 +1,14 @@
-"""Make the screenshots in docs/screenshots/ (shown in the README) with headless Chromium.
+"""Screenshots of the pages policy-tracker publishes, with headless Chromium.
 
-    python docs/screenshots.py [OUT_DIR]
+    python docs/screenshots.py --demo      # the bundled demo, into docs/ (shown in the README)
+    python docs/screenshots.py [OUT_DIR]   # real pages, into docs/screenshots/ (not kept in git)
 
-Builds a store from the real before/after pairs of ../shared/corpus/cases (Open Terms Archive data,
-ODC-BY 1.0: Open Terms Archive and its contributors), its feeds folder and a report, then takes the
-first screen of the index, the X 2023 change page and the report at 1280 px and at 390 px (a phone).
-Needs ../shared and Debian's chromium; writes nothing else into the repository.
+Both take the first screen of the index, a change page and the report at 1280 px and at 390 px (a
+phone). ``--demo`` runs ``policy-tracker demo`` (text written for this project) in a temporary
+folder. Without it, a store is built from the real before/after pairs of ../shared/corpus/cases
+(Open Terms Archive data, ODC-BY 1.0: Open Terms Archive and its contributors) and the change page
+is X's 2023 one; those screenshots show real policy texts, so they stay out of the repository.
+Needs Debian's chromium (and ../shared without ``--demo``).
 """
 
 from __future__ import annotations
@@ -67,16 +70,32 @@ def build(work: Path) -> Path:
     return feeds
 
 
+DEMO_SHOTS = {"demo-index": "index.html", "demo-change": "changes/chirpline-privacy-policy-v2.html",
+              "demo-report": "report.html"}
+
+
+def build_demo(work: Path) -> Path:
+    """The demo's folder (its feeds, and a report of every tag beside them)."""
+    tool = [sys.executable, "-m", "tracker"]
+    subprocess.run([*tool, "demo"], cwd=work, check=True, capture_output=True, timeout=300)
+    folder = work / "policy-tracker-demo-1"
+    subprocess.run([*tool, "report", "--format", "html", "-o", "feeds/report.html"], cwd=folder, check=True,
+                   capture_output=True, timeout=120)
+    return folder / "feeds"
+
+
 def main() -> int:
+    demo = "--demo" in sys.argv[1:]
+    args = [a for a in sys.argv[1:] if a != "--demo"]
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None or not CASES.is_dir():
-        print("needs ../shared/corpus/cases and chromium", file=sys.stderr)
+    if chromium is None or not (demo or CASES.is_dir()):
+        print("needs chromium" + ("" if demo else " and ../shared/corpus/cases"), file=sys.stderr)
         return 2
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs/screenshots"
+    out = Path(args[0]) if args else ROOT / ("docs" if demo else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        feeds = build(Path(tmp))
-        for name, rel in SHOTS.items():
+        feeds = build_demo(Path(tmp)) if demo else build(Path(tmp))
+        for name, rel in (DEMO_SHOTS if demo else SHOTS).items():
             for width, height in ((1280, 1000), (390, 844)):
                 png = out / f"{name}-{width}.png"
                 subprocess.run([chromium, *FLAGS, f"--user-data-dir={tmp}/profile", f"--window-size={width},{height}",

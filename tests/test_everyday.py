@@ -388,8 +388,9 @@ def test_readme_commands_and_repository_hygiene() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "open feeds/index.html" not in readme.replace("xdg-open feeds/index.html", "")
     assert "`git`" in readme
-    for image in ("docs/change-page.png",):
-        assert f"]({image})" in readme and (ROOT / image).is_file()
+    for image in ("docs/demo-change-1280.png", "docs/demo-change-390.png", "docs/demo-index-1280.png",
+                  "docs/demo-index-390.png", "docs/demo-report-1280.png", "docs/demo-report-390.png"):
+        assert f"]({image})" in readme and (ROOT / image).is_file(), image
     for option in ("--service", "-o, --output", "--poll", "--stop-timeout", "--jobs", "--no-feeds",
                    "--broken-after", "--notify", "--replace", "--yes"):
         assert f"{option}" in readme.split("cli-reference: start")[1], option
