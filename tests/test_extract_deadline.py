@@ -157,3 +157,21 @@ def test_the_daemon_keeps_running_past_a_slow_selector(ws: Workspace, httpserver
     assert proc.returncode == 0, err
     assert "Traceback" not in log.read_text() + err
     assert versions(ws.db)["Slow"] == 0
+
+
+def test_a_worker_leaves_when_its_parent_is_killed() -> None:
+    """A parent killed with SIGKILL (a daemon stopped hard) leaves no waiting worker behind: the forked
+    worker closed its copy of the parent's end of the pipe, so the parent's death is an end of file."""
+    code = ("import os\nfrom tracker.workers import Extractors\nex = Extractors(1, 5)\nex.start_early()\n"
+            "[w] = ex._idle\nprint(w.process.pid, flush=True)\nos.kill(os.getpid(), 9)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    pid = int(p.stdout.split()[0])
+    for _ in range(100):  # it leaves at once; the loop only waits for the scheduler
+        try:
+            state = open(f"/proc/{pid}/status").read().split("State:")[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"worker {pid} still running after its parent was killed")

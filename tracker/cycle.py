@@ -98,6 +98,8 @@ def run_cycle(
     rows = store.ensure_documents(docs)
     size = default_workers() if processes is None else processes
     extractors = Extractors(size, extract_timeout) if size else None
+    if extractors is not None:
+        extractors.start_early()  # before the fetch threads: a fork is safe only while there are none
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher(pool_size=max(4, jobs))
     limiter = limiter or HostLimiter(per_host, host_delay)

@@ -8,10 +8,14 @@ So each extraction is sent to a worker process and waited for at most ``timeout`
 that has not answered by then is killed (SIGKILL) and replaced, and the page fails with
 ``extract-timeout``: no version, the next check tries again.
 
-The workers are started on demand, on the forkserver of :mod:`tracker.pool` (whose server has
-imported the extraction modules once, so a worker is ready in a few milliseconds), and live for the
-whole cycle or daemon: a page costs one round trip of its bytes and its clauses over a pipe. A cycle
-that extracts nothing (every page answered 304 or the same bytes) starts none. Each worker also sets
+The first worker is forked from this process when a cycle or the daemon starts, while it is still
+single-threaded (:meth:`Extractors.start_early`): it is ready in a few milliseconds, with what is
+already imported, and imports the extraction modules itself only when the first page comes (an
+unchanged cycle never pays for them). Forking a process whose other threads may hold locks
+(OpenSSL's, libxml2's) is not safe, so every later worker (more of them, or the replacement of a
+killed one) comes from the forkserver of :mod:`tracker.pool`, which imported those modules once.
+Workers live for the whole cycle or daemon: a page costs one round trip of its bytes and its
+clauses over a pipe. Each worker also sets
 itself a CPU limit per task (``RLIMIT_CPU``), so that one orphaned by a parent killed with SIGKILL
 cannot spin for ever.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
 import os
 import pickle
 import resource
@@ -47,9 +52,15 @@ class WorkerDied(Exception):
     """The worker ended without answering (killed by the system, out of memory, a crash in C code)."""
 
 
-def _serve(conn: Connection) -> None:
-    """A worker's loop: run each task sent, send back ("ok", result) or ("err", exception)."""
+def _serve(conn: Connection, parent_end: Connection | None = None) -> None:
+    """A worker's loop: run each task sent, send back ("ok", result) or ("err", exception).
+    ``parent_end``: the parent's end of the pipe, which a forked worker inherited; closed, so that the
+    parent's death is an end of file here (a worker left waiting would keep the daemon's lock file)."""
+    if parent_end is not None:
+        parent_end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a forked worker inherited the daemon's handlers: not its own
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     while True:
         try:
             fn, args, limit = conn.recv()
@@ -86,7 +97,9 @@ def _limit_cpu(limit: float) -> None:
 class _Worker:
     def __init__(self, ctx: Any) -> None:
         here, there = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(there,), name="policy-tracker-extract", daemon=True)
+        forked = ctx.get_start_method() == "fork"
+        self.process = ctx.Process(target=_serve, args=(there, here if forked else None),
+                                   name="policy-tracker-extract", daemon=True)
         self.process.start()
         there.close()
         self.conn: Connection = here
@@ -141,6 +154,19 @@ class Extractors:
         if status == "err":
             raise value
         return value
+
+    def start_early(self) -> None:
+        """Fork the first worker now, if this process has no other thread yet (see the module's
+        docstring); otherwise the first page starts one from the forkserver."""
+        if threading.active_count() != 1:
+            return
+        with self._lock:
+            if self._closed or self._idle or self._busy or self.started:
+                return
+        worker = _Worker(multiprocessing.get_context("fork"))
+        with self._lock:
+            self.started += 1
+            self._idle.append(worker)
 
     def _take(self) -> _Worker:
         with self._lock:

@@ -185,6 +185,7 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": SAFETY_INTERVAL},
         )
         self._install_signals()
+        self.extractors.start_early()  # before any thread of the scheduler (tracker/workers.py)
         docs = self.watcher.load()
         if not docs:
             log.warning("no documents declared in %s yet; waiting for declarations", self.paths.policies)
