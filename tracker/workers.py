@@ -120,7 +120,8 @@ class _Worker:
 
 
 class Extractors:
-    """At most ``size`` worker processes (started when first needed); each task under ``timeout``."""
+    """At most ``size`` worker processes (the first forked early, the others started when needed); each
+    task under ``timeout``."""
 
     def __init__(self, size: int = 1, timeout: float = EXTRACT_TIMEOUT) -> None:
         self.size = max(1, size)
@@ -173,6 +174,9 @@ class Extractors:
             if self._closed:
                 raise RuntimeError("extraction workers are closed")
             worker = self._idle.pop() if self._idle else None
+        if worker is not None and not worker.process.is_alive():  # died while idle (the OOM killer...)
+            worker.kill()
+            worker = None
         if worker is None:
             from tracker.pool import forkserver_context
 
