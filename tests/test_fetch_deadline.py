@@ -177,6 +177,7 @@ def test_a_resolver_that_does_not_answer_is_bounded(monkeypatch) -> None:
     def slow(host, *args, **kwargs):
         if host == "slow-dns.test":
             time.sleep(DRIP_SECONDS)
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")  # no DNS server is asked
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", slow)

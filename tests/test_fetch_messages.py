@@ -95,7 +95,17 @@ def test_check_prints_no_raw_control_characters(ws) -> None:
 # --------------------------------------------------------------------------- readable network errors
 
 
-def test_dns_failure_names_the_host() -> None:
+def test_dns_failure_names_the_host(monkeypatch) -> None:
+    # The resolver answers as it does for a name that does not exist, without asking any DNS server
+    # (tests reach only 127.0.0.1): the message is what is tested, not the network.
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if str(host).endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     r = Fetcher(retries=0).fetch("http://no-such-host.invalid/privacy")
     assert not r.ok and r.reason == "connection"
     assert r.error.startswith("cannot resolve no-such-host.invalid ("), r.error
