@@ -41,7 +41,6 @@ def test_batch_hard_negatives_stay_negative(row: dict) -> None:
 @pytest.mark.parametrize("text", [
     "We use your images as training examples for our computer vision systems.",
     "Your ratings are included in the training sets of our ranking systems.",
-    "We use content and usage information to make our products smarter.",
     "Data about your matches is fed into our algorithm so it gets better at suggesting profiles.",
     "We use the text you enter to fine-tune our language technology.",
 ])
@@ -51,11 +50,14 @@ def test_training_stated_with_other_objects(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "We help you make smarter financial decisions.",
+    # MediaFire (tune side, dev archive): "smarter" services without machine learning; a rule for
+    # "make our products smarter" was dropped for this false alarm
+    "MediaFire is always looking for ways to make our Services smarter and faster, and more innovative and "
+    "useful to you.",
     "Explore the latest enhancements: smarter AI, deeper research and new workflows.",
     "Trains are fed into the depot at night.",
 ])
-def test_smarter_and_fed_into_need_the_service_and_a_model(text: str) -> None:
+def test_smarter_and_fed_into_need_a_model(text: str) -> None:
     assert "ai-training" not in tag_text(text, "en").tags
 
 
