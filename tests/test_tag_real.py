@@ -253,7 +253,10 @@ def test_issue16_composed_improve_our_models_is_confident(text: str) -> None:
 # Branch tags4 (tune side 898 clauses with batch tags4-tune): tune biometrics 0.95/0.94, polarity 0.93,
 # secondary 0.73; held-out ai-training 0.96/0.63, polarity 0.84, the rest unchanged.
 TUNE_FLOORS = {"ai-training": (0.97, 0.96), "biometrics": (0.93, 0.93), "polarity": 0.90, "secondary": 0.72}
-HELDOUT_FLOORS = {"ai-training": (0.90, 0.60), "biometrics": (0.78, 0.76), "polarity": 0.79, "secondary": 0.67}
+# Branch tags5 (held-out 1,081 clauses with batch tags5, 112 clauses labelled after the round's rule
+# work): held-out ai-training 0.92/0.62, biometrics 0.86/0.84, polarity 0.82, secondary 0.69; the
+# round's rules changed no held-out figure (the batch's own figures are the same before and after).
+HELDOUT_FLOORS = {"ai-training": (0.90, 0.60), "biometrics": (0.83, 0.81), "polarity": 0.80, "secondary": 0.68}
 
 
 @pytest.mark.parametrize("side, floors", [("tune", TUNE_FLOORS), ("heldout", HELDOUT_FLOORS)])
