@@ -299,6 +299,7 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
 CONFIRM_AFTER = 3 * 86400  # an archived text that stayed this long was confirmed by the captures in between
 KEEP_COMING_BACK = 3  # suspect captures in a row, none like the reference: the page really changed
 HELD_REFUSALS = ("too-short", "truncated")  # refused captures kept, to become the reference if they come back
+POLICY_ARTEFACTS = ("confirmed", "accepted")  # held captures that turned out to be the policy: their events count
 
 
 def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capture, page: Page,
@@ -396,9 +397,11 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
                     previous: VersionHead, old: list[Clause], new: list[Clause], *, kind: str, note: str,
                     published: bool) -> CheckOutcome:
     """Store a capture artefact as a version (versions stay in time order, and the latest is the
-    reference every check compares with) and a change carrying ``note``, listed under no tag and
-    with no priority-tag events: a capture, not a policy change, is no topic alert. Unpublished
-    (a flap's later flips, a re-baseline): recorded with no diff, in no feed."""
+    reference every check compares with) and a change carrying ``note``. A revert or a re-baseline is
+    a capture, not a policy change: listed under no tag, with no priority-tag events. A suspect
+    capture that was confirmed (or kept coming back) *is* the policy now: its change keeps its tags and
+    events, so a real rewrite that was held first still alerts once it is confirmed. Unpublished (a
+    flap's later flips, a re-baseline): recorded with no diff, in no feed."""
     if published:
         a, b, doubled_note = artefacts.undouble(old, new)
         diff = analyse(a, b, lang)
@@ -410,14 +413,17 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
             return out
     else:
         diff = DiffResult(note=note)
-    diff.events = []
+    policy = published and kind in POLICY_ARTEFACTS
+    if not policy:
+        diff.events = []
+    tags = diff.tags() if policy else []
     number = _add_version(store, row, capture, fetch, packed, lang, "changed", validators)
-    out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=capture.at, tags=[],
+    out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=capture.at, tags=tags,
                                      published=published)
     store.add_capture_note(row.id, at=capture.at, kind=kind, note=note, version=number, source_ref=capture.source_ref)
     out.state, out.version, out.note, out.verdict, out.noted = "changed", number, note, kind, True
     out.significant = len(diff.significant) if published else 0
-    out.tags, out.directions = [], {}
+    out.tags, out.directions = (tags, diff.directions()) if policy else ([], {})
     return out
 
 
