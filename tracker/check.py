@@ -426,8 +426,10 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
     reference every check compares with) and a change carrying ``note``. A revert or a re-baseline is
     a capture, not a policy change: listed under no tag, with no priority-tag events. A suspect
     capture that was confirmed (or kept coming back) *is* the policy now: its change keeps its tags and
-    events, so a real rewrite that was held first still alerts once it is confirmed. Unpublished (a
-    flap's later flips, a re-baseline): recorded with no diff, in no feed."""
+    events, so a real change held first (a new section that tripled the text) still alerts once it is
+    confirmed; unless it is another document (most of the old wording gone: a swap, a stub), whose
+    statements say nothing true about what the policy added or dropped. Unpublished (a flap's later
+    flips, a re-baseline): recorded with no diff, in no feed."""
     if published:
         a, b, doubled_note = artefacts.undouble(old, new)
         diff = analyse(a, b, lang)
@@ -439,7 +441,7 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
             return out
     else:
         diff = DiffResult(note=note)
-    policy = published and kind in POLICY_ARTEFACTS
+    policy = published and kind in POLICY_ARTEFACTS and not artefacts.another_document(old, new)
     if not policy:
         diff.events = []
     tags = diff.tags() if policy else []

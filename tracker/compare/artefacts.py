@@ -70,6 +70,14 @@ def suspect_reason(old: list[Clause], new: list[Clause], old_length: int, new_le
     return None
 
 
+def another_document(old: list[Clause], new: list[Clause]) -> bool:
+    """Whether ``new`` is another document than ``old`` (under :data:`SUSPECT_KEPT` of the old wording
+    left anywhere in it): a swap, a stub or a regional notice, even when it stays. Its statements say
+    nothing about what the old document's policy added or dropped."""
+    a = shingles(old)
+    return len(a) >= MIN_SHINGLES and kept_share(a, shingles(new)) < SUSPECT_KEPT
+
+
 def same_capture(a: list[Clause], b: list[Clause], a_length: int, b_length: int) -> bool:
     """Whether two captures are the same page again (a held capture confirmed by the next one):
     nearly the same wording both ways and a similar length, even if a date or a counter changed."""
