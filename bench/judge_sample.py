@@ -14,10 +14,12 @@ the same sample. Alerts already judged in ``--judged`` are drawn first and keep 
 Output (``bench/out/judge-sample.jsonl``, git-ignored: it quotes real policies) has one line per
 alert, with ``judged`` to fill in: ``{"real": bool, "on_topic": bool, "why": "one line"}``. Once
 filled, ``--fixture`` writes the short form kept in ``tests/data/judged-alerts.jsonl`` (key sentences
-trimmed to what identifies them, with provenance), which ``tests/test_judged_alerts.py`` replays.
+trimmed to what identifies them, with provenance, and ``reported``: whether the rows file of the
+current code still has the alert), which ``tests/test_judged_alerts.py`` replays. Several judged
+samples (before and after a fix) are joined, the later judgement of an alert winning.
 
-    python bench/judge_sample.py --db DB [--rows FILE] [--n 120] [--seed 15] [--judged FILE] [--out FILE]
-    python bench/judge_sample.py --fixture JUDGED_SAMPLE   # -> tests/data/judged-alerts.jsonl
+    python bench/judge_sample.py --db DB [--rows FILE] [--n 120] [--seed 15] [--judged FILE]... [--out FILE]
+    python bench/judge_sample.py --fixture --judged FILE... [--rows FILE]  # -> tests/data/judged-alerts.jsonl
 """
 
 from __future__ import annotations
@@ -115,14 +117,14 @@ def draw(pool: list[dict], n: int, seed: int, judged: dict[tuple, dict]) -> list
     return out
 
 
-def fixture_line(a: dict) -> dict:
+def fixture_line(a: dict, reported: bool) -> dict:
     j = a["judged"]
     return {"service": a["service"], "document": a["document"], "commit": a["commit"], "date": a["date"],
             "from_date": a.get("from_date", ""), "tag": a["tag"],
-            "events": [e["event"] for e in a["events"]],
+            "events": [e.get("event") or e.get("what", "") for e in a["events"]],
             "sentence": _short(a["events"][0]["sentence"]),
             "judged": {"real": j["real"], "on_topic": j["on_topic"], "why": j["why"]},
-            "true_alert": bool(j["real"] and j["on_topic"]), "provenance": PROVENANCE}
+            "true_alert": bool(j["real"] and j["on_topic"]), "reported": reported, "provenance": PROVENANCE}
 
 
 def _short(s: str) -> str:
@@ -143,21 +145,26 @@ def main() -> None:
     ap.add_argument("--rows", type=Path, default=OUT / "history_rows.jsonl")
     ap.add_argument("--n", type=int, default=120)
     ap.add_argument("--seed", type=int, default=15)
-    ap.add_argument("--judged", type=Path, help="a judged sample whose judgements are kept")
+    ap.add_argument("--judged", type=Path, action="append", default=[],
+                    help="a judged sample whose judgements are kept (repeatable: later ones win)")
     ap.add_argument("--out", type=Path, default=OUT / "judge-sample.jsonl")
-    ap.add_argument("--fixture", type=Path, help="write the fixture from this judged sample, then stop")
+    ap.add_argument("--fixture", action="store_true", help="write the fixture from the --judged samples, then stop")
     args = ap.parse_args()
+    judged = {alert_id(a): a for path in args.judged if path.exists() for a in _read(path)
+              if a["judged"]["real"] is not None}
     if args.fixture:
-        lines = [fixture_line(a) for a in _read(args.fixture) if a["judged"]["real"] is not None]
+        now = {alert_id(a) for a in alerts(_read(args.rows))}
+        lines = [fixture_line(a, alert_id(a) in now) for _, a in sorted(judged.items())]
         FIXTURE.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
-        true = sum(x["true_alert"] for x in lines)
-        print(f"{FIXTURE}: {len(lines)} judged alerts, {true} true ({true / max(1, len(lines)):.3f})")
+        shown = [x for x in lines if x["reported"]]
+        true = sum(x["true_alert"] for x in shown)
+        print(f"{FIXTURE}: {len(lines)} judged alerts; {len(shown)} still reported, {true} of them true "
+              f"(precision {true / max(1, len(shown)):.3f})")
         return
     if args.db is None or not args.db.exists():
         sys.exit("judge_sample: --db must name the database bench/history_truth.py imported into")
     skip = reserved()
     pool = [a for a in alerts(_read(args.rows)) if a["service"] not in skip]
-    judged = {alert_id(a): a for a in _read(args.judged)} if args.judged and args.judged.exists() else {}
     sample = draw(pool, args.n, args.seed, judged)
     with Store(args.db) as store:
         for a in sample:
