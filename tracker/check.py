@@ -278,6 +278,10 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
         return judged
     previous, old = judged
     old, new, doubled_note = artefacts.undouble(old, page.clauses)
+    edition = not doubled_note and artefacts.edition_switch(old, new, previous.length, packed.length)
+    if edition:  # recorded and published as what it is, with no topic alert (a doubled page is compared once)
+        return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
+                               kind="edition", note=edition, published=True)
     diff = analyse(old, new, lang)
     diff.note = doubled_note
     if not diff.significant:
