@@ -390,11 +390,12 @@ def _near_return(store: Store, document_id: int, previous: VersionHead, old: lis
                  new: list[Clause]) -> int | None:
     """The number of a recent earlier version that the capture is nearly the same as (the same page
     again, see artefacts.same_capture) while its length is far from the reference's (a block of the
-    page came or went: a regional edition, an accordion): a return to an earlier edition. None for an
+    page, a section's worth of text, came or went: a regional edition, an accordion): a return to an
+    earlier edition. None for an
     ordinary change, without looking back: a clause added then dropped again is a change both times."""
     short, long = sorted((previous.length, packed.length))
-    if long < artefacts.SAME_CAPTURE_LENGTH * short or artefacts.same_capture(old, new, previous.length,
-                                                                               packed.length):
+    if (long < artefacts.SAME_CAPTURE_LENGTH * short or long - short < artefacts.EDITION_BLOCK
+            or artefacts.same_capture(old, new, previous.length, packed.length)):
         return None
     for head in store.earlier_heads(document_id, previous.number, NEAR_RETURN_LOOKBACK):
         if head.sha256 == previous.sha256:

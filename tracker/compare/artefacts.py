@@ -73,6 +73,7 @@ def suspect_reason(old: list[Clause], new: list[Clause], old_length: int, new_le
 EDITION_LENGTH = 1.3  # a block of the page came or went: the text grew or shrank by this factor...
 EDITION_REPEATS = 0.75  # ...and the longer side's wording is at least this much the shorter side's
 EDITION_KEPT = 0.95  # ...which it holds nearly all of
+EDITION_BLOCK = 2000  # characters: a regional edition is a section, not a sentence that came or went
 
 
 def edition_switch(old: list[Clause], new: list[Clause], old_length: int, new_length: int) -> str | None:
@@ -83,7 +84,7 @@ def edition_switch(old: list[Clause], new: list[Clause], old_length: int, new_le
     changing: a real new section brings mostly new wording, and a real cut rarely goes with nothing
     else changed."""
     short_len, long_len = sorted((old_length, new_length))
-    if not short_len or long_len < EDITION_LENGTH * short_len:
+    if not short_len or long_len < EDITION_LENGTH * short_len or long_len - short_len < EDITION_BLOCK:
         return None
     short, long = (new, old) if new_length < old_length else (old, new)
     a, b = shingles(short), shingles(long)

@@ -118,20 +118,10 @@ def statements(clauses: list[Clause], tag: str, lang: str | None, rename=None,
                 continue
             seen.add(key)
             out.append(Statement(index=i, key=key, sentence=sentences.key_sentence(c.text[a:b], local),
-                                 polarity=_polarity(c.text[a:b], tag, lang, tr), section=c.section_path,
+                                 polarity=tr.polarity.get(tag) or "affirmed", section=c.section_path,
                                  evidence=tuple((s + a, e + a) for s, e in local), confident=confident,
                                  matched=frozenset(sentences.sentence_key(c.text[s + a:e + a]) for s, e in local)))
     return out
-
-
-def _polarity(sentence: str, tag: str, lang: str | None, clause: TagResult) -> str:
-    """A statement's own polarity when its sentence alone carries the tag, else its clause's. Why:
-    "we review AI output" kept in a clause that lost a "with your permission" sentence is the same
-    statement; read from the clause, it changed from conditional to affirmed and was told as news."""
-    own = _tagged(sentence, lang)
-    if tag in own.tags and own.polarity.get(tag):
-        return own.polarity[tag]
-    return clause.polarity.get(tag) or "affirmed"
 
 
 def stance(stmts: list[Statement]) -> str:
