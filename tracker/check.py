@@ -278,6 +278,10 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
         return judged
     previous, old = judged
     old, new, doubled_note = artefacts.undouble(old, page.clauses)
+    edition = not doubled_note and artefacts.edition_switch(old, new, previous.length, packed.length)
+    if edition:  # recorded and published as what it is, with no topic alert (a doubled page is compared once)
+        return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
+                               kind="edition", note=edition, published=True)
     diff = analyse(old, new, lang)
     diff.note = doubled_note
     if not diff.significant:
@@ -299,6 +303,8 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
 CONFIRM_AFTER = 3 * 86400  # an archived text that stayed this long was confirmed by the captures in between
 KEEP_COMING_BACK = 3  # suspect captures in a row, none like the reference: the page really changed
 HELD_REFUSALS = ("too-short", "truncated")  # refused captures kept, to become the reference if they come back
+NEAR_RETURN_LOOKBACK = 6  # earlier versions a capture is compared with for a return to an earlier edition
+POLICY_ARTEFACTS = ("confirmed", "accepted")  # held captures that turned out to be the policy: their events count
 
 
 def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capture, page: Page,
@@ -323,6 +329,16 @@ def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capt
         first_time = not store.transition_seen(row.id, previous.sha256, packed.sha256)
         return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
                                kind="reverted", note=f"reverted to v{earlier}", published=first_time)
+    earlier = _near_return(store, row.id, previous, old, packed, new)
+    if earlier is not None:
+        # The page alternates between two editions (a regional notice shown or not, a block that comes
+        # and goes), each drifting a little: back to an earlier one is a capture, not a policy change.
+        if held is not None:
+            _discard(store, row.id, held, out, f"the next capture returned to v{earlier}'s edition")
+        return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
+                               kind="reverted", published=True,
+                               note=f"reverted to v{earlier} (nearly the same text: the page alternates between "
+                                    "two editions)")
     if capture.rebaseline:
         if held is not None:
             _discard(store, row.id, held, out, "a technical re-baseline followed")
@@ -370,6 +386,25 @@ def _judge_artefact(store: Store, row: DocumentRow, doc: Document, capture: Capt
     return previous, old
 
 
+def _near_return(store: Store, document_id: int, previous: VersionHead, old: list[Clause], packed: PackedVersion,
+                 new: list[Clause]) -> int | None:
+    """The number of a recent earlier version that the capture is nearly the same as (the same page
+    again, see artefacts.same_capture) while its length is far from the reference's (a block of the
+    page, a section's worth of text, came or went: a regional edition, an accordion): a return to an
+    earlier edition. None for an
+    ordinary change, without looking back: a clause added then dropped again is a change both times."""
+    short, long = sorted((previous.length, packed.length))
+    if (long < artefacts.SAME_CAPTURE_LENGTH * short or long - short < artefacts.EDITION_BLOCK
+            or artefacts.same_capture(old, new, previous.length, packed.length)):
+        return None
+    for head in store.earlier_heads(document_id, previous.number, NEAR_RETURN_LOOKBACK):
+        if head.sha256 == previous.sha256:
+            continue
+        if artefacts.same_capture(store.version_clauses(head.id), new, head.length, packed.length):
+            return head.number
+    return None
+
+
 def settle_held(store: Store, row: DocumentRow, doc: Document, now: float) -> CheckOutcome | None:
     """At the end of an archive's history (``now``: its latest commit): a capture still held that
     stayed :data:`CONFIRM_AFTER` is confirmed by the archive's own captures since, and stored."""
@@ -396,9 +431,13 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
                     previous: VersionHead, old: list[Clause], new: list[Clause], *, kind: str, note: str,
                     published: bool) -> CheckOutcome:
     """Store a capture artefact as a version (versions stay in time order, and the latest is the
-    reference every check compares with) and a change carrying ``note``, listed under no tag and
-    with no priority-tag events: a capture, not a policy change, is no topic alert. Unpublished
-    (a flap's later flips, a re-baseline): recorded with no diff, in no feed."""
+    reference every check compares with) and a change carrying ``note``. A revert or a re-baseline is
+    a capture, not a policy change: listed under no tag, with no priority-tag events. A suspect
+    capture that was confirmed (or kept coming back) *is* the policy now: its change keeps its tags and
+    events, so a real change held first (a new section that tripled the text) still alerts once it is
+    confirmed; unless it is another document (most of the old wording gone: a swap, a stub), whose
+    statements say nothing true about what the policy added or dropped. Unpublished (a flap's later
+    flips, a re-baseline): recorded with no diff, in no feed."""
     if published:
         a, b, doubled_note = artefacts.undouble(old, new)
         diff = analyse(a, b, lang)
@@ -410,14 +449,17 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
             return out
     else:
         diff = DiffResult(note=note)
-    diff.events = []
+    policy = published and kind in POLICY_ARTEFACTS and not artefacts.another_document(old, new)
+    if not policy:
+        diff.events = []
+    tags = diff.tags() if policy else []
     number = _add_version(store, row, capture, fetch, packed, lang, "changed", validators)
-    out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=capture.at, tags=[],
+    out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=capture.at, tags=tags,
                                      published=published)
     store.add_capture_note(row.id, at=capture.at, kind=kind, note=note, version=number, source_ref=capture.source_ref)
     out.state, out.version, out.note, out.verdict, out.noted = "changed", number, note, kind, True
     out.significant = len(diff.significant) if published else 0
-    out.tags, out.directions = [], {}
+    out.tags, out.directions = (tags, diff.directions()) if policy else ([], {})
     return out
 
 
@@ -477,63 +519,3 @@ def check_failed_internally(store: Store, row: DocumentRow, doc: Document, resul
                        http_status=result.status, nbytes=len(result.body), duration=result.duration)
     return CheckOutcome(document=doc, state="failed", reason="internal", error=message, http_status=result.status,
                         at=at, duration=result.duration)
-
-
-# --------------------------------------------------------------------------- trying a declaration
-
-
-@dataclass
-class Trial:
-    """What a check of a document would come to, without storing anything (``check --dry-run``)."""
-
-    document: Document
-    state: Literal["ok", "failed"]
-    reason: str | None = None
-    error: str | None = None
-    http_status: int | None = None
-    clauses: int = 0
-    first_lines: list[str] = field(default_factory=list)
-    browser: bool = False
-    advice: str | None = None  # what the declaration needs: browser = true, a selector
-
-    def to_dict(self) -> dict[str, object]:
-        return {"service": self.document.service, "type": self.document.type, "url": self.document.url,
-                "state": self.state, "reason": self.reason, "error": self.error, "http_status": self.http_status,
-                "clauses": self.clauses, "first_lines": self.first_lines, "browser": self.browser,
-                "advice": self.advice}
-
-    def line(self) -> str:
-        how = "browser" if self.browser else "plain GET"
-        if self.state == "failed":
-            text = f"{self.document.label}: would fail ({self.reason}, {how}): {self.error or ''}".rstrip(": ")
-        else:
-            text = f"{self.document.label}: ok, {self.clauses} clause(s) ({how})"
-        return text + (f" — {self.advice}" if self.advice else "")
-
-
-def try_fetch(doc: Document, result: FetchResult,
-              read: Callable[[Document, Capture], Page] | None = None) -> Trial:
-    """Judge a fetch as a first check would (extraction and guards), storing nothing, and say what the
-    declaration needs when the page is not the policy: an app shell or a bot wall that a browser may get
-    past needs ``browser = true``; a page that held nothing under its selector needs another one.
-    ``read``: how the page is extracted (``tracker.workers.extract``, under the extraction deadline)."""
-    trial = Trial(document=doc, state="failed", http_status=result.status, browser=doc.browser)
-    if not result.ok:
-        trial.reason, trial.error = result.reason or "connection", result.error
-        if result.reason == "browser-missing":
-            trial.advice = "needs Chromium installed (browser = true is declared)"
-        return trial
-    page = (read or read_page)(doc, Capture.from_fetch(result, 0.0))
-    if page.packed is None:
-        trial.reason, trial.error = page.reason, page.error
-        if page.reason in ("empty", "too-short", "blocked") and not doc.browser:
-            trial.advice = "needs browser = true (the page's text is not in its HTML, or a bot wall answered)"
-        elif page.reason == "selector-matched-nothing":
-            trial.advice = "needs another select = [...] (the declared selector matched nothing)"
-        return trial
-    clauses = page.clauses
-    trial.state, trial.clauses = "ok", len(clauses)
-    trial.first_lines = [c.text[:120] for c in clauses if c.kind != "heading"][:3]
-    if not doc.select and len(clauses) > 600:
-        trial.advice = "consider a select = [...]: the page holds more than one document"
-    return trial

@@ -212,8 +212,8 @@ def dry_run_check(cfg: Config, services: tuple[str, ...], as_json: bool, timeout
     Exit 0 when every document would give a version, 3 when some would not."""
     from tracker.capture.browser import fetch_document
     from tracker.capture.fetch import MAX_BYTES, Fetcher
-    from tracker.check import try_fetch
     from tracker.sources.declarations import select_documents
+    from tracker.trial import try_fetch
     from tracker.workers import Extractors, extract
 
     if docs is None:

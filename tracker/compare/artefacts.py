@@ -70,6 +70,39 @@ def suspect_reason(old: list[Clause], new: list[Clause], old_length: int, new_le
     return None
 
 
+EDITION_LENGTH = 1.3  # a block of the page came or went: the text grew or shrank by this factor...
+EDITION_REPEATS = 0.75  # ...and the longer side's wording is at least this much the shorter side's
+EDITION_KEPT = 0.95  # ...which it holds nearly all of
+EDITION_BLOCK = 2000  # characters: a regional edition is a section, not a sentence that came or went
+
+
+def edition_switch(old: list[Clause], new: list[Clause], old_length: int, new_length: int) -> str | None:
+    """Why ``new`` is the same policy in another edition of the page, or None: a block that came or
+    went (30% of the text or more) while the shorter capture's wording is nearly all in the longer
+    one and the longer one's wording is mostly the shorter one's. That is a regional edition shown
+    next to the main text or not (its paragraphs restate the policy for a region), not the policy
+    changing: a real new section brings mostly new wording, and a real cut rarely goes with nothing
+    else changed."""
+    short_len, long_len = sorted((old_length, new_length))
+    if not short_len or long_len < EDITION_LENGTH * short_len or long_len - short_len < EDITION_BLOCK:
+        return None
+    short, long = (new, old) if new_length < old_length else (old, new)
+    a, b = shingles(short), shingles(long)
+    if len(a) < MIN_SHINGLES or kept_share(a, b) < EDITION_KEPT or kept_share(b, a) < EDITION_REPEATS:
+        return None
+    which = "gained" if new_length > old_length else "lost"
+    return (f"edition switch: the capture {which} a block restating the rest of the page "
+            f"({short_len} against {long_len} characters; no topic alert)")
+
+
+def another_document(old: list[Clause], new: list[Clause]) -> bool:
+    """Whether ``new`` is another document than ``old`` (under :data:`SUSPECT_KEPT` of the old wording
+    left anywhere in it): a swap, a stub or a regional notice, even when it stays. Its statements say
+    nothing about what the old document's policy added or dropped."""
+    a = shingles(old)
+    return len(a) >= MIN_SHINGLES and kept_share(a, shingles(new)) < SUSPECT_KEPT
+
+
 def same_capture(a: list[Clause], b: list[Clause], a_length: int, b_length: int) -> bool:
     """Whether two captures are the same page again (a held capture confirmed by the next one):
     nearly the same wording both ways and a similar length, even if a date or a counter changed."""

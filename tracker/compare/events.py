@@ -15,10 +15,16 @@ statement about the two documents as wholes:
   over two clauses, is still there), after the diff's document-wide renames ("Twitter may" = "X may"),
   and no gone statement of the same polarity is the same but for spelling ("personalise" /
   "personalize": a regional edition);
+* neither when *the same statement is still there, reworded* (:func:`_same_statement`): a fresh
+  statement with the polarity and most of the wording of an old one, the evidence words of one all
+  kept by the other, is what the reader already had (a paragraph's regional edition next to the
+  original; "Sites" / "Platform"; a clarification around the same evidence); likewise a gone
+  statement whose twin remains;
 * **removed**: a statement of the old document whose sentence is nowhere in the new one, and which
   was not reworded into a new statement (a reworded statement is reported once, as *added*, with
   the sentence it replaces in ``old_sentence``; not at all when the rewording kept the polarity and
-  the very words of the evidence: a list of data categories that grew around "biometric information");
+  the evidence words of one side are all on the other: a list of data categories that grew around
+  "biometric information");
 * **stance**: the document's stance for the tag changed. The stance of a document is its *most
   permissive* statement, in the order affirmed > restricted > conditional > negated: a reader asks
   "may they do it with my data?", and a policy that says "we do not train on your messages" and "we
@@ -148,6 +154,17 @@ def _compatible(fresh: list[Statement], gone: list[Statement]) -> tuple[list[Sta
     return ([n for p, n in enumerate(fresh) if p not in drop_f], [o for q, o in enumerate(gone) if q not in drop_g])
 
 
+def _same_statement(o: Statement, n: Statement) -> bool:
+    """Whether ``n`` is the statement ``o`` still there, reworded: the same polarity, the evidence words
+    of one all kept by the other (a clarification that adds "biometric data" next to "facial
+    recognition", a list that grew), and most of the same wording. Then the reader already had it:
+    a fresh one is a second wording of an old statement (a paragraph's regional edition next to the
+    original; "Sites" / "Platform"), and a gone one was a second wording of one that remains. "Train
+    our language models" -> "train our AI models" changes the evidence: news, and reported."""
+    return (o.polarity == n.polarity and (o.matched <= n.matched or n.matched <= o.matched)
+            and bool(fuzz.ratio(o.key, n.key, score_cutoff=REWORD_CUTOFF)))
+
+
 def _pair(fresh: list[Statement], gone: list[Statement], diff: DiffResult) -> dict[int, int]:
     """Rewordings: position in ``fresh`` -> position in ``gone``. Sentences of one clause the diff
     paired first, then similar sentences anywhere; best pairs win, ties by position (deterministic)."""
@@ -189,6 +206,8 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
         olds, news = [s for s in all_old if s.confident], [s for s in all_new if s.confident]
         fresh_all, gone_all = _compatible([s for s in all_new if f" {s.key} " not in old_words],
                                           [s for s in all_old if f" {s.key} " not in new_words])
+        fresh_all = [s for s in fresh_all if not any(_same_statement(o, s) for o in all_old)]
+        gone_all = [s for s in gone_all if not any(_same_statement(s, n) for n in all_new)]
         fresh, gone = [s for s in fresh_all if s.confident], [s for s in gone_all if s.confident]
         if not fresh and not gone and stance(olds) == stance(news):
             continue
@@ -210,7 +229,7 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
             o = left_gone[pairs[p]] if p in pairs else None
             if o is not None:
                 consumed_old.add(id(o))
-                if o.polarity == n.polarity and o.matched == n.matched:
+                if o.polarity == n.polarity and (o.matched <= n.matched or n.matched <= o.matched):
                     continue  # reworded around the same evidence ("a, b, biometric data" + "c"): no news
             if not n.confident or n.index in told or n.key in told or n.sentence in told:
                 continue

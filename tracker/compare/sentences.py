@@ -6,7 +6,11 @@ the sentence (or the few consecutive sentences) overlapping the tag's evidence, 
 word boundaries around the evidence, with an ellipsis where text was left out.
 
 Sentence ends: ``.``, ``!`` or ``?`` followed by white space and an upper-case letter, a digit or an
-opening quote/bracket (so "e.g. the" and "approx. ten" go on), and line breaks. Pure functions.
+opening quote/bracket (so "e.g. the" and "approx. ten" go on), and line breaks; and the boundaries
+that a flattened table or list leaves inside one clause: a table cell (" | ") and an inline bullet
+(" * ", " • "). Why the last two: a table row or a list folded into one line is read as one
+"sentence" otherwise, and its key sentence became a run of unrelated cells or items, some of them
+already in the old document. Pure functions.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import re
 from collections.abc import Iterable
 
 KEY_CHARS = 300
-_END = re.compile(r"(?<=[.!?])[\"”’)\]*_]*\s+(?=[\"“‘'(\[*_]*[A-Z0-9À-Ý])|\s*\n+\s*")
+_END = re.compile(r"(?<=[.!?])[\"”’)\]*_]*\s+(?=[\"“‘'(\[*_]*[A-Z0-9À-Ý])|\s*\n+\s*"
+                  r"|\s+\|\s+|\s+[*•]\s+(?=\S)")
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|incl|vs|cf|etc|no|art|sec|para|approx|Inc|Ltd|Co|Mr|Ms|Dr|St)\.|\b[A-Z]\.)$")
 _WORD_KEY = re.compile(r"\w+")
+_BULLET = re.compile(r"\s[*•]\s")
 
 
 def spans(text: str) -> list[tuple[int, int]]:
@@ -26,7 +32,8 @@ def spans(text: str) -> list[tuple[int, int]]:
     start = 0
     for m in _END.finditer(text):
         piece = text[start:m.start()]
-        if "\n" not in m.group(0) and _ABBREV.search(piece):  # "e.g. The", "Inc. Our": not an end
+        cell = "|" in m.group(0) or bool(_BULLET.search(m.group(0)))
+        if not cell and "\n" not in m.group(0) and _ABBREV.search(piece):  # "e.g. The", "Inc. Our": not an end
             continue
         out.append((start, m.start()))
         start = m.end()

@@ -481,7 +481,7 @@ def _one(store: Store, capture: Capture, page: Page, st: _DocState, summary: Imp
     row = store.document_row(st.id)
     out = check_capture(store, row, st.document, capture, page=page,
                         clauses_of=lambda head: st.clauses_of(head, store))
-    if out.verdict in ("reverted", "rebaselined", "held", "confirmed", "accepted"):
+    if out.verdict in ("reverted", "rebaselined", "edition", "held", "confirmed", "accepted"):
         summary.captures[out.verdict] = summary.captures.get(out.verdict, 0) + 1
     if out.state == "failed":
         return "refused"

@@ -926,6 +926,12 @@ class Store:
         return self.conn.execute("SELECT MAX(number) FROM versions WHERE document_id=? AND sha256=? AND number<?",
                                  (document_id, text_sha256, before)).fetchone()[0]
 
+    def earlier_heads(self, document_id: int, before: int, limit: int) -> list[VersionHead]:
+        """The ``limit`` latest versions before number ``before``, newest first, without their texts."""
+        return [VersionHead(*r) for r in self.conn.execute(
+            "SELECT id, number, sha256, snapshot_sha256, length, lang FROM versions WHERE document_id=? AND number<? "
+            "ORDER BY number DESC LIMIT ?", (document_id, before, limit))]
+
     def transition_seen(self, document_id: int, from_sha256: str, to_sha256: str) -> bool:
         """Whether the document already went once from the first text straight to the second (a flap)."""
         return self.conn.execute(
