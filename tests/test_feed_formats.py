@@ -163,3 +163,50 @@ def test_import_with_aliases_and_archive_url_then_report_links(tmp_path: Path) -
     page2 = (ws2.feeds / "changes" / "twitter-privacy-policy-v2.html").read_text(encoding="utf-8")
     assert f"https://github.com/example/versions/blob/{sha}/Twitter/Privacy%20Policy.md" in page2
     assert str(repo.root) not in page2
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_aliases_join_documents_already_stored_under_the_former_name(tmp_path: Path) -> None:
+    """A store that imported Twitter's and X's files before `aliases` was declared holds two services:
+    once X declares aliases = ["Twitter"], feeds, report and list show one platform."""
+    from test_history_import import AI, BASE, BIO, Repo
+
+    repo = Repo(tmp_path / "versions")
+    repo.commit("Twitter/Privacy Policy.md", BASE.format(date="1 March 2022", extra=""), "2022-03-01T10:00:00Z")
+    repo.commit("Twitter/Privacy Policy.md", BASE.format(date="2 June 2022", extra=BIO), "2022-06-02T10:00:00Z")
+    repo.commit("X/Privacy Policy.md", BASE.format(date="1 August 2023", extra=BIO), "2023-08-01T10:00:00Z")
+    repo.commit("X/Privacy Policy.md", BASE.format(date="29 September 2023", extra=BIO + AI), "2023-09-29T10:00:00Z")
+    ws = Workspace(tmp_path / "ws")
+    ws.root.mkdir()
+    assert ws.run("import-versions", str(repo.root)).code == 0  # nothing declared: two services stored
+    with Store(ws.db) as store:
+        assert sorted(d.service for d in store.documents()) == ["Twitter", "X"]
+    assert (ws.feeds / "services/twitter.atom").is_file()  # the bug: a lane and a feed of its own
+
+    path = ws.declare("X", "https://x.example/privacy")
+    path.write_text('aliases = ["twitter"]\n' + path.read_text(encoding="utf-8"), encoding="utf-8")
+    r = ws.run("feeds")
+    assert r.code == 0, r.err
+    assert not (ws.feeds / "services/twitter.atom").exists() and not (ws.feeds / "services/twitter.json").exists()
+    x = feedparser.parse((ws.feeds / "services/x.atom").read_bytes())
+    assert [e.title.split(" — ")[0] for e in x.entries] == ["X Privacy Policy", "Twitter Privacy Policy"]
+    assert x.entries[1].link.endswith("changes/twitter-privacy-policy-v2.html")  # its page keeps its address
+    opml = [o.get("xmlUrl") for o in ET.fromstring((ws.feeds / "feeds.opml").read_bytes()).iter("outline")]
+    assert not any("twitter" in (u or "") for u in opml)
+    page = lxml.html.fromstring((ws.feeds / "changes/twitter-privacy-policy-v2.html").read_text(encoding="utf-8"))
+    assert "../services/x.atom" in page.xpath("//a/@href")
+    assert ws.run("doctor").out.count("out of date") == 0  # doctor plans the feeds with the same aliases
+
+    out = ws.run("report", "--format", "html", "-o", str(ws.root / "r.html"))
+    assert out.code == 0, out.err
+    report = lxml.html.fromstring((ws.root / "r.html").read_text(encoding="utf-8"))
+    lanes = [t.text_content() for t in report.xpath("//svg//text") if t.text_content() in ("X", "Twitter")]
+    assert lanes == ["X"], lanes
+    rows = ws.run("report", "--service", "X", "--format", "json").json()  # the platform's and its former name's
+    assert [(r["service"], r["tag"]) for r in rows] == [("Twitter", "biometrics"), ("X", "ai-training")]
+
+    listed = ws.run("list", "--json")
+    items = [(i["platform"], i["service"], i["type"]) for i in listed.json()]
+    assert items == [("X", "X", "Privacy Policy"), ("X", "Twitter", "Privacy Policy")]
+    table = ws.run("list")
+    assert "X (as Twitter)" in table.out and "stored but not declared" not in table.err

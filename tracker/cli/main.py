@@ -89,6 +89,19 @@ class Config:
         self.problems = list(problems)
         return docs
 
+    def aliases(self) -> dict[str, str]:
+        """Former service names -> service (declared ``aliases``), read quietly: for grouping what is
+        stored under a former name with its platform (feeds, report, list); problems are the command's
+        own reading's to report."""
+        from tracker.sources.declarations import former_names, read_policies
+
+        if not self.policies.is_dir():
+            return {}
+        try:
+            return former_names(read_policies(self.policies)[0])
+        except TrackerError:
+            return {}
+
     def exit_status(self, status: int = EXIT_OK) -> int:
         """The command's status, made 2 when bad input was reported on the way (2 wins over 3)."""
         return EXIT_BAD_INPUT if self.bad_input else status
