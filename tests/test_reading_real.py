@@ -5,14 +5,12 @@ first screen of a real browser (headless Chromium) at 1280 px; the index's dates
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import feedparser
 import lxml.html
 import pytest
-from helpers import shared_dir
+from helpers import CHROMIUM, measure, shared_dir
 
 from tracker.check import analyse
 from tracker.models import Document
@@ -20,9 +18,6 @@ from tracker.publish.build import build_feeds
 from tracker.store.database import Store
 from tracker.text.markdown import extract_markdown
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars"]
 AI = "We may use the information we collect and publicly available information to help train our machine"
 
 
@@ -53,36 +48,21 @@ def test_title_and_first_600_characters_of_the_entry(x2023: Path) -> None:
     assert "**" not in (x2023 / "changes/x-privacy-policy-v2.html").read_text(encoding="utf-8")
 
 
-def _measure(page: Path, tmp: Path, width: int, height: int, script: str) -> str:
-    """Render a copy of ``page`` (its CSP meta removed, so a measuring script may run) at a window size;
-    the script writes its result into the body's data-m attribute."""
-    html = page.read_text(encoding="utf-8")
-    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
-    html = html.replace("</body>", f"<script>{script}</script></body>")
-    copy = page.with_name("measure-" + page.name)
-    copy.write_text(html, encoding="utf-8")
-    r = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", f"--window-size={width},{height}",
-                        "--dump-dom", copy.resolve().as_uri()], capture_output=True, text=True, timeout=120)
-    copy.unlink()
-    assert r.returncode == 0, r.stderr[-2000:]
-    return lxml.html.fromstring(r.stdout).xpath("string(//body/@data-m)")
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_the_ai_training_sentence_is_in_the_first_screen(x2023: Path, tmp_path: Path) -> None:
     page = x2023 / "changes/x-privacy-policy-v2.html"
     find = ("var q=[...document.querySelectorAll('section.event blockquote')].find(b=>b.textContent.includes("
             "'help train our machine learning'));var r=q.getBoundingClientRect();"
-            "document.body.dataset.m=Math.round(r.top)+' '+Math.round(r.bottom)+' '+document.body.scrollHeight;")
-    top, bottom, total = map(int, _measure(page, tmp_path, 1280, 1000, find).split())
+            "parent.document.body.dataset.m=Math.round(r.top)+' '+Math.round(r.bottom)+' '+document.body.scrollHeight;")
+    top, bottom, total = map(int, measure(page, tmp_path, 1280, find, height=1000).split())
     assert bottom < 1000, (top, bottom)  # the whole sentence, without scrolling, at 1280 px
     assert total > 1000  # the other changes are there, below (the old page was ~11,100 px)
-    top, bottom, _ = map(int, _measure(page, tmp_path, 390, 844, find).split())
+    top, bottom, _ = map(int, measure(page, tmp_path, 390, find, height=844).split())
     assert top < 844, (top, bottom)  # and it starts in a phone's first screen
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_index_dates_do_not_wrap_at_1280(x2023: Path, tmp_path: Path) -> None:
-    lines = ("document.body.dataset.m=[...document.querySelectorAll('td.date time')]"
+    lines = ("parent.document.body.dataset.m=[...document.querySelectorAll('td.date time')]"
              ".map(t=>t.getClientRects().length).join(',');")
-    assert set(_measure(x2023 / "index.html", tmp_path, 1280, 900, lines).split(",")) == {"1"}
+    assert set(measure(x2023 / "index.html", tmp_path, 1280, lines).split(",")) == {"1"}
