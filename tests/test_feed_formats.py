@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -33,14 +34,42 @@ def built(tmp_path: Path) -> Path:
     return tmp_path / "feeds"
 
 
-def test_json_feed_validates_and_matches_atom(built: Path) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+def json_feed_validator():
+    """A validator of tests/data/jsonfeed-1.1.schema.json that checks its formats: jsonschema only notes
+    "format" unless given a checker, and its own date-time and uri checks need packages we do not
+    install (without them, any string passes)."""
+    from urllib.parse import urlsplit
+
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(formats=())
+
+    @checker.checks("date-time", raises=ValueError)
+    def _date(value: object) -> bool:
+        if not isinstance(value, str) or not RFC3339.match(value):
+            return False
+        datetime.fromisoformat(value.replace("Z", "+00:00"))  # a real date and time (raises otherwise)
+        return True
+
+    @checker.checks("uri")
+    def _uri(value: object) -> bool:
+        if not isinstance(value, str) or any(c.isspace() for c in value):
+            return False
+        parts = urlsplit(value)
+        return bool(parts.scheme) and (bool(parts.netloc) or parts.scheme == "file" and parts.path.startswith("/"))
+
     schema = json.loads((ROOT / "tests/data/jsonfeed-1.1.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema, format_checker=checker)
+
+
+def test_json_feed_validates_and_matches_atom(built: Path) -> None:
+    validator = json_feed_validator()
     feeds = sorted(p for p in built.rglob("*.json") if not p.name.startswith("."))
     assert len(feeds) == len(sorted(built.rglob("*.atom"))) - 1  # every feed but status.atom
     for path in feeds:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.validate(doc, schema)
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+        assert errors == [], (path, errors)
         atom = feedparser.parse(path.with_suffix(".atom").read_bytes())
         assert [i["id"] for i in doc["items"]] == [e.id for e in atom.entries], path
         assert [i["title"] for i in doc["items"]] == [e.title for e in atom.entries], path
@@ -48,6 +77,32 @@ def test_json_feed_validates_and_matches_atom(built: Path) -> None:
         for item in doc["items"]:
             assert RFC3339.match(item["date_published"]) and item["url"].endswith(".html")
     assert [i["title"] for i in json.loads((built / "all.json").read_text())["items"]] == DEMO_TITLES
+
+
+@pytest.mark.parametrize("damage", ["no-version", "old-version", "typo-key", "bad-date", "no-content", "bad-url",
+                                    "numeric-id"])
+def test_the_json_feed_schema_rejects_what_the_specification_does(built: Path, damage: str) -> None:
+    """The schema test can fail: each of these departures from JSON Feed 1.1 is caught."""
+    doc = json.loads((built / "all.json").read_text(encoding="utf-8"))
+    item = doc["items"][0]
+    if damage == "no-version":
+        del doc["version"]
+    elif damage == "old-version":
+        doc["version"] = "https://jsonfeed.org/version/1"
+    elif damage == "typo-key":
+        item["date_publised"] = item.pop("date_published")
+    elif damage == "bad-date":
+        item["date_published"] = "2026-03-09 12:00"
+    elif damage == "no-content":
+        del item["content_html"]
+    elif damage == "bad-url":
+        item["url"] = "changes/not absolute.html"
+    else:
+        item["id"] = 42
+    assert list(json_feed_validator().iter_errors(doc)), damage
+    doc = json.loads((built / "all.json").read_text(encoding="utf-8"))
+    doc["_policy_tracker"] = {"note": "an extension"}  # extensions start with an underscore
+    assert not list(json_feed_validator().iter_errors(doc))
 
 
 def test_opml_lists_every_feed(built: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import feedparser
 import lxml.html
 import pytest
-from helpers import CHROMIUM, measure, shared_dir
+from helpers import CHROMIUM, measure, needs_tool, shared_dir
 
 from tracker.check import analyse
 from tracker.models import Document
@@ -66,3 +66,44 @@ def test_index_dates_do_not_wrap_at_1280(x2023: Path, tmp_path: Path) -> None:
     lines = ("parent.document.body.dataset.m=[...document.querySelectorAll('td.date time')]"
              ".map(t=>t.getClientRects().length).join(',');")
     assert set(measure(x2023 / "index.html", tmp_path, 1280, lines).split(",")) == {"1"}
+
+
+def test_no_title_calls_a_statement_that_they_will_not_added() -> None:
+    """Every real case of ../shared/corpus: an event whose statement says they won't (negated), or only
+    with consent (conditional), is never "added" in the title; Zoom's 2023 "will not use … to train …
+    without your consent" is the issue's example."""
+    from tracker.publish.headline import event_phrase, tag_label, title
+
+    cases = shared_dir() / "corpus/cases"
+    seen = set()
+    for case in sorted(p for p in cases.iterdir() if (p / "after.md").is_file()):
+        old = extract_markdown((case / "before.md").read_text(encoding="utf-8")).clauses
+        new = extract_markdown((case / "after.md").read_text(encoding="utf-8")).clauses
+        diff = analyse(old, new, "en")
+        heading = title("S", "D", diff)
+        for e in diff.events:
+            phrase = event_phrase(e)
+            seen.add(e.stance)
+            may = e.kind == "added" and e.stance in ("affirmed", "restricted")
+            assert ("added" in phrase) == may, (case.name, e, phrase)
+            if e.stance in ("negated", "conditional"):
+                assert f"{tag_label(e.tag)} added" not in heading, (case.name, heading)
+        if case.name.startswith("zoom-"):
+            assert heading.startswith("S D — AI training only with consent (new statement): “Notwithstanding"), heading
+            assert "added" not in heading
+    assert {"affirmed", "conditional"} <= seen  # the cases hold both kinds of statement
+
+
+@needs_tool("newsboat")
+@needs_tool("sfeed")
+def test_newsboat_and_sfeed_show_the_x_2023_title_and_sentence_first(x2023: Path, tmp_path: Path) -> None:
+    from test_feeds_readers import newsboat_items, sfeed_rows
+
+    expected = "X Privacy Policy — AI training added (may train): “We may use the information we collect"
+    for name in ("all.atom", "all.rss", "tags/ai-training.atom", "services/x.rss"):
+        [(_, nb_title, _, content)] = newsboat_items(x2023 / name, tmp_path / name.replace("/", "-"))
+        assert nb_title.startswith(expected), (name, nb_title)
+        text = " ".join(lxml.html.fromstring(content).text_content().split())
+        assert AI in text[:600], (name, text[:600])  # what newsboat shows first is the AI-training sentence
+        [row] = sfeed_rows(x2023 / name)
+        assert row[1] == nb_title and AI in " ".join(lxml.html.fromstring(row[3]).text_content().split())[:600]
