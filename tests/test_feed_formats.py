@@ -265,3 +265,22 @@ def test_aliases_join_documents_already_stored_under_the_former_name(tmp_path: P
     assert items == [("X", "X", "Privacy Policy"), ("X", "Twitter", "Privacy Policy")]
     table = ws.run("list")
     assert "X (as Twitter)" in table.out and "stored but not declared" not in table.err
+
+
+def test_check_warns_until_the_feeds_have_a_public_url(tmp_path: Path, httpserver) -> None:
+    from pages import policy_html
+    from werkzeug import Response
+
+    ws = Workspace(tmp_path / "ws")
+    ws.policies.mkdir(parents=True)
+    pages = [policy_html(), policy_html({"Sharing": ["We now share your e-mail address with advertisers."]})]
+    httpserver.expect_request("/p").respond_with_handler(lambda request: Response(pages[0], content_type="text/html"))
+    ws.declare("Acme", httpserver.url_for("/p"))
+    r = ws.run("check")
+    assert r.code == 0 and "warning: links in" in r.err and "--base-url" in r.err, r.err
+    assert ws.run("feeds", "--base-url", "https://feeds.example.org/p/").code == 0
+    pages[0] = pages[1]
+    r = ws.run("check")  # changed: the feeds are rebuilt, with the public URL the folder remembers
+    assert r.code == 0 and "changed" in r.out and "warning" not in r.err, (r.out, r.err)
+    assert json.loads((ws.feeds / "all.json").read_text(encoding="utf-8"))["items"][0]["url"].startswith(
+        "https://feeds.example.org/p/changes/")

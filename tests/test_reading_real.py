@@ -107,3 +107,42 @@ def test_newsboat_and_sfeed_show_the_x_2023_title_and_sentence_first(x2023: Path
         assert AI in text[:600], (name, text[:600])  # what newsboat shows first is the AI-training sentence
         [row] = sfeed_rows(x2023 / name)
         assert row[1] == nb_title and AI in " ".join(lxml.html.fromstring(row[3]).text_content().split())[:600]
+
+
+def test_the_rest_of_the_x_2023_entry_is_a_short_list_with_a_link(x2023: Path) -> None:
+    from tracker.publish.feeds import SHORT_LISTED
+
+    entry = feedparser.parse((x2023 / "all.atom").read_bytes()).entries[0]
+    doc = lxml.html.fromstring(entry.content[0].value)
+    other = [p for p in doc.xpath("//p[strong]") if p.text_content().startswith("Other changes (")]
+    assert len(other) == 1, [p.text_content() for p in doc.xpath("//p")]
+    n = int(re.match(r"Other changes \((\d+)", other[0].text_content()).group(1))
+    listed = other[0].getnext()
+    assert listed.tag == "ul" and 0 < len(listed.xpath("li")) <= SHORT_LISTED < n  # a short list, not all of them
+    links = [a.get("href") for a in doc.xpath("//a") if a.text_content().startswith("All ")]
+    assert links and links[0].endswith("changes/x-privacy-policy-v2.html")
+    page = lxml.html.fromstring((x2023 / "changes/x-privacy-policy-v2.html").read_text(encoding="utf-8"))
+    assert page.xpath("//details[@class='rest']")  # on the page the rest is folded, all of it
+
+
+def test_report_key_sentences_of_real_changes_are_short() -> None:
+    """The issue counted 17 report "sentences" over 400 characters (one of 1,729): on every real case
+    each shown key sentence is at most about 300 characters, cut at a sentence or word boundary."""
+    from tracker.publish.display import SENTENCE_CHARS
+    from tracker.publish.report import build_rows, shown_sentence
+    from tracker.store.database import ChangeRecord
+
+    cases = shared_dir() / "corpus/cases"
+    records = []
+    for n, case in enumerate(sorted(p for p in cases.iterdir() if (p / "after.md").is_file())):
+        old = extract_markdown((case / "before.md").read_text(encoding="utf-8")).clauses
+        new = extract_markdown((case / "after.md").read_text(encoding="utf-8")).clauses
+        diff = analyse(old, new, "en")
+        records.append(ChangeRecord(id=n, document_id=n, service=case.name, type="D", url="", from_version=1,
+                                    to_version=2, detected_at="2023-01-01T00:00:00Z", tags=diff.tags(), diff=diff))
+    rows = build_rows(records)
+    assert len(rows) >= 10 and max(len(r.clause) for r in rows) > 400, max(len(r.clause) for r in rows)
+    for r in rows:
+        shown = shown_sentence(r)
+        assert 0 < len(shown) <= SENTENCE_CHARS + 2, (r.service, len(shown), shown)
+        assert shown.rstrip("…").rstrip()[-1:] in ".;:!?”)\"" or shown.endswith("…"), shown
