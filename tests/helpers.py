@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import lxml.html
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars"]
 SHARED = ROOT.parent / "shared"
 
 
@@ -93,3 +98,24 @@ def needs_tool(name: str, package: str | None = None) -> pytest.MarkDecorator:
     """Skip when a Debian tool is missing — except in CI (POLICY_TRACKER_REQUIRE_TOOLS=1), where it must fail."""
     missing = shutil.which(name) is None and not os.environ.get("POLICY_TRACKER_REQUIRE_TOOLS")
     return pytest.mark.skipif(missing, reason=f"{name} not installed (apt-get install {package or name})")
+
+
+def measure(page: Path, tmp: Path, width: int, script: str, *flags: str, height: int = 900) -> str:
+    """Render a copy of ``page`` (its CSP meta removed, so the measuring script may run) in a frame
+    ``width`` px wide; the script leaves its result in the host page's data-m attribute (``parent.document.body.dataset.m``). A frame, because
+    headless Chromium makes no window narrower than 500 px (--window-size=390 gives a 500 px viewport)."""
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page.read_text(encoding="utf-8"))
+    copy = page.with_name("measure-" + page.name)
+    copy.write_text(html.replace("</body>", f"<script>{script}</script></body>"), encoding="utf-8")
+    host = page.with_name("host-" + page.name)
+    host.write_text(f'<!DOCTYPE html><html><body style="margin:0"><iframe src="{copy.name}" '
+                    f'style="width:{width}px;height:{height}px;border:0"></iframe></body></html>', encoding="utf-8")
+    try:
+        r = subprocess.run([str(CHROMIUM), *CHROMIUM_FLAGS, *flags, "--allow-file-access-from-files",
+                            f"--user-data-dir={tmp / 'profile'}", f"--window-size={max(width, 500) + 20},{height + 40}",
+                            "--dump-dom", host.resolve().as_uri()], capture_output=True, text=True, timeout=120)
+    finally:
+        copy.unlink()
+        host.unlink()
+    assert r.returncode == 0, r.stderr[-2000:]
+    return lxml.html.fromstring(r.stdout).xpath("string(//body/@data-m)")

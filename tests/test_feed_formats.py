@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -33,14 +34,42 @@ def built(tmp_path: Path) -> Path:
     return tmp_path / "feeds"
 
 
-def test_json_feed_validates_and_matches_atom(built: Path) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+def json_feed_validator():
+    """A validator of tests/data/jsonfeed-1.1.schema.json that checks its formats: jsonschema only notes
+    "format" unless given a checker, and its own date-time and uri checks need packages we do not
+    install (without them, any string passes)."""
+    from urllib.parse import urlsplit
+
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(formats=())
+
+    @checker.checks("date-time", raises=ValueError)
+    def _date(value: object) -> bool:
+        if not isinstance(value, str) or not RFC3339.match(value):
+            return False
+        datetime.fromisoformat(value.replace("Z", "+00:00"))  # a real date and time (raises otherwise)
+        return True
+
+    @checker.checks("uri")
+    def _uri(value: object) -> bool:
+        if not isinstance(value, str) or any(c.isspace() for c in value):
+            return False
+        parts = urlsplit(value)
+        return bool(parts.scheme) and (bool(parts.netloc) or parts.scheme == "file" and parts.path.startswith("/"))
+
     schema = json.loads((ROOT / "tests/data/jsonfeed-1.1.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema, format_checker=checker)
+
+
+def test_json_feed_validates_and_matches_atom(built: Path) -> None:
+    validator = json_feed_validator()
     feeds = sorted(p for p in built.rglob("*.json") if not p.name.startswith("."))
     assert len(feeds) == len(sorted(built.rglob("*.atom"))) - 1  # every feed but status.atom
     for path in feeds:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.validate(doc, schema)
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+        assert errors == [], (path, errors)
         atom = feedparser.parse(path.with_suffix(".atom").read_bytes())
         assert [i["id"] for i in doc["items"]] == [e.id for e in atom.entries], path
         assert [i["title"] for i in doc["items"]] == [e.title for e in atom.entries], path
@@ -48,6 +77,32 @@ def test_json_feed_validates_and_matches_atom(built: Path) -> None:
         for item in doc["items"]:
             assert RFC3339.match(item["date_published"]) and item["url"].endswith(".html")
     assert [i["title"] for i in json.loads((built / "all.json").read_text())["items"]] == DEMO_TITLES
+
+
+@pytest.mark.parametrize("damage", ["no-version", "old-version", "typo-key", "bad-date", "no-content", "bad-url",
+                                    "numeric-id"])
+def test_the_json_feed_schema_rejects_what_the_specification_does(built: Path, damage: str) -> None:
+    """The schema test can fail: each of these departures from JSON Feed 1.1 is caught."""
+    doc = json.loads((built / "all.json").read_text(encoding="utf-8"))
+    item = doc["items"][0]
+    if damage == "no-version":
+        del doc["version"]
+    elif damage == "old-version":
+        doc["version"] = "https://jsonfeed.org/version/1"
+    elif damage == "typo-key":
+        item["date_publised"] = item.pop("date_published")
+    elif damage == "bad-date":
+        item["date_published"] = "2026-03-09 12:00"
+    elif damage == "no-content":
+        del item["content_html"]
+    elif damage == "bad-url":
+        item["url"] = "changes/not absolute.html"
+    else:
+        item["id"] = 42
+    assert list(json_feed_validator().iter_errors(doc)), damage
+    doc = json.loads((built / "all.json").read_text(encoding="utf-8"))
+    doc["_policy_tracker"] = {"note": "an extension"}  # extensions start with an underscore
+    assert not list(json_feed_validator().iter_errors(doc))
 
 
 def test_opml_lists_every_feed(built: Path) -> None:
@@ -163,3 +218,69 @@ def test_import_with_aliases_and_archive_url_then_report_links(tmp_path: Path) -
     page2 = (ws2.feeds / "changes" / "twitter-privacy-policy-v2.html").read_text(encoding="utf-8")
     assert f"https://github.com/example/versions/blob/{sha}/Twitter/Privacy%20Policy.md" in page2
     assert str(repo.root) not in page2
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_aliases_join_documents_already_stored_under_the_former_name(tmp_path: Path) -> None:
+    """A store that imported Twitter's and X's files before `aliases` was declared holds two services:
+    once X declares aliases = ["Twitter"], feeds, report and list show one platform."""
+    from test_history_import import AI, BASE, BIO, Repo
+
+    repo = Repo(tmp_path / "versions")
+    repo.commit("Twitter/Privacy Policy.md", BASE.format(date="1 March 2022", extra=""), "2022-03-01T10:00:00Z")
+    repo.commit("Twitter/Privacy Policy.md", BASE.format(date="2 June 2022", extra=BIO), "2022-06-02T10:00:00Z")
+    repo.commit("X/Privacy Policy.md", BASE.format(date="1 August 2023", extra=BIO), "2023-08-01T10:00:00Z")
+    repo.commit("X/Privacy Policy.md", BASE.format(date="29 September 2023", extra=BIO + AI), "2023-09-29T10:00:00Z")
+    ws = Workspace(tmp_path / "ws")
+    ws.root.mkdir()
+    assert ws.run("import-versions", str(repo.root)).code == 0  # nothing declared: two services stored
+    with Store(ws.db) as store:
+        assert sorted(d.service for d in store.documents()) == ["Twitter", "X"]
+    assert (ws.feeds / "services/twitter.atom").is_file()  # the bug: a lane and a feed of its own
+
+    path = ws.declare("X", "https://x.example/privacy")
+    path.write_text('aliases = ["twitter"]\n' + path.read_text(encoding="utf-8"), encoding="utf-8")
+    r = ws.run("feeds")
+    assert r.code == 0, r.err
+    assert not (ws.feeds / "services/twitter.atom").exists() and not (ws.feeds / "services/twitter.json").exists()
+    x = feedparser.parse((ws.feeds / "services/x.atom").read_bytes())
+    assert [e.title.split(" — ")[0] for e in x.entries] == ["X Privacy Policy", "Twitter Privacy Policy"]
+    assert x.entries[1].link.endswith("changes/twitter-privacy-policy-v2.html")  # its page keeps its address
+    opml = [o.get("xmlUrl") for o in ET.fromstring((ws.feeds / "feeds.opml").read_bytes()).iter("outline")]
+    assert not any("twitter" in (u or "") for u in opml)
+    page = lxml.html.fromstring((ws.feeds / "changes/twitter-privacy-policy-v2.html").read_text(encoding="utf-8"))
+    assert "../services/x.atom" in page.xpath("//a/@href")
+    assert ws.run("doctor").out.count("out of date") == 0  # doctor plans the feeds with the same aliases
+
+    out = ws.run("report", "--format", "html", "-o", str(ws.root / "r.html"))
+    assert out.code == 0, out.err
+    report = lxml.html.fromstring((ws.root / "r.html").read_text(encoding="utf-8"))
+    lanes = [t.text_content() for t in report.xpath("//svg//text") if t.text_content() in ("X", "Twitter")]
+    assert lanes == ["X"], lanes
+    rows = ws.run("report", "--service", "X", "--format", "json").json()  # the platform's and its former name's
+    assert [(r["service"], r["tag"]) for r in rows] == [("Twitter", "biometrics"), ("X", "ai-training")]
+
+    listed = ws.run("list", "--json")
+    items = [(i["platform"], i["service"], i["type"]) for i in listed.json()]
+    assert items == [("X", "X", "Privacy Policy"), ("X", "Twitter", "Privacy Policy")]
+    table = ws.run("list")
+    assert "X (as Twitter)" in table.out and "stored but not declared" not in table.err
+
+
+def test_check_warns_until_the_feeds_have_a_public_url(tmp_path: Path, httpserver) -> None:
+    from pages import policy_html
+    from werkzeug import Response
+
+    ws = Workspace(tmp_path / "ws")
+    ws.policies.mkdir(parents=True)
+    pages = [policy_html(), policy_html({"Sharing": ["We now share your e-mail address with advertisers."]})]
+    httpserver.expect_request("/p").respond_with_handler(lambda request: Response(pages[0], content_type="text/html"))
+    ws.declare("Acme", httpserver.url_for("/p"))
+    r = ws.run("check")
+    assert r.code == 0 and "warning: links in" in r.err and "--base-url" in r.err, r.err
+    assert ws.run("feeds", "--base-url", "https://feeds.example.org/p/").code == 0
+    pages[0] = pages[1]
+    r = ws.run("check")  # changed: the feeds are rebuilt, with the public URL the folder remembers
+    assert r.code == 0 and "changed" in r.out and "warning" not in r.err, (r.out, r.err)
+    assert json.loads((ws.feeds / "all.json").read_text(encoding="utf-8"))["items"][0]["url"].startswith(
+        "https://feeds.example.org/p/changes/")

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from tracker.capture import guard
 from tracker.compare import artefacts
-from tracker.models import PRIORITY_TAGS, Clause, DiffResult, Document, FetchResult
+from tracker.models import PRIORITY_TAGS, Clause, DiffResult, Document, FetchResult, TagEvent
 from tracker.store.codec import PackedVersion, pack_extracted, sha256
 from tracker.store.database import DocumentRow, HeldCapture, Store, VersionHead, iso
 
@@ -119,12 +119,19 @@ def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResul
     """Clause diff plus tags plus the priority-tag events of the two documents: the one place the
     stages are joined."""
     from tracker.compare.diff import diff_clauses
-    from tracker.compare.events import document_events
     from tracker.compare.tag import tag_changes
 
     result = tag_changes(diff_clauses(old, new), lang=lang)
-    result.events = document_events(old, new, result, lang)
+    result.events = change_events(old, new, result, lang)
     return result
+
+
+def change_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang: str | None) -> list[TagEvent]:
+    """The priority-tag events of a tagged diff of two versions' clauses, as compared (undoubled):
+    for :func:`analyse`, and for changes stored before events existed (tracker/backfill.py)."""
+    from tracker.compare.events import document_events
+
+    return document_events(old, new, diff, lang)
 
 
 # --------------------------------------------------------------------------- extraction (pure)

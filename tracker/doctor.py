@@ -69,7 +69,9 @@ def examine(db: Path, policies: Path, feeds: Path, broken_after: int = 3, now: f
         if any(f.level == "fail" for f in out):
             return out
         docs, declarations, problems = _declarations(policies)
-        out += _feeds(store, feeds, broken_after, problems)
+        from tracker.sources.declarations import former_names
+
+        out += _feeds(store, feeds, broken_after, problems, former_names(docs))
         out += declarations
         out += _browser(docs)
         out += _outbox(store, now)
@@ -106,7 +108,7 @@ def _database(store) -> list[Finding]:
     return out
 
 
-def _feeds(store, feeds: Path, broken_after: int, problems: list[str]) -> list[Finding]:
+def _feeds(store, feeds: Path, broken_after: int, problems: list[str], aliases: dict[str, str]) -> list[Finding]:
     from tracker.publish.build import OWNER, feeds_owner, out_of_date
 
     where = f"feeds {feeds}"
@@ -117,7 +119,7 @@ def _feeds(store, feeds: Path, broken_after: int, problems: list[str]) -> list[F
     if owner is not None and owner != ident:
         return [Finding("fail", where, f"published from another database ({owner[:12]}, this one is {ident[:12]}); "
                                        "`policy-tracker feeds --rebuild` replaces them with this database's")]
-    stale, extra = out_of_date(store, feeds, broken_after=broken_after, problems=problems)
+    stale, extra = out_of_date(store, feeds, broken_after=broken_after, problems=problems, aliases=aliases)
     if stale or extra:
         sample = ", ".join((stale + extra)[:3])
         return [Finding("warn", where, f"{len(stale)} file(s) out of date, {len(extra)} not from this database "

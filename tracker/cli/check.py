@@ -119,7 +119,8 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
         # New documents need their (empty) service feeds and failures their status entries, not only
         # changes; the build is incremental, so a cycle where nothing moved skips it altogether.
         if rebuild_feeds and (any(o.state in ("new", "changed", "failed") or o.noted for o in outcomes)
-                              or not (cfg.feeds / "index.html").exists() or _declarations_to_show(cfg)):
+                              or not (cfg.feeds / "index.html").exists() or _declarations_to_show(cfg)
+                              or cfg.backfilled):
             try:
                 rebuild(cfg, store)
                 if not as_json and not quiet:

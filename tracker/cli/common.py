@@ -157,4 +157,5 @@ def rebuild(cfg: Config, store, base_url: str | None = None, max_entries: int = 
     """Rebuild the feeds folder from the store (the feeds stage)."""
     from tracker.publish.build import build_feeds
 
-    return build_feeds(store, cfg.feeds, base_url=base_url, max_entries=max_entries, problems=cfg.problems)
+    return build_feeds(store, cfg.feeds, base_url=base_url, max_entries=max_entries, problems=cfg.problems,
+                       aliases=cfg.aliases())

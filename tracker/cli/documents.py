@@ -44,7 +44,7 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
 
     A bad declaration file is named on stderr (exit status 2) and the others are listed.
     """
-    from tracker.sources.declarations import format_interval
+    from tracker.sources.declarations import format_interval, former_names, service_lanes
     from tracker.store.database import iso
 
     docs = cfg.documents(missing_ok=True)
@@ -56,7 +56,10 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
             for n in store.capture_notes(open_only=True):
                 notes.setdefault((n.service, n.type), []).append(n)
     declared = {d.key: d for d in docs}
-    keys = sorted(set(declared) | set(rows), key=lambda k: (k[0].casefold(), k[1].casefold()))
+    # documents stored under a former name (declared ``aliases``) are listed with their platform's
+    lanes = service_lanes({k[0] for k in rows}, former_names(docs))
+    keys = sorted(set(declared) | set(rows), key=lambda k: (lanes.get(k[0], k[0]).casefold(), k[0] in lanes,
+                                                           k[1].casefold()))
     items = []
     for key in keys:
         d, r = declared.get(key), rows.get(key)
@@ -65,7 +68,7 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
         if failures >= broken_after:
             state = "broken"
         items.append({
-            "service": key[0], "type": key[1], "url": d.url if d else (r.url if r else ""), "declared": d is not None,
+            "service": key[0], "platform": lanes.get(key[0], key[0]), "type": key[1], "url": d.url if d else (r.url if r else ""), "declared": d is not None,
             "interval": format_interval(d.interval) if d else None,
             "last_check": iso(r.last_check_at) if r else None, "state": state,
             "reason": r.last_reason if r else None, "error": r.last_error if r else None,
@@ -92,7 +95,8 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
             state += " (suspect capture)" if state == "held" else ", suspect capture held"
         if it["failed_commits"]:
             state += f", {len(it['failed_commits'])} import commit(s) failed"
-        cells.append([it["service"], it["type"], it["interval"] or "not declared", it["last_check"] or "-", state,
+        name = f"{it['platform']} (as {it['service']})" if it["platform"] != it["service"] else it["service"]
+        cells.append([name, it["type"], it["interval"] or "not declared", it["last_check"] or "-", state,
                       str(it["versions"])])
     from tracker.publish.termsafe import safe_line
 
@@ -116,7 +120,7 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
         stdout_console().print(table)
     elif items or bad:
         click.echo(plain_table(headers, cells + bad))
-    stored_only = sum(1 for it in items if not it["declared"])
+    stored_only = sum(1 for it in items if not it["declared"] and it["platform"] == it["service"])
     if stored_only:
         click.echo(f"{stored_only} document(s) stored but not declared in {cfg.policies} (imported, or no longer "
                    "declared): not checked; `policy-tracker forget SERVICE` removes their data", err=True)

@@ -56,7 +56,7 @@ def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int
         try:
             paths = build_feeds(store, cfg.feeds, base_url=base_url.strip() if base_url else None,
                                 max_entries=max_entries, broken_after=broken_after, adopt=rebuild,
-                                problems=_problems(cfg))
+                                problems=_problems(cfg), aliases=cfg.aliases())
         except OSError as e:  # a --feeds folder that cannot be made or written is bad input
             where = f" ({e.filename})" if getattr(e, "filename", None) else ""
             raise TrackerError(f"--feeds {cfg.feeds}: cannot write the feeds: {e.strerror or e}{where}") from None

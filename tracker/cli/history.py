@@ -86,7 +86,7 @@ def import_versions_cmd(cfg: Config, repo_dir: Path, service: str | None, type_:
             from tracker.publish.build import build_feeds
 
             try:
-                build_feeds(store, cfg.feeds)
+                build_feeds(store, cfg.feeds, aliases=cfg.aliases())
             except OSError as e:  # the history is stored; `feeds` rebuilds them once the folder works
                 click.echo(f"policy-tracker: error: feeds not written in {cfg.feeds}: {e.strerror or e}", err=True)
                 cfg.bad_input += 1
@@ -155,8 +155,10 @@ def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | N
     since_ts = _since(since)
     if not cfg.db.exists():
         raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` or `import-versions` first)")
-    lanes = {a: d.service for d in cfg.documents(report=False, missing_ok=True) for a in d.aliases}
+    from tracker.sources.declarations import service_lanes
+
     with cfg.store() as store:
+        lanes = service_lanes(store.service_names(), cfg.aliases())  # stored former names -> platform
         svc: list[str] | None = None
         if service:
             from tracker.sources.declarations import slugify

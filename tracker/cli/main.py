@@ -46,6 +46,8 @@ class Config:
     bad_input: int = 0  # problems of input found (and reported) by this command that did not stop it
     problems: list[str] = field(default_factory=list)  # the declaration problems (named in status.atom)
     damage_checked: bool = False  # the database file was looked at for zeroed pages (tracker/store/trouble.py)
+    events_checked: bool = False  # changes stored by an earlier release were given their events (tracker/backfill.py)
+    backfilled: int = 0  # ... how many, by this command (the feeds are rebuilt when there were some)
 
     def store(self):
         from tracker.store.database import Store
@@ -58,7 +60,16 @@ class Config:
             if warning:
                 click.echo(f"policy-tracker: warning: {safe(warning)}", err=True)
                 self.bad_input += 1
-        return Store(self.db)
+        store = Store(self.db)
+        if not self.events_checked:  # once per command (a no-op but for one lookup once it is done)
+            self.events_checked = True
+            from tracker.backfill import backfill_events
+
+            done = backfill_events(store)
+            if done is not None:
+                click.echo(f"policy-tracker: {'warning: ' if done.error else ''}{safe(done.line())}", err=True)
+                self.backfilled = done.changes if not done.error else 0
+        return store
 
     def documents(self, report: bool = True, missing_ok: bool = False):
         """The valid declared documents. Each problem of the policies folder (a bad file, a bad
@@ -77,6 +88,19 @@ class Config:
             self.bad_input += len(problems)
         self.problems = list(problems)
         return docs
+
+    def aliases(self) -> dict[str, str]:
+        """Former service names -> service (declared ``aliases``), read quietly: for grouping what is
+        stored under a former name with its platform (feeds, report, list); problems are the command's
+        own reading's to report."""
+        from tracker.sources.declarations import former_names, read_policies
+
+        if not self.policies.is_dir():
+            return {}
+        try:
+            return former_names(read_policies(self.policies)[0])
+        except TrackerError:
+            return {}
 
     def exit_status(self, status: int = EXIT_OK) -> int:
         """The command's status, made 2 when bad input was reported on the way (2 wins over 3)."""

@@ -280,11 +280,13 @@ def _status_notes(store: Store) -> list:
 
 
 def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
-                broken_after: int = 3, adopt: bool = False, problems: list[str] | None = None) -> list[Path]:
+                broken_after: int = 3, adopt: bool = False, problems: list[str] | None = None,
+                aliases: dict[str, str] | None = None) -> list[Path]:
     """Bring every feed, change page and the index up to date with the store; returns the files it
     manages. The bytes are always those of a full rebuild; only files whose inputs changed (or that
     were deleted or edited) are rendered, and only the diffs they show are read. The folder must be
-    this database's (:func:`claim_feeds`; ``adopt``: take it over)."""
+    this database's (:func:`claim_feeds`; ``adopt``: take it over). ``aliases``: former service names
+    (declarations' ``former_names``): documents stored under one are in their platform's feed."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     claim_feeds(store, out_dir, adopt=adopt)
@@ -302,11 +304,11 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
         status, broken = render_status(_failing(store, broken_after), base, broken_after, since[""],
                                        bad_declarations(problems or []), _status_notes(store))
         kept = store.kept_file_names()
-        outputs = _outputs(changes, services, base, max_entries, broken, titles, since, refs, kept)
+        outputs = _outputs(changes, services, base, max_entries, broken, titles, since, refs, kept, aliases)
         stale = [o for o in outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
         need = {c.id: c for o in stale for c in o.needs}
         full = store.change_records(list(need.values()))
-    merged = {**kept, **service_slugs(services + [c.service for c in changes], kept)}
+    merged = {**kept, **service_slugs(_names(services, changes, aliases), kept)}
     if merged != kept:  # names given for the first time are kept from now on
         store.keep_file_names(merged)
     records = {}
@@ -332,7 +334,8 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
 
 
 def out_of_date(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
-                broken_after: int = 3, problems: list[str] | None = None) -> tuple[list[str], list[str]]:
+                broken_after: int = 3, problems: list[str] | None = None,
+                aliases: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
     """(files a build would write, files it would delete): whether the feeds folder matches the store,
     found as a build finds it, writing nothing (the ``doctor`` command)."""
     out_dir = Path(out_dir)
@@ -349,7 +352,7 @@ def out_of_date(store: Store, out_dir: Path, base_url: str | None = None, max_en
         _, broken = render_status(_failing(store, broken_after), base, broken_after, since[""],
                                   bad_declarations(problems or []))
         outputs = _outputs(changes, services, base, max_entries, broken, _Titles(manifest["titles"]), since, refs,
-                           store.kept_file_names())
+                           store.kept_file_names(), aliases)
     stale = [rel for o in outputs for rel in o.rels if not _fresh(out_dir, rel, o.key, known)]
     keep = {rel for o in outputs for rel in o.rels}
     extra = []
@@ -360,6 +363,14 @@ def out_of_date(store: Store, out_dir: Path, base_url: str | None = None, max_en
         except OSError:
             continue
     return sorted(stale), sorted(extra)
+
+
+def _names(services: list[str], changes: list[ChangeHead], aliases: dict[str, str] | None) -> list[str]:
+    """Every service name that needs a file name: stored ones, and the platforms former names join."""
+    from tracker.sources.declarations import service_lanes
+
+    names = services + [c.service for c in changes]
+    return names + sorted(set(service_lanes(names, aliases or {}).values()))
 
 
 @dataclass
@@ -386,17 +397,21 @@ class _FeedPlan:
 
 def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entries: int,
              broken: list[str], titles: _Titles, since: dict[str, str],
-             refs: dict[int, tuple[str, str | None]], kept: dict[str, str] | None = None) -> list[_Output]:
+             refs: dict[int, tuple[str, str | None]], kept: dict[str, str] | None = None,
+             aliases: dict[str, str] | None = None) -> list[_Output]:
     """Every file built from the changes (all but status.atom), each with its key and renderer."""
+    from tracker.sources.declarations import service_lanes
+
     code = code_hash()
-    slugs = service_slugs(services + [c.service for c in changes], kept)
+    lanes = service_lanes(services + [c.service for c in changes], aliases or {})
+    slugs = service_slugs(_names(services, changes, aliases), kept)
     pages = {c.id: change_file(c.service, c.type, c.to_version, slugs) for c in changes}
     plans = [_FeedPlan("all", "Policy changes: all services", "Every significant change of every watched policy",
                        changes, since[""])]
-    by_service: dict[str, list[ChangeHead]] = {s: [] for s in slugs}
+    by_service: dict[str, list[ChangeHead]] = {s: [] for s in slugs if s not in lanes}  # one feed per platform
     by_tag: dict[str, list[ChangeHead]] = {t: [] for t in ALWAYS_TAGS}
     for c in changes:
-        by_service[c.service].append(c)
+        by_service[lanes.get(c.service, c.service)].append(c)
         for t in c.tags:
             by_tag.setdefault(t, []).append(c)
     for name in sorted(by_service):
@@ -428,7 +443,8 @@ def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entr
             nxt = doc_changes[i + 1] if i + 1 < len(doc_changes) else None
             links = (PageLink(pages[prev.id], f"← version {prev.to_version}") if prev else None,
                      PageLink(pages[nxt.id], f"version {nxt.to_version} →") if nxt else None)
-            feeds = [PageLink(f"../services/{slugs[c.service]}.atom", f"{c.service} (Atom)")]
+            platform = lanes.get(c.service, c.service)
+            feeds = [PageLink(f"../services/{slugs[platform]}.atom", f"{platform} (Atom)")]
             feeds += [PageLink(f"../tags/{tag_files.get(t, file_slug(t))}.atom", f"{tag_label(t)} (Atom)")
                       for t in c.tags]
             rel = "changes/" + pages[c.id]

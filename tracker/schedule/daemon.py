@@ -56,6 +56,7 @@ from tracker.publish.build import build_feeds, public_base
 from tracker.publish.notify import Notifier
 from tracker.schedule.politeness import TICK, HostGate, due_at, human_seconds, jittered, retry_delay
 from tracker.schedule.watch import DeclarationWatcher
+from tracker.sources.declarations import former_names
 from tracker.store.database import Store, declaration_hash, iso, now_ts
 from tracker.workers import EXTRACT_TIMEOUT, Extractors, default_workers, extract
 
@@ -501,7 +502,7 @@ class Daemon:
         try:
             with self.paths.store() as reader:
                 build_feeds(reader, self.paths.feeds, broken_after=self.opts.broken_after,
-                            problems=self.watcher.problem_lines)
+                            problems=self.watcher.problem_lines, aliases=former_names(list(self.docs.values())))
         except Exception as e:  # noqa: BLE001 - feeds are rebuilt again at the next change
             log.error("rebuilding feeds in %s failed: %s: %s", self.paths.feeds, type(e).__name__, e)
         took = time.monotonic() - started

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -388,6 +389,26 @@ def check_aliases(value: object, service: str | None) -> tuple[str, ...]:
         if name.casefold() not in {o.casefold() for o in out}:
             out.append(name)
     return tuple(out)
+
+
+def former_names(docs: Iterable[Document]) -> dict[str, str]:
+    """Former name -> service, from the declarations' ``aliases`` ("Twitter" -> "X")."""
+    return {a: d.service for d in docs for a in d.aliases}
+
+
+def service_lanes(names: Iterable[str], former: dict[str, str]) -> dict[str, str]:
+    """Stored service name -> the service it is a former name of, for the stored names that are one
+    (matched by case or slug, as ``import-versions`` matches archive folders): documents stored under
+    "Twitter" before ``aliases = ["Twitter"]`` was declared join X's lane, feed and list rows. A name
+    that is itself a declared service stays its own."""
+    keys = {k: v for k, v in former.items() if k.casefold() not in {s.casefold() for s in former.values()}}
+    by_fold = {k.casefold(): v for k, v in keys.items()} | {slugify(k): v for k, v in keys.items()}
+    out = {}
+    for name in names:
+        platform = by_fold.get(name.casefold()) or by_fold.get(slugify(name))
+        if platform is not None and platform != name:
+            out[name] = platform
+    return out
 
 
 def load_file(path: Path, problems: list[str] | None = None) -> list[Document]:

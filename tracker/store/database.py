@@ -297,6 +297,10 @@ class VersionHead:
     lang: str | None = None
 
 
+# Facts of the file rather than of the schema (its identity, kept file names, one-time upgrades done):
+# made when first needed, outside the numbered migrations.
+META_TABLE = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID"
+
 EMPTY_FILE_GRACE = 5.0  # seconds: a 0-byte file younger than this is a database being created
 
 
@@ -391,7 +395,7 @@ class Store:
         it publishes records (see ``tracker.publish.build``), so that another or a new database never
         overwrites or deletes what it published. Kept outside the numbered migrations: it is a fact of
         the file, not of the schema, and old files get it the first time it is asked for."""
-        self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+        self.conn.execute(META_TABLE)
         row = self.conn.execute("SELECT value FROM meta WHERE key='identity'").fetchone()
         if row:
             return row[0]
@@ -420,6 +424,31 @@ class Store:
 
     def count_changes(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
+
+    def meta_value(self, key: str) -> str | None:
+        """A fact kept in the file's ``meta`` table (None when absent, or with no table yet)."""
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        except sqlite3.OperationalError:  # no meta table yet
+            return None
+        return row[0] if row else None
+
+    def set_meta_value(self, key: str, value: str) -> None:
+        self.conn.execute(META_TABLE)
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def changes_without_events(self) -> list[int]:
+        """Ids of the changes stored before priority-tag events existed: their diff has no ``events``
+        key (a diff stored since has one, empty when there is no event). Unpacks every diff: for a
+        one-time backfill (tracker/backfill.py), not for a hot path."""
+        return [cid for cid, blob in self.conn.execute("SELECT id, diff FROM changes ORDER BY id")
+                if "events" not in (unpack(blob) or {})]  # type: ignore[operator]
+
+    def replace_change_diff(self, change_id: int, diff: DiffResult, tags: list[str]) -> None:
+        """Rewrite a stored change's diff and the tags it is listed under (its versions, date and
+        publication stay)."""
+        self.conn.execute("UPDATE changes SET diff=?, tags=? WHERE id=?",
+                          (pack(diff.to_dict()), json.dumps(tags), change_id))
 
     # ------------------------------------------------------------------ health (the doctor command)
 
