@@ -127,6 +127,15 @@ def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResul
     return result
 
 
+def compare_versions(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
+    """Two versions as a check compares them (and `diff` shows them): a page holding the policy
+    twice compared once (``note`` says so), then :func:`analyse`."""
+    a, b, doubled_note = artefacts.undouble(old, new)
+    result = analyse(a, b, lang)
+    result.note = doubled_note
+    return result
+
+
 # --------------------------------------------------------------------------- extraction (pure)
 
 
@@ -277,16 +286,14 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
     if isinstance(judged, CheckOutcome):
         return judged
     previous, old = judged
-    old, new, doubled_note = artefacts.undouble(old, page.clauses)
-    diff = analyse(old, new, lang)
-    diff.note = doubled_note
+    diff = compare_versions(old, page.clauses, lang)
     if not diff.significant:
         _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
         out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
         out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
         return out
     number = _add_version(store, row, capture, fetch, packed, lang, "changed", validators)
-    out.version, out.state, out.note = number, "changed", doubled_note or None
+    out.version, out.state, out.note = number, "changed", diff.note or None
     out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=at)
     out.significant = len(diff.significant)
     out.tags = diff.tags()
@@ -400,9 +407,8 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
     with no priority-tag events: a capture, not a policy change, is no topic alert. Unpublished
     (a flap's later flips, a re-baseline): recorded with no diff, in no feed."""
     if published:
-        a, b, doubled_note = artefacts.undouble(old, new)
-        diff = analyse(a, b, lang)
-        diff.note = note + (f"; {doubled_note}" if doubled_note else "")
+        diff = compare_versions(old, new, lang)
+        diff.note = note + (f"; {diff.note}" if diff.note else "")
         if kind == "reverted" and not diff.significant:  # back to a text that differs only in form
             _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
             out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
