@@ -52,7 +52,8 @@ from tracker.check import (
 )
 from tracker.errors import TrackerError
 from tracker.models import Document
-from tracker.publish.build import build_feeds, public_base
+from tracker.publish.build import build_feeds
+from tracker.publish.folder import public_base
 from tracker.publish.notify import Notifier
 from tracker.schedule.politeness import TICK, HostGate, due_at, human_seconds, jittered, retry_delay
 from tracker.schedule.watch import DeclarationWatcher

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, DiffResult, Document
@@ -54,8 +54,12 @@ def now_ts() -> float:
     return time.time()
 
 
+@overload
+def iso(ts: float) -> str: ...
+@overload
+def iso(ts: float | None) -> str | None: ...
 def iso(ts: float | None) -> str | None:
-    """Unix time -> ISO 8601 UTC with a Z, second precision."""
+    """Unix time -> ISO 8601 UTC with a Z, second precision (None for None)."""
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
