@@ -21,7 +21,8 @@ from tracker.capture import guard
 from tracker.compare import artefacts
 from tracker.models import PRIORITY_TAGS, Clause, DiffResult, Document, FetchResult
 from tracker.store.codec import PackedVersion, pack_extracted, sha256
-from tracker.store.database import DocumentRow, HeldCapture, Store, VersionHead, iso
+from tracker.store.database import Store
+from tracker.store.records import DocumentRow, HeldCapture, VersionHead, iso
 
 State = Literal["new", "unchanged", "changed", "failed"]
 Origin = Literal["fetch", "import"]

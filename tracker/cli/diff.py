@@ -19,7 +19,8 @@ from tracker.errors import TrackerError
 from tracker.models import DiffResult
 
 if TYPE_CHECKING:
-    from tracker.store.database import DocumentRow, Store
+    from tracker.store.database import Store
+    from tracker.store.records import DocumentRow
 
 FILE_FORMATS = {".html": "html", ".htm": "html", ".xhtml": "html", ".md": "md", ".markdown": "md", ".txt": "txt"}
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),

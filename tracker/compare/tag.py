@@ -75,7 +75,7 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
             continue
         hits.sort(key=lambda h: (-h.rule.weight, h.start))
         seen: set[tuple[int, int]] = set()
-        ev = []
+        ev: list[Evidence] = []
         for h in hits:
             if (h.start, h.end) in seen or len(ev) >= 3:
                 continue
@@ -99,6 +99,7 @@ def _direction(tag: str, old: TagResult | None, new: TagResult | None) -> str | 
     if had and not has:
         return "removed"
     if had and has:
+        assert old is not None and new is not None
         if old.polarity.get(tag) != new.polarity.get(tag):
             return "flipped"
         return "changed"

@@ -60,7 +60,8 @@ from tracker.publish.jsonfeed import OpmlFeed, render_opml
 from tracker.publish.sanitise import file_slug, short_hash
 from tracker.publish.site import FeedRow, IndexRow, PageLink, change_page, index_page
 from tracker.publish.sources import source_link
-from tracker.store.database import ChangeHead, ChangeRecord, Store, iso
+from tracker.store.database import Store
+from tracker.store.records import ChangeHead, ChangeRecord, iso
 
 ALWAYS_TAGS = ("ai-training", "biometrics", "data-sharing", "data-retention", "children", "location",
                "law-enforcement", "user-rights", "tracking-advertising", "arbitration")
@@ -68,7 +69,7 @@ ALWAYS_TAGS = ("ai-training", "biometrics", "data-sharing", "data-retention", "c
 # only reads what the stored diff carries.
 _CODE_FILES = ("publish/build.py", "publish/feeds.py", "publish/pages.py", "publish/sanitise.py", "models.py",
                "publish/site.py", "publish/headline.py", "publish/display.py", "publish/jsonfeed.py",
-               "publish/sources.py", "store/database.py", "store/codec.py")
+               "publish/sources.py", "store/database.py", "store/records.py", "store/codec.py")
 _code_hash: list[str] = []
 
 Renderer = Callable[[dict[int, ChangeRecord]], dict[str, bytes]]

@@ -29,7 +29,7 @@ from tracker.publish.jsonfeed import render_json_feed
 from tracker.publish.pages import KIND_MARKERS, clause_html, tag_label
 from tracker.publish.pages import event_html as _event_html
 from tracker.publish.sanitise import clean_text, esc, safe_url, truncate, uri_part
-from tracker.store.database import CaptureNote, ChangeRecord, DocumentRow, iso
+from tracker.store.records import CaptureNote, ChangeRecord, DocumentRow, iso
 
 TAG_AUTHORITY = "tag:policy-tracker,2024:"
 EPOCH = "1970-01-01T00:00:00Z"

@@ -57,7 +57,8 @@ from tracker.publish.folder import public_base
 from tracker.publish.notify import Notifier
 from tracker.schedule.politeness import TICK, HostGate, due_at, human_seconds, jittered, retry_delay
 from tracker.schedule.watch import DeclarationWatcher
-from tracker.store.database import Store, declaration_hash, iso, now_ts
+from tracker.store.database import Store, declaration_hash
+from tracker.store.records import iso, now_ts
 from tracker.workers import EXTRACT_TIMEOUT, Extractors, default_workers, extract
 
 log = logging.getLogger("tracker.daemon")
