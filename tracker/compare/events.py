@@ -27,8 +27,8 @@ statement about the two documents as wholes:
 
 Duplicated, re-ordered and re-captured clauses give no event: their sentences are on both sides.
 Nothing is computed unless a significant clause change touches the tag, so an unchanged topic costs
-nothing; when one does, both documents are tagged whole (clause results are cached across calls:
-consecutive versions share most clauses). Pure: clauses and a tagged diff in, events out.
+nothing; when one does, both documents are tagged whole for the priority tags only (clause results
+are cached across calls: consecutive versions share most clauses). Pure: clauses and a tagged diff in, events out.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class Statement:
 
 @lru_cache(maxsize=32768)
 def _tagged(text: str, lang: str | None) -> TagResult:
-    return tag_text(text, lang, load_rules())
+    return tag_text(text, lang, load_rules(), tags=PRIORITY)  # events read only the priority tags
 
 
 def touched_tags(diff: DiffResult) -> list[str]:
