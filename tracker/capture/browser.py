@@ -49,6 +49,10 @@ USER_ENV = "POLICY_TRACKER_BROWSER_USER"  # who runs Chromium when the tracker r
 _SANDBOX_TROUBLE = re.compile(r"sandbox|zygote|namespace", re.I)
 _SLOTS = threading.BoundedSemaphore(MAX_BROWSERS)
 _NET_ERROR = re.compile(r"net::(ERR_[A-Z_]+)")
+# Newer Chromium dumps its own error page instead of an empty DOM when a page cannot load: a body of
+# class "neterror" with the code in an element of class "error-code".
+_ERROR_PAGE = re.compile(rb"<body[^>]*\bclass=\"[^\"]*\bneterror\b")
+_ERROR_PAGE_CODE = re.compile(rb"class=\"error-code\">(?:<!--[^>]*-->)?(ERR_[A-Z_]+)")
 
 
 def find_chromium() -> str | None:
@@ -192,6 +196,10 @@ def _run(exe: str, url: str, *, deadline: float, timeout: float, max_bytes: int,
     if problem == "too-large":
         return _fail(url, "too-large", f"rendered page over the {max_bytes} byte limit", start)
     net = _NET_ERROR.search(stderr)
+    if _ERROR_PAGE.search(body):
+        found = _ERROR_PAGE_CODE.search(body)
+        code = found.group(1).decode() if found else (net.group(1) if net else "ERR_FAILED")
+        return _fail(url, "timeout" if "TIMED_OUT" in code else "connection", f"browser: {code}", start)
     if not body.strip():
         if net:
             code = net.group(1)
