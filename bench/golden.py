@@ -77,7 +77,7 @@ def dump(work: Path) -> dict:
     for p in sorted(feeds.rglob("*")) if feeds.exists() else []:
         if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json":
             body = _LOCAL.sub(b"L", _TIME.sub(b"T", p.read_bytes()))
-            if p.suffix in (".atom", ".rss", ".html"):
+            if p.suffix in (".atom", ".rss", ".html", ".json"):
                 # Changes stored in the same second are listed in the order their fetches ended, which
                 # differs from run to run: compare the lines as a multiset, not their order.
                 body = b"\n".join(sorted(body.splitlines()))

@@ -246,3 +246,13 @@ def test_a_page_holding_the_policy_twice_reports_no_sentence_removed_that_stays(
     removed = [c.old for c in single.diff.significant if c.kind in ("removed", "modified")]
     assert not [t for t in removed if t in final]  # nothing still on the page is reported removed
     assert not [c for c in single.diff.significant if c.directions.get("ai-training") == "removed"]
+    # `diff` of the same two versions says what check stored: both sides compared once, with the note
+    for rec in (doubled, single):
+        shown = ws.run("diff", "Example", "--from", str(rec.from_version), "--to", str(rec.to_version),
+                       "--format", "json").json()
+        assert shown["note"] == rec.diff.note
+        assert [(c["kind"], c["old"], c["new"]) for c in shown["changes"]] == \
+            [(c.kind, c.old, c.new) for c in rec.diff.significant]
+        assert shown["events"] == [e.to_dict() for e in rec.diff.events]
+    text = ws.run("diff", "Example", "--from", "1", "--to", "2").out
+    assert "doubled page: the new capture holds the same clauses twice (compared once)" in text

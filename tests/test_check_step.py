@@ -9,7 +9,8 @@ from pages import policy_html
 from tracker.check import Capture, analyse, check_capture, check_fetch, read_page
 from tracker.models import Document, FetchResult
 from tracker.pool import Pool
-from tracker.store.database import Store, now_ts
+from tracker.store.database import Store
+from tracker.store.records import now_ts
 
 DOC = Document(service="Example", type="Privacy Policy", url="https://example.com/privacy", select=("main",))
 SHARING = "We share your contact details with our partners for marketing."

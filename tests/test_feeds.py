@@ -18,8 +18,9 @@ from tracker.cli import cli
 from tracker.compare.tag import tag_changes
 from tracker.errors import TrackerError
 from tracker.models import DiffResult, Evidence
-from tracker.publish.build import build_feeds, service_slugs, write_atomic
+from tracker.publish.build import build_feeds, service_slugs
 from tracker.publish.feeds import entry_id
+from tracker.publish.folder import write_atomic
 from tracker.store.database import Store
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")

@@ -22,7 +22,8 @@ from feeddata import (
 
 from tracker.compare.tag import tag_changes
 from tracker.models import DiffResult
-from tracker.publish.build import MANIFEST, build_feeds
+from tracker.publish.build import build_feeds
+from tracker.publish.folder import MANIFEST
 
 BASE = "https://feeds.example.test/"
 

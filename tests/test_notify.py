@@ -20,7 +20,7 @@ from werkzeug import Response
 from tracker.models import Change, DiffResult
 from tracker.publish.feeds import entry_id
 from tracker.publish.notify import CHANGE_CHARS, MAX_CHANGES, check_url, notify_urls, payload
-from tracker.store.database import ChangeRecord
+from tracker.store.records import ChangeRecord
 
 AI = "We may use your posts to train our AI models and improve our products."
 BASE = "https://policies.example.org/feeds"

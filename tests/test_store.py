@@ -12,9 +12,7 @@ from helpers import shared_dir
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, Document
-from tracker.store.database import (
-    MIGRATIONS,
-    Store,
+from tracker.store.codec import (
     clause_count,
     decode_clauses,
     decode_text,
@@ -23,6 +21,8 @@ from tracker.store.database import (
     pack,
     sha256,
 )
+from tracker.store.database import Store
+from tracker.store.schema import MIGRATIONS
 from tracker.text.clauses import make_clause
 from tracker.text.html import extract_html
 from tracker.text.normalise import clause_id

@@ -21,7 +21,8 @@ from tracker.capture import guard
 from tracker.compare import artefacts
 from tracker.models import PRIORITY_TAGS, Clause, DiffResult, Document, FetchResult, TagEvent
 from tracker.store.codec import PackedVersion, pack_extracted, sha256
-from tracker.store.database import DocumentRow, HeldCapture, Store, VersionHead, iso
+from tracker.store.database import Store
+from tracker.store.records import DocumentRow, HeldCapture, VersionHead, iso
 
 State = Literal["new", "unchanged", "changed", "failed"]
 Origin = Literal["fetch", "import"]
@@ -132,6 +133,15 @@ def change_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang: 
     from tracker.compare.events import document_events
 
     return document_events(old, new, diff, lang)
+
+
+def compare_versions(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
+    """Two versions as a check compares them (and `diff` shows them): a page holding the policy
+    twice compared once (``note`` says so), then :func:`analyse`."""
+    a, b, doubled_note = artefacts.undouble(old, new)
+    result = analyse(a, b, lang)
+    result.note = doubled_note
+    return result
 
 
 # --------------------------------------------------------------------------- extraction (pure)
@@ -297,7 +307,7 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
         out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
         return out
     number = _add_version(store, row, capture, fetch, packed, lang, "changed", validators)
-    out.version, out.state, out.note = number, "changed", doubled_note or None
+    out.version, out.state, out.note = number, "changed", diff.note or None
     out.change_id = store.add_change(row.id, previous.number, number, diff, detected_at=at)
     out.significant = len(diff.significant)
     out.tags = diff.tags()
@@ -446,9 +456,8 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
     statements say nothing true about what the policy added or dropped. Unpublished (a flap's later
     flips, a re-baseline): recorded with no diff, in no feed."""
     if published:
-        a, b, doubled_note = artefacts.undouble(old, new)
-        diff = analyse(a, b, lang)
-        diff.note = note + (f"; {doubled_note}" if doubled_note else "")
+        diff = compare_versions(old, new, lang)
+        diff.note = note + (f"; {diff.note}" if diff.note else "")
         if kind == "reverted" and not diff.significant:  # back to a text that differs only in form
             _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
             out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"

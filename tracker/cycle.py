@@ -29,7 +29,8 @@ from tracker.check import (
     wants_page,
 )
 from tracker.models import Document, FetchResult
-from tracker.store.database import DocumentRow, Store, now_ts
+from tracker.store.database import Store
+from tracker.store.records import DocumentRow, now_ts
 from tracker.workers import EXTRACT_TIMEOUT, Extractors, default_workers, extract
 
 BATCH_SIZE = 100  # documents per transaction

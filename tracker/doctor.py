@@ -109,7 +109,8 @@ def _database(store) -> list[Finding]:
 
 
 def _feeds(store, feeds: Path, broken_after: int, problems: list[str], aliases: dict[str, str]) -> list[Finding]:
-    from tracker.publish.build import OWNER, feeds_owner, out_of_date
+    from tracker.publish.build import out_of_date
+    from tracker.publish.folder import OWNER, feeds_owner
 
     where = f"feeds {feeds}"
     if not feeds.exists():

@@ -21,7 +21,7 @@ from faultserver import FaultServer, policy_page
 from figures import record, table
 from lxml import etree, html
 
-from tracker.publish.build import MANIFEST, OWNER
+from tracker.publish.folder import MANIFEST, OWNER
 
 pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loop (-m "not slow")
 

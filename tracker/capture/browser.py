@@ -31,6 +31,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from tracker.capture import netpolicy
@@ -168,7 +169,7 @@ def _run(exe: str, url: str, *, deadline: float, timeout: float, max_bytes: int,
     if isinstance(user, str):
         return _fail(url, "browser-failed", user, start)
     profile = tempfile.mkdtemp(prefix="policy-tracker-chromium-")
-    extra = {}
+    extra: dict[str, Any] = {}
     if user is not None:
         os.chown(profile, *user)
         extra = {"user": user[0], "group": user[1], "extra_groups": []}

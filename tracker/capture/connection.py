@@ -106,7 +106,8 @@ class _GuardedMixin:
     def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         deadline = current_deadline()
         if deadline is not None and self.sock is not None:  # type: ignore[attr-defined]
-            deadline.add(self.sock)  # type: ignore[attr-defined]  (a kept-alive connection, reused)
+            # a kept-alive connection, reused
+            deadline.add(self.sock)  # type: ignore[attr-defined]
         return super().request(*args, **kwargs)  # type: ignore[misc]
 
 

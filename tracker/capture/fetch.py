@@ -225,7 +225,8 @@ class Fetcher:
             try:
                 resp = self._send(session, current, headers, deadline, allow_private)
             except requests.exceptions.RequestException as e:
-                e.hop_url = current  # type: ignore[attr-defined]  (the messages name the host that failed)
+                # the messages name the host that failed
+                e.hop_url = current  # type: ignore[attr-defined]
                 raise
             if resp.status_code not in REDIRECT_CODES or "location" not in resp.headers:
                 return resp, hops

@@ -93,7 +93,7 @@ def describe(e: BaseException, url: str = "") -> str:
         return safe_line(f"{host} sent nothing for too long (read timeout)", 300)
     if (os_error := next((x for x in chain if type(x) is OSError or isinstance(x, ConnectionError)
                           and x.strerror), None)) is not None and getattr(os_error, "strerror", None):
-        return safe_line(f"cannot connect to {hostport} ({_lower_first(os_error.strerror)})", 300)
+        return safe_line(f"cannot connect to {hostport} ({_lower_first(os_error.strerror or '')})", 300)
     return _short(e)
 
 

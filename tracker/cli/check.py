@@ -96,7 +96,7 @@ def _run_check(cfg: Config, docs: list, jobs: int, per_host: int, as_json: bool,
                       max_bytes=max_size or MAX_BYTES, pool_size=max(4, jobs))
     with cfg.store() as store, fetcher:
         if rebuild_feeds:  # refused before anything is fetched: the feeds folder is another database's
-            from tracker.publish.build import claim_feeds
+            from tracker.publish.folder import claim_feeds
 
             claim_feeds(store, cfg.feeds)
         notifier = start_notifications(store, notify or [], cfg.feeds)  # before the cycle: its changes are all sent
@@ -159,7 +159,7 @@ def _declarations_to_show(cfg: Config) -> bool:
 def warn_local_links(cfg: Config) -> None:
     """One line on stderr when the feeds folder was built with file:// links that nobody chose."""
     from tracker.cli.demo import MARKER
-    from tracker.publish.build import LOCAL_LINKS_WARNING, link_base
+    from tracker.publish.folder import LOCAL_LINKS_WARNING, link_base
 
     if (cfg.feeds.parent / MARKER).exists():  # the offline demo's folder: local on purpose
         return

@@ -90,7 +90,7 @@ def start_notifications(store, urls: list[str], feeds: Path | None = None):
     page links use the feeds folder's public URL (given once to ``feeds --base-url``, or the env)."""
     if not urls:
         return None
-    from tracker.publish.build import public_base
+    from tracker.publish.folder import public_base
     from tracker.publish.notify import Notifier
 
     notifier = Notifier(urls, base_url=public_base(feeds) if feeds is not None else None)

@@ -9,6 +9,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,29 +18,16 @@ from tracker.cli.main import cli, pass_config
 from tracker.errors import TrackerError
 from tracker.models import DiffResult
 
+if TYPE_CHECKING:
+    from tracker.store.database import Store
+    from tracker.store.records import DocumentRow
+
 FILE_FORMATS = {".html": "html", ".htm": "html", ".xhtml": "html", ".md": "md", ".markdown": "md", ".txt": "txt"}
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _HTML_START = re.compile(r"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|main|article|section|div|p|h[1-6]|ul|ol|table)\b",
                          re.I | re.S)
 _MARKDOWN = re.compile(r"^(#{1,6} \S|\s*[-*+] \S|\s*\d+[.)] \S)", re.M)
-
-
-def _tag(result, lang: str | None) -> None:
-    """Tag the changes when the tagger is installed (it is another stage; the diff stands alone)."""
-    try:
-        from tracker.compare.tag import tag_changes
-    except ImportError:
-        return
-    tag_changes(result, lang=lang)
-
-
-def _known_tags() -> tuple[str, ...]:
-    try:
-        from tracker.compare.tag import TAGS
-    except ImportError:
-        return ()
-    return tuple(TAGS)
 
 
 # --------------------------------------------------------------------------- local files
@@ -127,11 +115,9 @@ def read_local(path: str):
 class Pair:
     """One diff to print: a document's two versions (or two files), their texts and labels."""
 
-    result: DiffResult
-    lang: str | None
+    result: DiffResult  # tagged, with the priority tags' events, as check stores a change
     labels: dict = field(default_factory=dict)
     heading: str | None = None  # printed above it when a service has several documents
-    clauses: tuple = ()  # (old, new) clause lists: the priority-tag events are read from the documents
 
 
 def _resolve_number(n: int, numbers: list[int], what: str, label: str) -> int:
@@ -148,8 +134,8 @@ def _resolve_number(n: int, numbers: list[int], what: str, label: str) -> int:
     return n
 
 
-def _stored_pair(store, doc, from_: int | None, to: int | None, several: bool) -> Pair | None:
-    from tracker.compare.diff import diff_clauses
+def _stored_pair(store: Store, doc: DocumentRow, from_: int | None, to: int | None, several: bool) -> Pair | None:
+    from tracker.check import compare_versions
 
     label = f"{doc.service} / {doc.type}"
     numbers = sorted(v.number for v in store.versions(doc.service, doc.type))
@@ -172,11 +158,12 @@ def _stored_pair(store, doc, from_: int | None, to: int | None, several: bool) -
         raise TrackerError(f"{label}: --from and --to are both version {to_n}: nothing to compare "
                            f"(stored: {', '.join(map(str, numbers))})")
     a, b = store.get_version(doc.service, doc.type, from_n), store.get_version(doc.service, doc.type, to_n)
-    result = diff_clauses(a.clauses, b.clauses)
+    assert a is not None and b is not None  # both numbers are stored ones
+    result = compare_versions(a.clauses, b.clauses, b.lang)
     labels = {"old_label": f"v{a.number} ({a.recorded_at})", "new_label": f"v{b.number} ({b.recorded_at})",
               "title": f"{doc.service} / {doc.type}: v{a.number} → v{b.number}",
               "old_text": shown_text(a), "new_text": shown_text(b)}
-    return Pair(result, b.lang, labels, heading=labels["title"], clauses=(a.clauses, b.clauses))
+    return Pair(result, labels, heading=labels["title"])
 
 
 @cli.command("diff")
@@ -210,18 +197,18 @@ def diff_cmd(cfg, service, files, type_, from_, to, fmt, show_all, tag) -> None:
         raise TrackerError("give either SERVICE or --files OLD NEW, not both")
     if not files and not service:
         raise TrackerError("give a SERVICE (stored versions) or --files OLD NEW")
-    known = _known_tags()
-    if tag is not None and known and tag not in known:
-        raise TrackerError(f"--tag {tag!r}: unknown tag (known: {', '.join(known)})")
+    from tracker.compare.tag import TAGS
+
+    if tag is not None and tag not in TAGS:
+        raise TrackerError(f"--tag {tag!r}: unknown tag (known: {', '.join(TAGS)})")
     pairs: list[Pair] = []
     if files:
-        from tracker.compare.diff import diff_clauses
+        from tracker.check import compare_versions
 
         old, new = read_local(files[0]), read_local(files[1])
-        pairs.append(Pair(diff_clauses(old.clauses, new.clauses), new.lang or old.lang,
+        pairs.append(Pair(compare_versions(old.clauses, new.clauses, new.lang or old.lang),
                           {"old_label": files[0], "new_label": files[1], "title": f"{files[0]} → {files[1]}",
-                           "old_text": old.text + "\n", "new_text": new.text + "\n"},
-                          clauses=(old.clauses, new.clauses)))
+                           "old_text": old.text + "\n", "new_text": new.text + "\n"}))
     else:
         if not cfg.db.exists():
             raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` first)")
@@ -241,11 +228,6 @@ def diff_cmd(cfg, service, files, type_, from_, to, fmt, show_all, tag) -> None:
             if several and not pairs:
                 raise TrackerError(f"{docs[0].service}: no document has two versions to compare yet")
     for pair in pairs:
-        _tag(pair.result, pair.lang)
-        if pair.clauses:
-            from tracker.compare.events import document_events
-
-            pair.result.events = document_events(*pair.clauses, pair.result, pair.lang)
         if tag:
             kept = [k for k, c in enumerate(pair.result.changes) if tag in c.tags]
             where = {k: n for n, k in enumerate(kept)}  # events keep pointing at their clause change

@@ -45,7 +45,7 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
     A bad declaration file is named on stderr (exit status 2) and the others are listed.
     """
     from tracker.sources.declarations import format_interval, former_names, service_lanes
-    from tracker.store.database import iso
+    from tracker.store.records import iso
 
     docs = cfg.documents(missing_ok=True)
     rows = {}

@@ -45,7 +45,8 @@ def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int
 
     A feeds folder remembers which database published it: another database, or a new or empty one,
     is refused (exit 2) rather than deleting the published pages, unless --rebuild is given."""
-    from tracker.publish.build import LOCAL_LINKS_WARNING, build_feeds, link_base
+    from tracker.publish.build import build_feeds
+    from tracker.publish.folder import LOCAL_LINKS_WARNING, link_base
     from tracker.publish.sanitise import safe_url
 
     if base_url is not None and base_url.strip().lower() != "local" and safe_url(base_url) != base_url.strip():

@@ -120,7 +120,8 @@ def report_pages(cfg: Config, store, records: list, output: Path | None) -> dict
     relative to the report file (or the folder's file:// URI when the report goes to stdout)."""
     import os
 
-    from tracker.publish.build import change_file, link_base, service_slugs
+    from tracker.publish.build import change_file, service_slugs
+    from tracker.publish.folder import link_base
 
     base, public = link_base(cfg.feeds, None)
     if not public and output is not None:
@@ -159,7 +160,7 @@ def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | N
 
     with cfg.store() as store:
         lanes = service_lanes(store.service_names(), cfg.aliases())  # stored former names -> platform
-        svc: list[str] | None = None
+        svc: list[str | None] = [None]  # None: every service
         if service:
             from tracker.sources.declarations import slugify
 
@@ -169,8 +170,8 @@ def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | N
                      or {lanes.get(r.service, "").casefold(), slugify(lanes.get(r.service, ""))} & wanted}
             if not names:
                 raise TrackerError(f"no stored document for service {service!r}")
-            svc = sorted(names)  # the service and its former names (declared ``aliases``)
-        records = [r for name in (svc or [None]) for r in store.changes(service=name, tag=tag, since=since_ts)]
+            svc = [*sorted(names)]  # the service and its former names (declared ``aliases``)
+        records = [r for name in svc for r in store.changes(service=name, tag=tag, since=since_ts)]
         records.sort(key=lambda r: r.detected_at, reverse=True)
         pages = report_pages(cfg, store, records, output)
     rows = build_rows(records, tag=tag)

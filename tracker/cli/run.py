@@ -61,7 +61,7 @@ def run(cfg: Config, jobs: int, host_delay: float, jitter: float, broken_after: 
 
     if quiet and verbose:
         raise TrackerError("--quiet and --verbose cannot be used together")
-    from tracker.publish.build import claim_feeds
+    from tracker.publish.folder import claim_feeds
 
     with cfg.store() as store:  # refused before the daemon starts: the feeds are another database's
         claim_feeds(store, cfg.feeds)

@@ -178,7 +178,7 @@ def _fuzzy(old: list[Clause], new: list[Clause], pairs: dict[int, int]) -> dict[
     anchors = sorted(pairs.items())
     anchor_new = [j for j, _ in anchors]
     anchor_old = [i for _, i in anchors]
-    candidates: list[tuple[float, int, int]] = []
+    candidates: list[tuple[float, int, int, int]] = []  # (score, -distance, old, new)
     for j in news:
         shared: Counter[int] = Counter()
         for w in set(_WORD.findall(new[j].norm)):

@@ -33,8 +33,8 @@ statement about the two documents as wholes:
 
 Duplicated, re-ordered and re-captured clauses give no event: their sentences are on both sides.
 Nothing is computed unless a significant clause change touches the tag, so an unchanged topic costs
-nothing; when one does, both documents are tagged whole (clause results are cached across calls:
-consecutive versions share most clauses). Pure: clauses and a tagged diff in, events out.
+nothing; when one does, both documents are tagged whole for the priority tags only (clause results
+are cached across calls: consecutive versions share most clauses). Pure: clauses and a tagged diff in, events out.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class Statement:
 
 @lru_cache(maxsize=32768)
 def _tagged(text: str, lang: str | None) -> TagResult:
-    return tag_text(text, lang, load_rules())
+    return tag_text(text, lang, load_rules(), tags=PRIORITY)  # events read only the priority tags
 
 
 def touched_tags(diff: DiffResult) -> list[str]:
@@ -226,16 +226,16 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
         pairs = _pair(left_fresh, left_gone, diff)
         told: set[int | str] = set()  # clauses and sentences already told: one event per clause, a sentence once
         for p, n in enumerate(left_fresh):
-            o = left_gone[pairs[p]] if p in pairs else None
-            if o is not None:
-                consumed_old.add(id(o))
-                if o.polarity == n.polarity and (o.matched <= n.matched or n.matched <= o.matched):
+            was = left_gone[pairs[p]] if p in pairs else None  # the statement it rewords
+            if was is not None:
+                consumed_old.add(id(was))
+                if was.polarity == n.polarity and (was.matched <= n.matched or n.matched <= was.matched):
                     continue  # reworded around the same evidence ("a, b, biometric data" + "c"): no news
             if not n.confident or n.index in told or n.key in told or n.sentence in told:
                 continue
             told.update((n.index, n.key, n.sentence))
-            ev = TagEvent(tag=tag, kind="added", stance=n.polarity, old_stance=o.polarity if o else "",
-                          sentence=_joined(new, n, [f for f in left_fresh if f.confident]), old_sentence=o.sentence if o else "",
+            ev = TagEvent(tag=tag, kind="added", stance=n.polarity, old_stance=was.polarity if was else "",
+                          sentence=_joined(new, n, [f for f in left_fresh if f.confident]), old_sentence=was.sentence if was else "",
                           section=n.section, change=of_new.get(n.index))
             if _significant(diff, ev.change):
                 events.append(ev)

@@ -58,15 +58,17 @@ def match_rule(rule: Rule, t: TextIndex) -> list[Hit]:
 
 
 def _match_regex(rule: Rule, t: TextIndex) -> list[Hit]:
+    rx = rule.regex
+    assert rx is not None  # match_rule sends only regex rules here
     hits = []
     if rule.at_start:
         for k in range(len(t.sents)):
             s, e = t.sentence(k)
-            m = rule.regex.match(t.norm, s, e)
+            m = rx.match(t.norm, s, e)
             if m:
                 hits.append(Hit(rule, m.start(), m.end(), k))
         return hits
-    for m in rule.regex.finditer(t.norm):
+    for m in rx.finditer(t.norm):
         hits.append(Hit(rule, m.start(), m.end(), t.sent_at(m.start())))
     return hits
 

@@ -70,6 +70,9 @@ def polarity_of(t: TextIndex, hits: list[Hit], rs: RuleSet, lg: str, cache: dict
         key = (i, own)
         if key not in cache:
             s, e = t.sentence(i)
+            # cue spans, or whether there are live ones: only their truth matters
+            res: list[tuple[int, int]] | bool
+            cond: list[tuple[int, int]] | bool
             negs = _cue_spans(t, rs, lg, "negation", s, e, own)
             ignore = _cue_spans(t, rs, lg, "negation_ignore", s, e, own) if negs else []
             neg = _live(negs, ignore)
@@ -112,12 +115,12 @@ def polarity_of(t: TextIndex, hits: list[Hit], rs: RuleSet, lg: str, cache: dict
                         c = _cue_spans(t, rs, lg, "conditional", cell[0], cell[1], own)
                         cond = bool(c) and _live(c, _cue_spans(t, rs, lg, "conditional_ignore", cell[0], cell[1], own))
             cache[key] = (neg, bool(res), bool(cond), negcond)
-        neg, res, cond, negcond = cache[key]
-        found["negated"] |= neg
-        found["restricted"] |= res
-        found["conditional"] |= cond
-        found["neg_conditional"] |= negcond
-        found["plain"] |= not (neg or res or cond)
+        is_neg, is_res, is_cond, is_negcond = cache[key]
+        found["negated"] |= is_neg
+        found["restricted"] |= is_res
+        found["conditional"] |= is_cond
+        found["neg_conditional"] |= is_negcond
+        found["plain"] |= not (is_neg or is_res or is_cond)
     if found["negated"] and found["plain"] and not (found["conditional"] or found["neg_conditional"]):
         # "we train models on X ... we do not use Y for training": done, with some data excluded
         return "restricted"

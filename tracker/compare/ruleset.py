@@ -126,7 +126,7 @@ def _compile(data: dict, eager: bool = False) -> RuleSet:
         if not rule.veto:
             for lg in (("en", "fr") if lang == "any" else (lang,)):
                 gates.setdefault((tag, lg), set()).update(term_groups[0])
-    cues: dict[str, dict[str, frozenset[int]]] = {}
+    cues: dict[str, dict[str, int]] = {}
     cue_regex: dict[str, dict[str, LazyRegex]] = {}
     cue_guarded: dict[str, dict[str, tuple[tuple[int, LazyRegex], ...]]] = {}
     for lg, c in data.get("polarity", {}).items():

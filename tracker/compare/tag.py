@@ -30,12 +30,14 @@ __all__ = ["CUE_KINDS", "PRIORITY", "TAGS", "LazyRegex", "Lexicon", "Rule", "Rul
            "load_rules", "tag_changes", "tag_text"]
 
 
-def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -> TagResult:
+def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None,
+             tags: tuple[str, ...] = TAGS) -> TagResult:
     """Tags of one clause, with polarity and evidence spans into ``text``.
 
     ``lang`` is 'en' or 'fr' (auto-detected when None). A tag whose rule weights in one
     sentence reach ``confident`` goes to ``tags``; one reaching only ``possible`` goes to
-    ``possible``."""
+    ``possible``. ``tags``: the tags to look for (each is decided on its own; the others are
+    left out of the result)."""
     rs = rules or load_rules()
     if not text or not text.strip():
         return TagResult()
@@ -50,7 +52,7 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
     tg = t.groups
     result = TagResult()
     cue_cache: dict = {}
-    for tag in TAGS:
+    for tag in tags:
         gate = rs.gates.get((tag, lg))
         if not gate or gate.isdisjoint(found):
             continue
@@ -75,7 +77,7 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None) -
             continue
         hits.sort(key=lambda h: (-h.rule.weight, h.start))
         seen: set[tuple[int, int]] = set()
-        ev = []
+        ev: list[Evidence] = []
         for h in hits:
             if (h.start, h.end) in seen or len(ev) >= 3:
                 continue
@@ -99,6 +101,7 @@ def _direction(tag: str, old: TagResult | None, new: TagResult | None) -> str | 
     if had and not has:
         return "removed"
     if had and has:
+        assert old is not None and new is not None
         if old.polarity.get(tag) != new.polarity.get(tag):
             return "flipped"
         return "changed"

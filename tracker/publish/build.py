@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -45,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 from tracker import __version__
-from tracker.errors import TrackerError
 from tracker.publish.feeds import (
     EPOCH,
     BadDeclaration,
@@ -56,22 +54,22 @@ from tracker.publish.feeds import (
     render_feed,
     render_status,
 )
+from tracker.publish.folder import FORMATS, MANIFEST, claim_feeds, link_base, prune, write_atomic
 from tracker.publish.headline import events_of, tag_label
 from tracker.publish.jsonfeed import OpmlFeed, render_opml
 from tracker.publish.sanitise import file_slug, short_hash
 from tracker.publish.site import FeedRow, IndexRow, PageLink, change_page, index_page
 from tracker.publish.sources import source_link
-from tracker.store.database import ChangeHead, ChangeRecord, Store, iso
+from tracker.store.database import Store
+from tracker.store.records import ChangeHead, ChangeRecord, iso
 
 ALWAYS_TAGS = ("ai-training", "biometrics", "data-sharing", "data-retention", "children", "location",
                "law-enforcement", "user-rights", "tracking-advertising", "arbitration")
-MANIFEST = ".feeds-manifest.json"
 # What besides the store shapes the bytes (see ``code_hash``). The tagger is not in it: rendering
 # only reads what the stored diff carries.
 _CODE_FILES = ("publish/build.py", "publish/feeds.py", "publish/pages.py", "publish/sanitise.py", "models.py",
                "publish/site.py", "publish/headline.py", "publish/display.py", "publish/jsonfeed.py",
-               "publish/sources.py", "store/database.py", "store/codec.py")
-FORMATS = (".atom", ".rss", ".json")
+               "publish/sources.py", "store/database.py", "store/records.py", "store/codec.py")
 _code_hash: list[str] = []
 
 Renderer = Callable[[dict[int, ChangeRecord]], dict[str, bytes]]
@@ -199,56 +197,6 @@ def _failing(store: Store, broken_after: int) -> list[FailingDocument]:
     return out
 
 
-OWNER = ".database-id"  # in the feeds folder: the identity of the database that publishes it
-
-
-def feeds_owner(out_dir: Path) -> str | None:
-    """The identity of the database that published ``out_dir`` (None: none recorded)."""
-    try:
-        value = json.loads((Path(out_dir) / OWNER).read_text(encoding="utf-8")).get("database")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) and value else None
-
-
-def _published_pages(out_dir: Path) -> int:
-    try:
-        return sum(1 for e in os.scandir(out_dir / "changes") if e.name.endswith(".html"))
-    except OSError:
-        return 0
-
-
-def claim_feeds(store: Store, out_dir: Path, *, adopt: bool = False) -> None:
-    """Make sure ``out_dir`` is this database's to write, and record that it is.
-
-    A feeds folder is what subscribers read: a build deletes the change pages and entries the store
-    does not know. Pointed at another database, or at a new or emptied one, it would wipe the
-    published history. So a folder records the identity of the database that published it, and any
-    other database is refused (TrackerError, exit 2) unless told to take it over (``adopt``:
-    ``feeds --rebuild``). A folder with no change page published is adopted (it has no history to
-    lose); so is one from before the record, unless this database has no change at all."""
-    out_dir = Path(out_dir)
-    ident = store.identity()
-    owner = feeds_owner(out_dir)
-    if owner == ident:
-        return
-    pages = _published_pages(out_dir)
-    if not adopt and pages:  # a folder with no change page published loses nothing: adopted
-        if owner is not None:
-            raise TrackerError(
-                f"{out_dir}: these feeds were published from another database ({owner[:12]}, not {store.path}, "
-                f"{ident[:12]}): nothing written or deleted. Use the database that made them (--db), another "
-                "--feeds folder, or `policy-tracker feeds --rebuild` to replace them with this database's")
-        if not store.count_changes():
-            raise TrackerError(
-                f"{out_dir}: holds {pages} published change page(s) but {store.path} has no change: a new or "
-                "empty database would delete them. Use the database that made them (--db), another --feeds "
-                "folder, or `policy-tracker feeds --rebuild` to replace them on purpose")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data = json.dumps({"database": ident, "path": str(Path(store.path).resolve())}, sort_keys=True) + "\n"
-    write_atomic(out_dir / OWNER, data.encode("utf-8"))
-
-
 def bad_declarations(problems: list[str]) -> list[BadDeclaration]:
     """The declaration problems (``path: what is wrong`` lines) as status entries, one per file, dated
     by the file's modification time so that a rebuild writes the same bytes."""
@@ -279,6 +227,38 @@ def _status_notes(store: Store) -> list:
     return open_ + settled
 
 
+@dataclass
+class _Plan:
+    """What a build of the folder would write, found without reading any diff."""
+
+    changes: list[ChangeHead]  # newest first
+    services: list[str]
+    outputs: list[_Output]
+    status: bytes  # status.atom
+    kept: dict[str, str]  # the file names the store keeps (Store.kept_file_names)
+
+
+def _first_build(manifest: dict[str, Any]) -> str:
+    """When the folder's feeds began (an empty feed's <updated>): kept in the manifest, else now."""
+    since = manifest.get("since")
+    return since if isinstance(since, str) else iso(time.time())
+
+
+def _plan(store: Store, base: str, first_build: str, titles: _Titles, max_entries: int,
+          broken_after: int, problems: list[str] | None, aliases: dict[str, str] | None) -> _Plan:
+    with store.read_snapshot():  # one consistent state while the daemon writes
+        changes = store.change_heads()
+        services = store.service_names()
+        since = {k: iso(v) or first_build for k, v in store.services_since().items()}
+        since[""] = min(since.values(), default=first_build)
+        refs = store.version_sources([c.id for c in changes])
+        status, broken = render_status(_failing(store, broken_after), base, broken_after, since[""],
+                                       bad_declarations(problems or []), _status_notes(store))
+        kept = store.kept_file_names()
+        outputs = _outputs(changes, services, base, max_entries, broken, titles, since, refs, kept, aliases)
+    return _Plan(changes, services, outputs, status, kept)
+
+
 def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,
                 broken_after: int = 3, adopt: bool = False, problems: list[str] | None = None,
                 aliases: dict[str, str] | None = None) -> list[Path]:
@@ -294,27 +274,19 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
     base, remembered = link_base(out_dir, base_url, manifest)
     known = manifest["files"]
     titles = _Titles(manifest["titles"])
-    first_build = manifest.get("since") if isinstance(manifest.get("since"), str) else iso(time.time())
+    first_build = _first_build(manifest)
     with store.read_snapshot():
-        changes = store.change_heads()  # newest first
-        services = store.service_names()
-        since = {k: iso(v) or first_build for k, v in store.services_since().items()}
-        since[""] = min(since.values(), default=first_build)
-        refs = store.version_sources([c.id for c in changes])
-        status, broken = render_status(_failing(store, broken_after), base, broken_after, since[""],
-                                       bad_declarations(problems or []), _status_notes(store))
-        kept = store.kept_file_names()
-        outputs = _outputs(changes, services, base, max_entries, broken, titles, since, refs, kept, aliases)
-        stale = [o for o in outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
+        plan = _plan(store, base, first_build, titles, max_entries, broken_after, problems, aliases)
+        stale = [o for o in plan.outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
         need = {c.id: c for o in stale for c in o.needs}
         full = store.change_records(list(need.values()))
-    merged = {**kept, **service_slugs(_names(services, changes, aliases), kept)}
-    if merged != kept:  # names given for the first time are kept from now on
+    merged = {**plan.kept, **service_slugs(_names(plan.services, plan.changes, aliases), plan.kept)}
+    if merged != plan.kept:  # names given for the first time are kept from now on
         store.keep_file_names(merged)
     records = {}
     stale_ids = {id(o) for o in stale}
     root, folders = str(out_dir), {str(out_dir)}
-    for o in outputs:
+    for o in plan.outputs:
         if id(o) in stale_ids:
             for rel, data in o.render(full).items():
                 path = f"{root}/{rel}"
@@ -322,14 +294,15 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
                 records[rel] = [o.key, st.st_size, st.st_mtime_ns]
         else:
             records.update({rel: known[rel] for rel in o.rels})
-    write_atomic(out_dir / "status.atom", status)
-    shown = [c.fp for c in changes[:max_entries]]
-    kept = {fp: titles.by_fp[fp] for fp in shown if fp in titles.by_fp}
-    listing = json.dumps({"code": code_hash(), "files": records, "titles": kept, "since": first_build,
-                          "base": remembered}, sort_keys=True, separators=(",", ":")) + "\n"
+    write_atomic(out_dir / "status.atom", plan.status)
+    shown = [c.fp for c in plan.changes[:max_entries]]
+    shown_titles = {fp: titles.by_fp[fp] for fp in shown if fp in titles.by_fp}
+    listing = json.dumps({"code": code_hash(), "files": records, "titles": shown_titles,
+                          "since": first_build, "base": remembered},
+                         sort_keys=True, separators=(",", ":")) + "\n"
     write_atomic(out_dir / MANIFEST, listing.encode("utf-8"))
     keep = set(records) | {"status.atom"}
-    _prune(out_dir, keep)
+    prune(out_dir, keep)
     return [out_dir / rel for rel in sorted(keep)]
 
 
@@ -342,19 +315,10 @@ def out_of_date(store: Store, out_dir: Path, base_url: str | None = None, max_en
     manifest = _read_manifest(out_dir)
     base, _ = link_base(out_dir, base_url, manifest)
     known = manifest["files"]
-    first_build = manifest.get("since") if isinstance(manifest.get("since"), str) else iso(time.time())
-    with store.read_snapshot():  # as build_feeds plans its outputs
-        changes = store.change_heads()
-        services = store.service_names()
-        since = {k: iso(v) or first_build for k, v in store.services_since().items()}
-        since[""] = min(since.values(), default=first_build)
-        refs = store.version_sources([c.id for c in changes])
-        _, broken = render_status(_failing(store, broken_after), base, broken_after, since[""],
-                                  bad_declarations(problems or []))
-        outputs = _outputs(changes, services, base, max_entries, broken, _Titles(manifest["titles"]), since, refs,
-                           store.kept_file_names(), aliases)
-    stale = [rel for o in outputs for rel in o.rels if not _fresh(out_dir, rel, o.key, known)]
-    keep = {rel for o in outputs for rel in o.rels}
+    plan = _plan(store, base, _first_build(manifest), _Titles(manifest["titles"]), max_entries, broken_after,
+                 problems, aliases)
+    stale = [rel for o in plan.outputs for rel in o.rels if not _fresh(out_dir, rel, o.key, known)]
+    keep = {rel for o in plan.outputs for rel in o.rels}
     extra = []
     for sub, exts in (("services", (".atom", ".rss")), ("tags", (".atom", ".rss")), ("changes", (".html",))):
         try:
@@ -502,97 +466,3 @@ def _page_renderer(c: ChangeHead, rel: str, links: tuple[PageLink | None, PageLi
     return render
 
 
-# --------------------------------------------------------------------------- writing
-
-
-def write_atomic(path: Path | str, data: bytes, folders: set[str] | None = None) -> os.stat_result | None:
-    """Write via a temporary file and rename, so a reader never sees half a feed; leave the file alone
-    when its bytes are the same. Returns the written file's stat (for the manifest), else None.
-
-    Plain ``os`` calls on string paths: a first build writes hundreds of files, and ``tempfile`` and
-    ``pathlib`` doubled the cost of each. ``folders`` remembers the folders already made.
-    """
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            if os.fstat(f.fileno()).st_size == len(data) and f.read() == data:
-                return None
-    except OSError:
-        pass
-    folder = os.path.dirname(path) or "."
-    if folders is None or folder not in folders:
-        os.makedirs(folder, exist_ok=True)
-        if folders is not None:
-            folders.add(folder)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}-{threading.get_ident()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(tmp, flags, 0o644)
-    except FileExistsError:  # left by a killed run whose process id came round again
-        os.unlink(tmp)
-        fd = os.open(tmp, flags, 0o644)
-    try:
-        try:
-            os.fchmod(fd, 0o644)  # readable by the web server whatever the umask
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            st = os.fstat(fd)  # a rename keeps size and mtime
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return st
-
-
-def link_base(out_dir: Path, base_url: str | None, manifest: dict[str, Any] | None = None) -> tuple[str, str | None]:
-    """(base of the links in feeds, what to remember for the folder's next builds).
-
-    ``base_url`` (or $POLICY_TRACKER_BASE_URL), else what an earlier build of the folder was given,
-    else the folder's file:// URI. ``"local"`` chooses the file:// URI on purpose (and is remembered,
-    so no warning is given); None as the second value means nobody chose: see ``LOCAL_LINKS_WARNING``."""
-    if manifest is None:
-        manifest = _read_manifest(Path(out_dir))
-    given = (base_url or os.environ.get("POLICY_TRACKER_BASE_URL") or "").strip()
-    if not given and isinstance(manifest.get("base"), str):
-        given = manifest["base"]
-    local = Path(out_dir).resolve().as_uri().rstrip("/") + "/"
-    if given.lower() == "local":
-        return local, "local"
-    if given:
-        return given.rstrip("/") + "/", given
-    return local, None
-
-
-def public_base(out_dir: Path) -> str | None:
-    """The folder's public base URL ($POLICY_TRACKER_BASE_URL, or remembered from ``feeds --base-url``),
-    for links made outside a build (notifications' page links); None when it has none."""
-    remembered = link_base(out_dir, None)[1]
-    return None if remembered in (None, "local") else remembered
-
-
-LOCAL_LINKS_WARNING = ("links in {folder}'s feeds are file:// URIs: a reader on a server (Miniflux, FreshRSS, "
-                       "Inoreader) or on another computer cannot open them. Give the folder's public URL once "
-                       "with `policy-tracker feeds --base-url https://…` (remembered for later builds) or "
-                       "$POLICY_TRACKER_BASE_URL; `--base-url local` keeps file:// links without this warning")
-
-
-def _prune(out_dir: Path, keep: set[str]) -> None:
-    """Remove feeds/pages this module wrote before that no longer exist (a service removed...)."""
-    for sub, exts in (("services", FORMATS), ("tags", FORMATS), ("changes", (".html",))):
-        try:
-            entries = list(os.scandir(out_dir / sub))  # the entries know their type: no stat per file
-        except OSError:
-            continue
-        for e in entries:
-            if (e.name.endswith(exts) and not e.name.startswith(".") and f"{sub}/{e.name}" not in keep
-                    and e.is_file(follow_symlinks=False)):
-                try:
-                    os.unlink(e.path)
-                except FileNotFoundError:
-                    pass

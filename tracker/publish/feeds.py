@@ -29,7 +29,7 @@ from tracker.publish.jsonfeed import render_json_feed
 from tracker.publish.pages import KIND_MARKERS, clause_html, tag_label
 from tracker.publish.pages import event_html as _event_html
 from tracker.publish.sanitise import clean_text, esc, safe_url, truncate, uri_part
-from tracker.store.database import CaptureNote, ChangeRecord, DocumentRow, iso
+from tracker.store.records import CaptureNote, ChangeRecord, DocumentRow, iso
 
 TAG_AUTHORITY = "tag:policy-tracker,2024:"
 EPOCH = "1970-01-01T00:00:00Z"
@@ -269,6 +269,18 @@ NOTE_TITLES = {"held": "suspect capture held", "failed-commit": "import commit f
                "discarded": "outlier capture discarded"}
 
 
+def _status_entry(fg: FeedGenerator, eid: str, title: str, href: str, at: str, content: str) -> None:
+    """One entry of status.atom, published and updated at ``at``."""
+    fe = fg.add_entry()
+    fe.id(eid)
+    fe.guid(eid, permalink=False)
+    fe.title(title)
+    fe.link(href=href, rel="alternate")
+    fe.updated(_dt(at))
+    fe.published(_dt(at))
+    fe.content(content, type="html")
+
+
 def render_status(failing: list[FailingDocument], base: str, broken_after: int, since: str = EPOCH,
                   bad_files: Sequence[BadDeclaration] = (),
                   notes: Sequence[CaptureNote] = ()) -> tuple[bytes, list[str]]:
@@ -288,52 +300,31 @@ def render_status(failing: list[FailingDocument], base: str, broken_after: int, 
         name = b.path.rsplit("/", 1)[-1]
         title = clean_text(f"Declaration file {name}: not read, its documents are not checked")
         lines.append(title)
-        fe = fg.add_entry()
         eid = f"{TAG_AUTHORITY}status/declaration/{uri_part(name)}/{hashlib.sha256(b.error.encode()).hexdigest()[:12]}"
-        fe.id(eid)
-        fe.guid(eid, permalink=False)
-        fe.title(title)
-        fe.link(href=base + "index.html", rel="alternate")
-        fe.updated(_dt(b.since))
-        fe.published(_dt(b.since))
-        fe.content(clean_text(f"<p><strong>Declaration file not read:</strong> {esc(b.path)}</p>"
+        _status_entry(fg, eid, title, base + "index.html", b.since, clean_text(f"<p><strong>Declaration file not read:</strong> {esc(b.path)}</p>"
                               f"<p>{esc(b.error)}</p><p>Fix the file (<code>policy-tracker validate</code> "
-                              "lists its problems); the other files are checked as usual.</p>"), type="html")
+                              "lists its problems); the other files are checked as usual.</p>"))
     for f in entries:
         d, start, crossed = f.document, f.since, f.crossed
         reason = d.last_reason or "unknown"
         title = clean_text(f"{d.service} {d.type}: check failing ({reason})")
         lines.append(title)
-        fe = fg.add_entry()
         eid = f"{TAG_AUTHORITY}status/{uri_part(d.service)}/{uri_part(d.type)}/{start}"
-        fe.id(eid)
-        fe.guid(eid, permalink=False)
-        fe.title(title)
-        url = safe_url(d.url)
-        fe.link(href=url or base + "index.html", rel="alternate")
-        fe.updated(_dt(crossed))
-        fe.published(_dt(crossed))
-        fe.content(clean_text(
+        _status_entry(fg, eid, title, safe_url(d.url) or base + "index.html", crossed, clean_text(
             f"<p><strong>Check failing:</strong> {esc(reason)}</p>"
             f"<p>Last error: {esc(d.last_error or '(none recorded)')}</p>"
             f"<p>Failing since {esc(start)}; {int(d.consecutive_failures)} failures in a row; "
             f"last check {esc(iso(d.last_check_at) or '?')}.</p>"
-            f"<p>Document: {esc(d.url)}</p>"), type="html")
+            f"<p>Document: {esc(d.url)}</p>"))
     for n in sorted(notes, key=lambda n: (n.at, n.id)):
-        fe = fg.add_entry()
         eid = f"{TAG_AUTHORITY}status/note/{uri_part(n.service)}/{uri_part(n.type)}/{int(n.id)}"
-        fe.id(eid)
-        fe.guid(eid, permalink=False)
-        fe.title(clean_text(f"{n.service} {n.type}: {NOTE_TITLES.get(n.kind, n.kind)}"))
-        fe.link(href=safe_url(n.url) or base + "index.html", rel="alternate")
-        fe.updated(_dt(iso(n.at) or EPOCH))
-        fe.published(_dt(iso(n.at) or EPOCH))
         where = "".join([f" Version {int(n.version)}." if n.version else "",
                          f" Commit {esc(n.source_ref[:12])}." if n.source_ref else ""])
         state = " (open: retried or re-judged by the next run)" if n.open else ""
-        fe.content(clean_text(f"<p><strong>{esc(NOTE_TITLES.get(n.kind, n.kind))}</strong>{state}: {esc(n.note)}"
-                              f"</p><p>Capture of {esc(iso(n.at) or '?')}.{where}</p>"
-                              f"<p>Document: {esc(n.url)}</p>"), type="html")
+        _status_entry(fg, eid, clean_text(f"{n.service} {n.type}: {NOTE_TITLES.get(n.kind, n.kind)}"),
+                      safe_url(n.url) or base + "index.html", iso(n.at),
+                      clean_text(f"<p><strong>{esc(NOTE_TITLES.get(n.kind, n.kind))}</strong>{state}: {esc(n.note)}"
+                                 f"</p><p>Capture of {esc(iso(n.at))}.{where}</p><p>Document: {esc(n.url)}</p>"))
     fg.link(href=base + "status.atom", rel="self", type="application/atom+xml")
     fg.link(href=base + "index.html", rel="alternate", type="text/html")
     atom: bytes = fg.atom_str(pretty=True)

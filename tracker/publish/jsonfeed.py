@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 from tracker.publish.sanitise import clean_text, esc, safe_url
-from tracker.store.database import ChangeRecord
+from tracker.store.records import ChangeRecord
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 

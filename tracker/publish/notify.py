@@ -36,7 +36,8 @@ from urllib.parse import urlsplit
 import requests
 
 from tracker.models import Change
-from tracker.store.database import ChangeRecord, Store
+from tracker.store.database import Store
+from tracker.store.records import ChangeRecord
 
 ENV_URLS = "POLICY_TRACKER_NOTIFY"
 ENV_BASE = "POLICY_TRACKER_BASE_URL"

@@ -88,6 +88,13 @@ def render_text(result: DiffResult, show_all: bool = False, color: bool = False)
             lines.append(f"ALERT {event_line(e, result)}")
     if result.events:
         lines.append("")
+    if result.note:  # what the comparison was, when not a plain one ("doubled page: ...")
+        note = result.note
+        if color:
+            from rich.markup import escape as rx
+
+            note = rx(note)
+        lines += [f"Note: {note}", ""]
     for s in result.substitutions:
         lines.append(f"Substitution: {s.old!r} -> {s.new!r} ({s.count} times, reported once)")
     if result.substitutions:
@@ -104,14 +111,14 @@ def render_text(result: DiffResult, show_all: bool = False, color: bool = False)
                 lines.append(f"  [red strike]{rx(c.old or '')}[/]")
             else:
                 buf = []
-                for e in _edits(c):
-                    if e.op == "equal":
-                        buf.append(rx(e.new))
+                for w in _edits(c):
+                    if w.op == "equal":
+                        buf.append(rx(w.new))
                         continue
-                    if e.old:
-                        buf.append(f"[red strike]{rx(e.old)}[/]")
-                    if e.new:
-                        buf.append(f"[bold green underline]{rx(e.new)}[/]")
+                    if w.old:
+                        buf.append(f"[red strike]{rx(w.old)}[/]")
+                    if w.new:
+                        buf.append(f"[bold green underline]{rx(w.new)}[/]")
                 lines.append("  " + "".join(buf))
             lines.append("")
     else:

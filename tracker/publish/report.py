@@ -24,7 +24,7 @@ from typing import Any
 from tracker.models import PRIORITY_TAGS, Change, Evidence, TagEvent
 from tracker.publish.display import trim_sentence
 from tracker.publish.sanitise import esc, truncate
-from tracker.store.database import ChangeRecord
+from tracker.store.records import ChangeRecord
 
 SHORT_CLAUSE = 300  # a clause this short is its own key sentence
 DIRECTION_ORDER = ("stance", "added", "flipped", "removed", "changed")

@@ -52,12 +52,14 @@ from tracker.check import (
 )
 from tracker.errors import TrackerError
 from tracker.models import Document
-from tracker.publish.build import build_feeds, public_base
+from tracker.publish.build import build_feeds
+from tracker.publish.folder import public_base
 from tracker.publish.notify import Notifier
 from tracker.schedule.politeness import TICK, HostGate, due_at, human_seconds, jittered, retry_delay
 from tracker.schedule.watch import DeclarationWatcher
 from tracker.sources.declarations import former_names
-from tracker.store.database import Store, declaration_hash, iso, now_ts
+from tracker.store.database import Store, declaration_hash
+from tracker.store.records import iso, now_ts
 from tracker.workers import EXTRACT_TIMEOUT, Extractors, default_workers, extract
 
 log = logging.getLogger("tracker.daemon")

@@ -37,7 +37,8 @@ from tracker.errors import TrackerError
 from tracker.models import Clause, Document
 from tracker.pool import Pool
 from tracker.sources.ota_urls import archive_file_url
-from tracker.store.database import DocumentRow, Store, VersionHead
+from tracker.store.database import Store
+from tracker.store.records import DocumentRow, VersionHead
 
 BATCH_ITEMS = 200  # commits per transaction
 BATCH_SECONDS = 2.0  # ...or this long, whichever comes first

@@ -11,384 +11,46 @@ Design choices, and why:
   it is ``clause_id(norm)``, the norm when it is the casefolded text or a suffix of it). Its text is
   stored zlib-compressed (a BLOB in ``versions.text``; a plain string in rows written before).
 - Schema migrations are numbered (``PRAGMA user_version``) so later releases upgrade old files.
+
+The parts: ``connection`` (opening, transactions), ``schema`` (migrations), ``records`` (what is read
+back), and the queries by table: this module (documents, checks, versions, changes, publication
+reads), ``notes`` (capture notes, import marks) and ``outbox`` (notifications), joined in ``Store``.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import time
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from tracker.errors import TrackerError
 from tracker.models import Clause, DiffResult, Document
-from tracker.store.codec import (  # noqa: F401  (re-exported: callers import them from here)
-    CLAUSES_FORMAT,
+from tracker.store.codec import (
     COMPRESSION,
     PackedVersion,
     clause_count,
     decode_clauses,
     decode_text,
-    encode_clauses,
-    encode_text,
     pack,
     pack_version,
     sha256,
     unpack,
 )
-
-if TYPE_CHECKING:
-    from sqlite_utils import Database
-
-# --------------------------------------------------------------------------- helpers
-
-
-def now_ts() -> float:
-    return time.time()
-
-
-def iso(ts: float | None) -> str | None:
-    """Unix time -> ISO 8601 UTC with a Z, second precision."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from tracker.store.connection import row_id
+from tracker.store.notes import CaptureNotes
+from tracker.store.outbox import Outbox
+from tracker.store.records import ChangeHead, ChangeRecord, DocumentRow, Version, VersionHead, iso, now_ts
+from tracker.store.schema import META_TABLE, MIGRATIONS
 
 
 def declaration_hash(doc: Document) -> str:
-    spec = {"url": doc.url, "select": [str(s) for s in doc.select], "remove": [str(s) for s in doc.remove]}
+    spec: dict[str, object] = {"url": doc.url, "select": [str(s) for s in doc.select], "remove": [str(s) for s in doc.remove]}
     if doc.browser:  # only when set, so the hashes of existing declarations stay as they were
         spec["browser"] = True
     return sha256(json.dumps(spec, sort_keys=True))[:16]
 
 
-# --------------------------------------------------------------------------- records read back
-
-
-@dataclass
-class DocumentRow:
-    id: int
-    service: str
-    type: str
-    url: str
-    declaration_hash: str | None
-    etag: str | None
-    last_modified: str | None
-    raw_sha256: str | None
-    last_check_at: float | None
-    last_state: str | None
-    last_reason: str | None
-    last_error: str | None
-    consecutive_failures: int
-    next_check_at: float | None
-    lang: str | None
-    versions: int = 0
-    last_version_at: float | None = None
-    text_length: int = 0
-    text_lang: str | None = None  # the latest version's language (the language guard compares with it)
-
-
-@dataclass
-class Version:
-    id: int
-    document_id: int
-    number: int
-    recorded_at: str
-    sha256: str
-    text: str
-    clauses: list[Clause] = field(default_factory=list)
-    lang: str | None = None
-    snapshot_sha256: str | None = None
-    source: str = "check"
-
-    def to_dict(self, with_text: bool = False) -> dict:
-        d = {"version": self.number, "recorded_at": self.recorded_at, "sha256": self.sha256,
-             "snapshot_sha256": self.snapshot_sha256, "clauses": len(self.clauses),
-             "length": len(self.text), "source": self.source}
-        if with_text:
-            d["text"] = self.text
-        return d
-
-
-@dataclass
-class ChangeRow:
-    """What identifies a stored change: its document, its two versions, when, and its tags."""
-
-    id: int
-    document_id: int
-    service: str
-    type: str
-    url: str
-    from_version: int
-    to_version: int
-    detected_at: str
-    tags: list[str]
-
-
-@dataclass
-class ChangeRecord(ChangeRow):
-    """One published change: version ``to_version`` of a document against ``from_version``, with its diff."""
-
-    diff: DiffResult
-
-    @property
-    def slug(self) -> str:
-        from tracker.sources.declarations import slugify
-
-        return f"{slugify(self.service)}-{slugify(self.type)}-v{self.to_version}"
-
-
-# --------------------------------------------------------------------------- schema
-
-MIGRATIONS: list[str] = [
-    # 1: the first schema
-    """
-    CREATE TABLE documents (
-        id INTEGER PRIMARY KEY,
-        service TEXT NOT NULL,
-        type TEXT NOT NULL,
-        url TEXT NOT NULL,
-        declaration_hash TEXT,
-        lang TEXT,
-        created_at REAL NOT NULL,
-        etag TEXT,
-        last_modified TEXT,
-        raw_sha256 TEXT,
-        last_check_at REAL,
-        last_state TEXT,
-        last_reason TEXT,
-        last_error TEXT,
-        consecutive_failures INTEGER NOT NULL DEFAULT 0,
-        next_check_at REAL,
-        UNIQUE (service, type)
-    );
-    CREATE TABLE checks (
-        id INTEGER PRIMARY KEY,
-        document_id INTEGER NOT NULL REFERENCES documents(id),
-        at REAL NOT NULL,
-        state TEXT NOT NULL,
-        reason TEXT,
-        http_status INTEGER,
-        bytes INTEGER,
-        duration_ms INTEGER,
-        error TEXT,
-        version_id INTEGER
-    );
-    CREATE INDEX checks_document_at ON checks (document_id, at);
-    CREATE TABLE snapshots (
-        sha256 TEXT PRIMARY KEY,
-        body BLOB NOT NULL,
-        size INTEGER NOT NULL,
-        content_type TEXT,
-        first_seen REAL NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE versions (
-        id INTEGER PRIMARY KEY,
-        document_id INTEGER NOT NULL REFERENCES documents(id),
-        number INTEGER NOT NULL,
-        recorded_at REAL NOT NULL,
-        check_id INTEGER,
-        snapshot_sha256 TEXT REFERENCES snapshots(sha256),
-        sha256 TEXT NOT NULL,
-        text TEXT NOT NULL,
-        length INTEGER NOT NULL DEFAULT 0,
-        clauses BLOB NOT NULL,
-        lang TEXT,
-        source TEXT NOT NULL DEFAULT 'check',
-        UNIQUE (document_id, number)
-    );
-    CREATE TABLE changes (
-        id INTEGER PRIMARY KEY,
-        document_id INTEGER NOT NULL REFERENCES documents(id),
-        from_version INTEGER NOT NULL,
-        to_version INTEGER NOT NULL,
-        detected_at REAL NOT NULL,
-        significant INTEGER NOT NULL,
-        tags TEXT NOT NULL DEFAULT '[]',
-        diff BLOB NOT NULL,
-        UNIQUE (document_id, to_version)
-    );
-    CREATE INDEX changes_detected ON changes (detected_at);
-    """,
-    # 2: history import (tracker.sources.ota_versions): the commit each imported version came from, and every
-    # commit already processed per document, so a re-run of ``import-versions`` skips them.
-    """
-    ALTER TABLE versions ADD COLUMN source_ref TEXT;
-    CREATE TABLE imported_commits (
-        document_id INTEGER NOT NULL REFERENCES documents(id),
-        commit_sha TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        PRIMARY KEY (document_id, commit_sha)
-    ) WITHOUT ROWID;
-    """,
-    # 3: no table change. Versions written from now on keep their clauses in format 2 and their text
-    # zlib-compressed (see ``encode_clauses``/``encode_text``): the number makes older releases, which
-    # cannot read them, refuse the file with "upgrade first" instead of failing on the first version.
-    """
-    SELECT 1
-    """,
-    # 4: notifications outbox (tracker.publish.notify). One row per event and channel, delivered at most
-    # once per channel and retried by later cycles until it is; ``outbox_channels`` keeps, per channel,
-    # the last change already queued, so a change stored by a process that died before queuing it is
-    # still sent. A channel is the sha256 of its URL: the URL itself (often a secret) is not stored.
-    """
-    CREATE TABLE outbox_channels (
-        channel TEXT PRIMARY KEY,
-        last_change_id INTEGER NOT NULL,
-        added_at REAL NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE outbox (
-        id INTEGER PRIMARY KEY,
-        channel TEXT NOT NULL,
-        event TEXT NOT NULL,
-        document_id INTEGER REFERENCES documents(id),
-        payload TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_attempt_at REAL,
-        last_error TEXT,
-        claimed_until REAL,
-        delivered_at REAL,
-        UNIQUE (channel, event)
-    );
-    CREATE INDEX outbox_pending ON outbox (channel, delivered_at);
-    """,
-    # 5: capture notes (tracker.check): what a capture was when it was not a plain new version — a
-    # suspect capture held until another confirms it (its packed text kept, to become the reference),
-    # a refused capture accepted because it came back, a technical re-baseline, a failed import commit.
-    # status.atom and `list` show them. The index finds a return to an earlier text by its hash.
-    """
-    CREATE TABLE capture_notes (
-        id INTEGER PRIMARY KEY,
-        document_id INTEGER NOT NULL REFERENCES documents(id),
-        at REAL NOT NULL,
-        kind TEXT NOT NULL,
-        note TEXT NOT NULL,
-        version INTEGER,
-        source_ref TEXT,
-        open INTEGER NOT NULL DEFAULT 0,
-        count INTEGER NOT NULL DEFAULT 1,
-        sha256 TEXT,
-        length INTEGER,
-        text BLOB,
-        clauses BLOB
-    );
-    CREATE INDEX capture_notes_document ON capture_notes (document_id, open);
-    CREATE INDEX versions_document_sha ON versions (document_id, sha256)
-    """,
-]
-
-
-@dataclass
-class VersionHead:
-    """The latest version of a document without its text and clauses (decoded only when needed)."""
-
-    id: int
-    number: int
-    sha256: str
-    snapshot_sha256: str | None
-    length: int
-    lang: str | None = None
-
-
-# Facts of the file rather than of the schema (its identity, kept file names, one-time upgrades done):
-# made when first needed, outside the numbered migrations.
-META_TABLE = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID"
-
-EMPTY_FILE_GRACE = 5.0  # seconds: a 0-byte file younger than this is a database being created
-
-
-def _refuse_empty_file(path: Path) -> None:
-    """A 0-byte database file is not a new database: SQLite would silently make one in it, and the
-    feeds, the outbox and every version would start again from nothing. A file truncated by a full
-    disk, a failed copy or a bad restore must be seen. (SQLite writes a new file's header as soon as
-    it is opened here: a 0-byte file only exists for an instant while another process creates it.)"""
-    try:
-        st = path.stat()
-    except OSError:
-        return
-    if st.st_size == 0 and time.time() - st.st_mtime > EMPTY_FILE_GRACE:
-        raise TrackerError(f"{path}: the database file is empty (0 bytes), not a database: it was truncated or "
-                           "never written; restore it from a backup, or delete it to start a new database")
-
-
-class Store:
+class Store(CaptureNotes, Outbox):
     """All reads and writes of the database. One instance per process (per thread for readers)."""
-
-    def __init__(self, path: Path | str, *, timeout: float = 30.0) -> None:
-        self.path = Path(path)
-        if self.path.exists() and self.path.is_dir():
-            raise TrackerError(f"{self.path}: is a folder, not a database file")
-        if not self.path.parent.exists():
-            raise TrackerError(f"{self.path}: folder {self.path.parent} does not exist")
-        _refuse_empty_file(self.path)
-        try:
-            conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.DatabaseError as e:
-            from tracker.store.trouble import explain  # what happened, in words
-
-            raise explain(self.path, e) from None
-        self.conn = conn
-        self.wal = mode == "wal"
-        self._migrate()
-
-    @cached_property
-    def db(self) -> Database:
-        """sqlite-utils over the same connection, for reporting queries; imported only when used,
-        because the hot paths (one cycle of checks) are plain SQL and start faster without it."""
-        from sqlite_utils import Database
-
-        return Database(self.conn)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # ------------------------------------------------------------------ transactions
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE ... COMMIT: takes the write lock up front so it never deadlocks on upgrade."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
-
-    def commit_and_continue(self) -> None:
-        """Inside :meth:`transaction`: commit what is done and go on in a new transaction (long imports
-        commit in batches, so a reader sees progress and an interruption loses one batch at most)."""
-        self.conn.execute("COMMIT")
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    @contextmanager
-    def savepoint(self, name: str = "doc") -> Iterator[None]:
-        """All-or-nothing for one document's result inside a batch transaction."""
-        self.conn.execute(f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute(f"ROLLBACK TO {name}")
-            self.conn.execute(f"RELEASE {name}")
-            raise
-        self.conn.execute(f"RELEASE {name}")
 
     def identity(self) -> str:
         """This database's identity: a random id made once and kept in the file, which the feeds folder
@@ -483,29 +145,6 @@ class Store:
     def version_ids(self) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT id FROM versions ORDER BY id")]
 
-    def outbox_backlog(self) -> tuple[int, float | None]:
-        """(undelivered notifications, when the oldest was queued)."""
-        return self.conn.execute("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE delivered_at IS NULL").fetchone()
-
-    def _migrate(self) -> None:
-        try:
-            current = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as e:
-            from tracker.store.trouble import explain  # what happened, in words
-
-            raise explain(self.path, e) from None
-        if current > len(MIGRATIONS):
-            raise TrackerError(f"{self.path}: made by a newer policy-tracker (schema {current}); upgrade first")
-        if current == len(MIGRATIONS):
-            return
-        with self.transaction():
-            current = self.conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
-            for number in range(current, len(MIGRATIONS)):
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {number + 1}")
-
     # ------------------------------------------------------------------ documents
 
     def ensure_document(self, doc: Document) -> DocumentRow:
@@ -589,7 +228,7 @@ class Store:
                 sets += ", raw_sha256=?"
                 args.append(raw_sha256)
             self.conn.execute(f"UPDATE documents SET {sets} WHERE id=?", (*args, document_id))
-        return int(cur.lastrowid)
+        return row_id(cur)
 
     def consecutive_failures(self, document_id: int) -> int:
         row = self.conn.execute("SELECT consecutive_failures FROM documents WHERE id=?", (document_id,)).fetchone()
@@ -637,7 +276,7 @@ class Store:
             "length, clauses, lang, source, source_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (document_id, number, recorded_at, check_id, snapshot_sha256, packed.sha256, packed.text, packed.length,
              packed.clauses, lang, source, source_ref))
-        return int(cur.lastrowid), number, recorded_at
+        return row_id(cur), number, recorded_at
 
     def link_check_version(self, check_id: int, version_id: int) -> None:
         self.conn.execute("UPDATE checks SET version_id=? WHERE id=?", (version_id, check_id))
@@ -664,15 +303,6 @@ class Store:
     def latest_recorded_at(self, document_id: int) -> float | None:
         return self.conn.execute("SELECT MAX(recorded_at) FROM versions WHERE document_id=?",
                                  (document_id,)).fetchone()[0]
-
-    def imported_commits(self, document_id: int) -> set[str]:
-        """The archive commits already imported into a document (whatever they came to)."""
-        return {r[0] for r in self.conn.execute("SELECT commit_sha FROM imported_commits WHERE document_id=?",
-                                                (document_id,))}
-
-    def mark_imported(self, document_id: int, commit: str, outcome: str) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO imported_commits (document_id, commit_sha, outcome) VALUES (?, ?, ?)",
-                          (document_id, commit, outcome))
 
     def version_clauses(self, version_id: int) -> list[Clause]:
         return decode_clauses(self.conn.execute("SELECT clauses FROM versions WHERE id=?", (version_id,)).fetchone()[0])
@@ -726,7 +356,7 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (document_id, from_version, to_version, detected_at, len(diff.significant) if published else 0,
              json.dumps(tags), pack(diff.to_dict())))
-        return int(cur.lastrowid)
+        return row_id(cur)
 
     def changes(self, *, service: str | None = None, tag: str | None = None, significant_only: bool = True,
                 limit: int | None = None, since: float | None = None, change_id: int | None = None
@@ -786,19 +416,6 @@ class Store:
     # sqlite-utils import, no dict per row. The status feed's check history comes from ``checks``
     # (sqlite-utils) above.
 
-    @contextmanager
-    def read_snapshot(self) -> Iterator[None]:
-        """One read transaction, so a build sees one consistent state while the daemon writes; nothing
-        is opened when a transaction is already open (its view is used)."""
-        if self.conn.in_transaction:
-            yield
-            return
-        self.conn.execute("BEGIN")
-        try:
-            yield
-        finally:
-            self.conn.execute("COMMIT")
-
     def change_heads(self) -> list[ChangeHead]:
         """Significant changes, newest first (the order of ``changes``), without unpacking their diffs."""
         rows = self.conn.execute(
@@ -849,69 +466,6 @@ class Store:
                                  "ORDER BY d.service COLLATE NOCASE, d.type", (broken_after,)).fetchall()
         return [DocumentRow(*r) for r in rows]
 
-    # ------------------------------------------------------------------ outbox and forget
-    # (notifications waiting for delivery: tracker.publish.notify; forgetting a document: `forget`)
-
-    def outbox_channel(self, channel: str) -> None:
-        """Register a channel: from now on, changes stored after the latest existing one are queued for it."""
-        self.conn.execute(
-            "INSERT OR IGNORE INTO outbox_channels (channel, last_change_id, added_at) "
-            "VALUES (?, COALESCE((SELECT MAX(id) FROM changes), 0), ?)", (channel, now_ts()))
-
-    def outbox_unqueued_changes(self, channel: str) -> list[int]:
-        """Ids of significant changes found by checks (not imported history) not yet queued for ``channel``."""
-        row = self.conn.execute("SELECT last_change_id FROM outbox_channels WHERE channel=?", (channel,)).fetchone()
-        if row is None:
-            return []
-        return [r[0] for r in self.conn.execute(
-            "SELECT c.id FROM changes c JOIN versions v ON v.document_id = c.document_id AND v.number = c.to_version "
-            "WHERE c.id > ? AND c.significant > 0 AND v.source = 'check' ORDER BY c.id", (row[0],))]
-
-    def outbox_queue(self, channel: str, event: str, payload: str, document_id: int | None = None,
-                     change_id: int | None = None) -> None:
-        """Queue an event for a channel (once: the same event is never queued twice for it)."""
-        with self.transaction():
-            self.conn.execute(
-                "INSERT OR IGNORE INTO outbox (channel, event, document_id, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                (channel, event, document_id, payload, now_ts()))
-            if change_id is not None:
-                self.conn.execute("UPDATE outbox_channels SET last_change_id = MAX(last_change_id, ?) WHERE channel=?",
-                                  (change_id, channel))
-
-    def outbox_claim(self, channel: str, lease: float = 300.0, limit: int = 100) -> list[tuple[int, str, str]]:
-        """Undelivered events of a channel, oldest first, as (id, event, payload), each claimed for ``lease``
-        seconds so that another process delivering at the same moment skips it (never sent twice)."""
-        now = now_ts()
-        rows = self.conn.execute(
-            "SELECT id, event, payload FROM outbox WHERE channel=? AND delivered_at IS NULL "
-            "AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?", (channel, now, limit)).fetchall()
-        claimed = []
-        for oid, event, payload in rows:
-            cur = self.conn.execute(
-                "UPDATE outbox SET claimed_until=? WHERE id=? AND delivered_at IS NULL "
-                "AND (claimed_until IS NULL OR claimed_until < ?)", (now + lease, oid, now))
-            if cur.rowcount == 1:
-                claimed.append((oid, event, payload))
-        return claimed
-
-    def outbox_done(self, outbox_id: int, error: str | None = None) -> None:
-        """The outcome of one delivery attempt: delivered (no error) or kept for a later cycle."""
-        now = now_ts()
-        if error is None:
-            self.conn.execute("UPDATE outbox SET delivered_at=?, last_attempt_at=?, attempts=attempts+1, "
-                              "last_error=NULL, claimed_until=NULL WHERE id=?", (now, now, outbox_id))
-        else:
-            self.conn.execute("UPDATE outbox SET last_attempt_at=?, attempts=attempts+1, last_error=?, "
-                              "claimed_until=NULL WHERE id=?", (now, error[:500], outbox_id))
-
-    def outbox_pending(self, channel: str | None = None) -> int:
-        """Events not delivered yet (of one channel, or of all)."""
-        sql, args = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", []
-        if channel is not None:
-            sql += " AND channel=?"
-            args.append(channel)
-        return self.conn.execute(sql, args).fetchone()[0]
-
     def forget(self, document_id: int) -> dict[str, int]:
         """Delete a document and everything stored for it (checks, versions, changes, queued
         notifications, snapshots no other version uses), in one transaction; returns what was deleted."""
@@ -931,8 +485,7 @@ class Store:
             counts["documents"] = self.conn.execute("DELETE FROM documents WHERE id=?", (document_id,)).rowcount
         return counts
 
-    # ----------------------------------------------------------------- daemon and CLI counts (issue 14)
-    # Added by the `arch` branch: the statements the daemon and cli ran through ``store.conn``.
+    # ------------------------------------------------------------------ counts
 
     def failed_since(self, since: float) -> int:
         """Documents whose last check, at or after ``since``, failed (``run --once``'s exit status)."""
@@ -943,163 +496,3 @@ class Store:
         """Stored changes of one document, significant or not (what `forget` says it removes)."""
         return int(self.conn.execute("SELECT COUNT(*) FROM changes WHERE document_id=?",
                                      (document_id,)).fetchone()[0])
-
-    # ----------------------------------------------------------------- end of the issue 14 block
-
-
-    # ------------------------------------------------------------------ capture notes
-    # (tracker.check: returns to an earlier text, held suspect captures, re-baselines, failed commits)
-
-    def earlier_version_with_text(self, document_id: int, text_sha256: str, before: int) -> int | None:
-        """The latest version before number ``before`` whose text has this hash (a return to it), or None."""
-        return self.conn.execute("SELECT MAX(number) FROM versions WHERE document_id=? AND sha256=? AND number<?",
-                                 (document_id, text_sha256, before)).fetchone()[0]
-
-    def earlier_heads(self, document_id: int, before: int, limit: int) -> list[VersionHead]:
-        """The ``limit`` latest versions before number ``before``, newest first, without their texts."""
-        return [VersionHead(*r) for r in self.conn.execute(
-            "SELECT id, number, sha256, snapshot_sha256, length, lang FROM versions WHERE document_id=? AND number<? "
-            "ORDER BY number DESC LIMIT ?", (document_id, before, limit))]
-
-    def transition_seen(self, document_id: int, from_sha256: str, to_sha256: str) -> bool:
-        """Whether the document already went once from the first text straight to the second (a flap)."""
-        return self.conn.execute(
-            "SELECT 1 FROM versions a JOIN versions b ON b.document_id = a.document_id AND b.number = a.number + 1 "
-            "WHERE a.document_id=? AND a.sha256=? AND b.sha256=? LIMIT 1",
-            (document_id, from_sha256, to_sha256)).fetchone() is not None
-
-    def add_capture_note(self, document_id: int, *, at: float, kind: str, note: str, version: int | None = None,
-                         source_ref: str | None = None, open_: bool = False) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO capture_notes (document_id, at, kind, note, version, source_ref, open) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", (document_id, at, kind, note[:1000], version, source_ref, int(open_)))
-        return int(cur.lastrowid)
-
-    def hold_capture(self, document_id: int, *, at: float, note: str, packed: PackedVersion, count: int = 1,
-                     source_ref: str | None = None) -> None:
-        """Keep a suspect or refused capture (packed, to become the reference if confirmed) in place of
-        the one held before; ``count``: how many suspect captures in a row it ends."""
-        self.conn.execute("UPDATE capture_notes SET open=0 WHERE document_id=? AND kind='held' AND open=1",
-                          (document_id,))
-        self.conn.execute(
-            "INSERT INTO capture_notes (document_id, at, kind, note, source_ref, open, count, sha256, length, text, "
-            "clauses) VALUES (?, ?, 'held', ?, ?, 1, ?, ?, ?, ?, ?)",
-            (document_id, at, note[:1000], source_ref, count, packed.sha256, packed.length,
-             packed.text if isinstance(packed.text, bytes) else encode_text(packed.text), packed.clauses))
-
-    def held_capture(self, document_id: int) -> HeldCapture | None:
-        """The capture held for a document, awaiting confirmation, or None."""
-        row = self.conn.execute(
-            "SELECT id, at, note, count, source_ref, sha256, length, text, clauses FROM capture_notes "
-            "WHERE document_id=? AND kind='held' AND open=1 ORDER BY id DESC LIMIT 1", (document_id,)).fetchone()
-        if row is None:
-            return None
-        return HeldCapture(id=row[0], at=row[1], note=row[2], count=row[3], source_ref=row[4],
-                           packed=PackedVersion(sha256=row[5], text=row[7], clauses=row[8], length=row[6]))
-
-    def held_before(self, document_id: int, text_sha256: str, before_id: int) -> bool:
-        """Whether the same text was held (and settled) before: a page alternating with another one."""
-        return self.conn.execute("SELECT 1 FROM capture_notes WHERE document_id=? AND kind='held' AND sha256=? "
-                                 "AND id<? LIMIT 1", (document_id, text_sha256, before_id)).fetchone() is not None
-
-    def release_held(self, document_id: int) -> None:
-        """The held capture is settled (confirmed or discarded): it is no longer open."""
-        self.conn.execute("UPDATE capture_notes SET open=0, text=NULL, clauses=NULL "
-                          "WHERE document_id=? AND kind='held' AND open=1", (document_id,))
-
-    def capture_notes(self, *, document_id: int | None = None, open_only: bool = False,
-                      kinds: tuple[str, ...] = (), limit: int | None = None) -> list[CaptureNote]:
-        """Capture notes, newest first (with their document's names)."""
-        sql = ("SELECT n.id, n.document_id, d.service, d.type, d.url, n.at, n.kind, n.note, n.version, n.source_ref, "
-               "n.open, n.count FROM capture_notes n JOIN documents d ON d.id = n.document_id WHERE 1=1")
-        args: list = []
-        if document_id is not None:
-            sql += " AND n.document_id=?"
-            args.append(document_id)
-        if open_only:
-            sql += " AND n.open=1"
-        if kinds:
-            sql += f" AND n.kind IN ({','.join('?' * len(kinds))})"
-            args += list(kinds)
-        sql += " ORDER BY n.at DESC, n.id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return [CaptureNote(*r[:10], open=bool(r[10]), count=r[11]) for r in self.conn.execute(sql, args)]
-
-    def failed_commits(self, document_id: int) -> dict[str, str]:
-        """Import commits of a document that failed and were not imported since: commit -> error."""
-        return {r[0]: r[1] for r in self.conn.execute(
-            "SELECT source_ref, note FROM capture_notes WHERE document_id=? AND kind='failed-commit' AND open=1",
-            (document_id,))}
-
-    def mark_import_failed(self, document_id: int, commit: str, at: float, error: str) -> None:
-        """A commit that failed: named (one open note per commit) and retried by the next import."""
-        self.conn.execute("UPDATE capture_notes SET open=0 WHERE document_id=? AND kind='failed-commit' "
-                          "AND source_ref=? AND open=1", (document_id, commit))
-        self.add_capture_note(document_id, at=at, kind="failed-commit", note=error, source_ref=commit, open_=True)
-
-    def resolve_failed_commit(self, document_id: int, commit: str) -> None:
-        self.conn.execute("UPDATE capture_notes SET open=0 WHERE document_id=? AND kind='failed-commit' "
-                          "AND source_ref=? AND open=1", (document_id, commit))
-
-    def rewind_import(self, document_id: int, commits: set[str]) -> int | None:
-        """Undo what an import stored from ``commits`` (the commits after a failed one, to import them
-        again in order): their versions, the changes to them, their imported marks. Only when those
-        versions are the document's latest and all imported; returns the versions removed, or None
-        when a later version came from elsewhere (a check) and history cannot be rewritten."""
-        rows = self.conn.execute("SELECT number, source, source_ref FROM versions WHERE document_id=? "
-                                 "ORDER BY number", (document_id,)).fetchall()
-        first = next((n for n, _, ref in rows if ref in commits), None)
-        if first is not None and any(src != "import" or ref not in commits for n, src, ref in rows if n >= first):
-            return None
-        for c in commits:
-            self.conn.execute("DELETE FROM imported_commits WHERE document_id=? AND commit_sha=?", (document_id, c))
-        if first is None:
-            return 0
-        self.conn.execute("DELETE FROM changes WHERE document_id=? AND to_version>=?", (document_id, first))
-        removed = self.conn.execute("DELETE FROM versions WHERE document_id=? AND number>=?",
-                                    (document_id, first)).rowcount
-        self.conn.execute("DELETE FROM capture_notes WHERE document_id=? AND kind != 'failed-commit' AND "
-                          "(version>=? OR (open=1 AND kind='held'))", (document_id, first))
-        return removed
-
-
-@dataclass
-class HeldCapture:
-    """A suspect or refused capture kept until a following capture confirms or discards it."""
-
-    id: int
-    at: float
-    note: str
-    count: int
-    source_ref: str | None
-    packed: PackedVersion
-
-
-@dataclass
-class CaptureNote:
-    """What a capture was, when it was not a plain new version (see ``capture_notes``)."""
-
-    id: int
-    document_id: int
-    service: str
-    type: str
-    url: str
-    at: float
-    kind: str  # held | confirmed | discarded | accepted | reverted | rebaselined | failed-commit
-    note: str
-    version: int | None
-    source_ref: str | None
-    open: bool = False
-    count: int = 1
-
-
-@dataclass
-class ChangeHead(ChangeRow):
-    """A significant change as listed for publication: names, versions and tags, without its diff.
-
-    ``fp`` fingerprints the stored row (every column read, the diff's length and the Adler-32 that
-    ends every zlib stream), so a change replaced in place gets a new fingerprint."""
-
-    fp: str

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 
 # The commonest function words of each language, leaving out words that are as common in another
 # listed language ("a", "en", "de", "la", "in", "die"/"die" are ambiguous and left out where they
@@ -71,7 +72,9 @@ def script(text: str, sample: int = 20000) -> str | None:
     """The dominant script of the letters of ``text`` ("latin", "cyrillic", "han", "japanese", ...), or
     None with no letters. Japanese is Han with kana, told by the kana."""
     counts: dict[str, int] = {}
-    for ch in text[:sample]:
+    # each distinct character is named once (a page has a few hundred, out of 20,000); Counter keeps
+    # the order of first occurrence, so ties are broken as if every character were read in turn
+    for ch, n in Counter(text[:sample]).items():
         if not ch.isalpha():
             continue
         name = unicodedata.name(ch, "")
@@ -81,7 +84,7 @@ def script(text: str, sample: int = 20000) -> str | None:
             key = "han"
         else:
             key = name.split(" ", 1)[0].lower()
-        counts[key] = counts.get(key, 0) + 1
+        counts[key] = counts.get(key, 0) + n
     if not counts:
         return None
     total = sum(counts.values())

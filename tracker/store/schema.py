@@ -1,0 +1,194 @@
+"""The database schema: numbered migrations (``PRAGMA user_version``), applied when a file is opened,
+and the refusal of a file that cannot be a database."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tracker.errors import TrackerError
+
+if TYPE_CHECKING:
+    from tracker.store.connection import Connection
+
+# Facts of the file rather than of the schema (its identity, kept file names, one-time upgrades done):
+# made when first needed, outside the numbered migrations.
+META_TABLE = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID"
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        service TEXT NOT NULL,
+        type TEXT NOT NULL,
+        url TEXT NOT NULL,
+        declaration_hash TEXT,
+        lang TEXT,
+        created_at REAL NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        raw_sha256 TEXT,
+        last_check_at REAL,
+        last_state TEXT,
+        last_reason TEXT,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_check_at REAL,
+        UNIQUE (service, type)
+    );
+    CREATE TABLE checks (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        at REAL NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        http_status INTEGER,
+        bytes INTEGER,
+        duration_ms INTEGER,
+        error TEXT,
+        version_id INTEGER
+    );
+    CREATE INDEX checks_document_at ON checks (document_id, at);
+    CREATE TABLE snapshots (
+        sha256 TEXT PRIMARY KEY,
+        body BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        content_type TEXT,
+        first_seen REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE versions (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        number INTEGER NOT NULL,
+        recorded_at REAL NOT NULL,
+        check_id INTEGER,
+        snapshot_sha256 TEXT REFERENCES snapshots(sha256),
+        sha256 TEXT NOT NULL,
+        text TEXT NOT NULL,
+        length INTEGER NOT NULL DEFAULT 0,
+        clauses BLOB NOT NULL,
+        lang TEXT,
+        source TEXT NOT NULL DEFAULT 'check',
+        UNIQUE (document_id, number)
+    );
+    CREATE TABLE changes (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        from_version INTEGER NOT NULL,
+        to_version INTEGER NOT NULL,
+        detected_at REAL NOT NULL,
+        significant INTEGER NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        diff BLOB NOT NULL,
+        UNIQUE (document_id, to_version)
+    );
+    CREATE INDEX changes_detected ON changes (detected_at);
+    """,
+    # 2: history import (tracker.sources.ota_versions): the commit each imported version came from, and every
+    # commit already processed per document, so a re-run of ``import-versions`` skips them.
+    """
+    ALTER TABLE versions ADD COLUMN source_ref TEXT;
+    CREATE TABLE imported_commits (
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        commit_sha TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        PRIMARY KEY (document_id, commit_sha)
+    ) WITHOUT ROWID;
+    """,
+    # 3: no table change. Versions written from now on keep their clauses in format 2 and their text
+    # zlib-compressed (see ``encode_clauses``/``encode_text``): the number makes older releases, which
+    # cannot read them, refuse the file with "upgrade first" instead of failing on the first version.
+    """
+    SELECT 1
+    """,
+    # 4: notifications outbox (tracker.publish.notify). One row per event and channel, delivered at most
+    # once per channel and retried by later cycles until it is; ``outbox_channels`` keeps, per channel,
+    # the last change already queued, so a change stored by a process that died before queuing it is
+    # still sent. A channel is the sha256 of its URL: the URL itself (often a secret) is not stored.
+    """
+    CREATE TABLE outbox_channels (
+        channel TEXT PRIMARY KEY,
+        last_change_id INTEGER NOT NULL,
+        added_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        event TEXT NOT NULL,
+        document_id INTEGER REFERENCES documents(id),
+        payload TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_attempt_at REAL,
+        last_error TEXT,
+        claimed_until REAL,
+        delivered_at REAL,
+        UNIQUE (channel, event)
+    );
+    CREATE INDEX outbox_pending ON outbox (channel, delivered_at);
+    """,
+    # 5: capture notes (tracker.check): what a capture was when it was not a plain new version — a
+    # suspect capture held until another confirms it (its packed text kept, to become the reference),
+    # a refused capture accepted because it came back, a technical re-baseline, a failed import commit.
+    # status.atom and `list` show them. The index finds a return to an earlier text by its hash.
+    """
+    CREATE TABLE capture_notes (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        note TEXT NOT NULL,
+        version INTEGER,
+        source_ref TEXT,
+        open INTEGER NOT NULL DEFAULT 0,
+        count INTEGER NOT NULL DEFAULT 1,
+        sha256 TEXT,
+        length INTEGER,
+        text BLOB,
+        clauses BLOB
+    );
+    CREATE INDEX capture_notes_document ON capture_notes (document_id, open);
+    CREATE INDEX versions_document_sha ON versions (document_id, sha256)
+    """,
+]
+
+
+EMPTY_FILE_GRACE = 5.0  # seconds: a 0-byte file younger than this is a database being created
+
+
+def refuse_empty_file(path: Path) -> None:
+    """A 0-byte database file is not a new database: SQLite would silently make one in it, and the
+    feeds, the outbox and every version would start again from nothing. A file truncated by a full
+    disk, a failed copy or a bad restore must be seen. (SQLite writes a new file's header as soon as
+    it is opened here: a 0-byte file only exists for an instant while another process creates it.)"""
+    try:
+        st = path.stat()
+    except OSError:
+        return
+    if st.st_size == 0 and time.time() - st.st_mtime > EMPTY_FILE_GRACE:
+        raise TrackerError(f"{path}: the database file is empty (0 bytes), not a database: it was truncated or "
+                           "never written; restore it from a backup, or delete it to start a new database")
+
+
+def migrate(store: Connection) -> None:
+    """Bring the file to this release's schema (numbered migrations, ``PRAGMA user_version``)."""
+    try:
+        current = store.conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        from tracker.store.trouble import explain  # what happened, in words
+
+        raise explain(store.path, e) from None
+    if current > len(MIGRATIONS):
+        raise TrackerError(f"{store.path}: made by a newer policy-tracker (schema {current}); upgrade first")
+    if current == len(MIGRATIONS):
+        return
+    with store.transaction():
+        current = store.conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
+        for number in range(current, len(MIGRATIONS)):
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    store.conn.execute(statement)
+            store.conn.execute(f"PRAGMA user_version = {number + 1}")
