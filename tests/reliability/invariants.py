@@ -6,13 +6,13 @@ the store's own readers cannot hide a broken database.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
+
+from tracker.store.database import Store
 
 
 @dataclass
@@ -43,25 +43,26 @@ def check_store(db: Path) -> StoreReport:
         r.integrity = "; ".join(row[0] for row in con.execute("PRAGMA integrity_check"))
         r.checks = con.execute("SELECT COUNT(*) FROM checks").fetchone()[0]
         r.changes = con.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
-        rows = con.execute("SELECT document_id, number, sha256, text, clauses FROM versions "
+        rows = con.execute("SELECT document_id, number, sha256 FROM versions "
                            "ORDER BY document_id, number").fetchall()
+        store = Store(db)  # texts and clauses as the tracker reads them (whole or through deltas)
         r.versions = len(rows)
         changes = {(d, f, t) for d, f, t in con.execute("SELECT document_id, from_version, to_version FROM changes")}
         seen: dict[int, list[int]] = {}
         prev: dict[int, str] = {}
-        for doc, number, digest, text, clauses in rows:
+        for doc, number, digest in rows:
             label = f"document {doc} v{number}"
             if prev.get(doc) == digest:
                 r.duplicates.append(label)
             prev[doc] = digest
             seen.setdefault(doc, []).append(number)
-            if not text or not text.strip():
-                r.without_text.append(label)
             try:
-                items = json.loads(zlib.decompress(clauses))
-            except (zlib.error, ValueError, TypeError):
-                items = []
-            if not items:
+                version = store.version_by_number(doc, number)
+            except Exception:  # noqa: BLE001 - an unreadable version is a finding
+                version = None
+            if version is None or not version.text.strip():
+                r.without_text.append(label)
+            if version is None or not version.clauses:
                 r.without_clauses.append(label)
             if number > 1 and (doc, number - 1, number) not in changes:
                 r.without_change.append(label)
@@ -75,6 +76,7 @@ def check_store(db: Path) -> StoreReport:
         for cid, vid in con.execute("SELECT c.id, c.version_id FROM checks c WHERE c.version_id IS NOT NULL "
                                     "AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.id = c.version_id)"):
             r.dangling.append(f"check {cid} -> version id {vid}")
+        store.close()
     finally:
         con.close()
     return r

@@ -19,13 +19,14 @@ import subprocess
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Callable
 
 import pytest
 from faultserver import FaultServer, policy_page
 from figures import record, table
 from invariants import check_feeds, check_store
+
+from tracker.store.database import Store
 
 pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loop (-m "not slow")
 
@@ -161,7 +162,7 @@ def crashed(tmp_path_factory) -> dict:
                                   "states": sorted(o["state"] for o in final.json_lines()) if final.code == 0 else []}
     hist_problems = []
     listed = 0
-    con = sqlite3.connect(ws.db)
+    con = Store(ws.db)  # versions as the tracker reads them (whole or through deltas)
     for i in range(DOCS):
         h = ws.run("history", f"Crash {i}", "--json")
         if h.code != 0:
@@ -169,9 +170,9 @@ def crashed(tmp_path_factory) -> dict:
             continue
         for item in h.json():
             listed += 1
-            row = con.execute("SELECT v.text, v.clauses FROM versions v JOIN documents d ON d.id=v.document_id "
-                              "WHERE d.service=? AND v.number=?", (f"Crash {i}", item["version"])).fetchone()
-            if row is None or not row[0].strip() or not row[1] or not json.loads(zlib.decompress(row[1])):
+            doc = con.document(f"Crash {i}", item["type"])
+            v = con.version_by_number(doc.id, item["version"]) if doc else None
+            if v is None or not v.text.strip() or not v.clauses:
                 hist_problems.append(f"Crash {i} v{item['version']} listed but incomplete")
     con.close()
     store = check_store(ws.db)

@@ -61,7 +61,7 @@ def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int
         except OSError as e:  # a --feeds folder that cannot be made or written is bad input
             where = f" ({e.filename})" if getattr(e, "filename", None) else ""
             raise TrackerError(f"--feeds {cfg.feeds}: cannot write the feeds: {e.strerror or e}{where}") from None
-        n_changes = len(store.changes())
+        n_changes = store.count_changes(significant_only=True)  # counted, not read: no diff decoded
     feeds_n = sum(1 for p in paths if p.suffix in (".atom", ".rss", ".json"))
     pages_n = sum(1 for p in paths if p.suffix == ".html")
     click.echo(f"{feeds_n} feeds (Atom, RSS, JSON Feed) and {pages_n} pages in {cfg.feeds} ({n_changes} change(s))",

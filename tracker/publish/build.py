@@ -38,7 +38,7 @@ import json
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -278,22 +278,23 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
     with store.read_snapshot():
         plan = _plan(store, base, first_build, titles, max_entries, broken_after, problems, aliases)
         stale = [o for o in plan.outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
-        need = {c.id: c for o in stale for c in o.needs}
-        full = store.change_records(list(need.values()))
+        records = {}
+        stale_ids = {id(o) for o in stale}
+        root, folders = str(out_dir), {str(out_dir)}
+        for o in plan.outputs:
+            if id(o) not in stale_ids:
+                records.update({rel: known[rel] for rel in o.rels})
+        # Stale files are rendered a chunk at a time, with only the diffs that chunk shows in memory: a
+        # full rebuild of years of history never holds every diff at once (issue 20).
+        for chunk, full in _chunks(store, stale):
+            for o in chunk:
+                for rel, data in o.render(full).items():
+                    path = f"{root}/{rel}"
+                    st = write_atomic(path, data, folders) or os.stat(path)
+                    records[rel] = [o.key, st.st_size, st.st_mtime_ns]
     merged = {**plan.kept, **service_slugs(_names(plan.services, plan.changes, aliases), plan.kept)}
     if merged != plan.kept:  # names given for the first time are kept from now on
         store.keep_file_names(merged)
-    records = {}
-    stale_ids = {id(o) for o in stale}
-    root, folders = str(out_dir), {str(out_dir)}
-    for o in plan.outputs:
-        if id(o) in stale_ids:
-            for rel, data in o.render(full).items():
-                path = f"{root}/{rel}"
-                st = write_atomic(path, data, folders) or os.stat(path)
-                records[rel] = [o.key, st.st_size, st.st_mtime_ns]
-        else:
-            records.update({rel: known[rel] for rel in o.rels})
     write_atomic(out_dir / "status.atom", plan.status)
     shown = [c.fp for c in plan.changes[:max_entries]]
     shown_titles = {fp: titles.by_fp[fp] for fp in shown if fp in titles.by_fp}
@@ -304,6 +305,22 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
     keep = set(records) | {"status.atom"}
     prune(out_dir, keep)
     return [out_dir / rel for rel in sorted(keep)]
+
+
+RENDER_CHUNK = 400  # diffs in memory at once while rendering
+
+
+def _chunks(store: Store, stale: list[_Output]) -> Iterator[tuple[list[_Output], dict[int, ChangeRecord]]]:
+    """The stale outputs in order, in chunks showing at most ``RENDER_CHUNK`` changes, each with their diffs."""
+    i = 0
+    while i < len(stale):
+        chunk: list[_Output] = []
+        need: dict[int, ChangeHead] = {}
+        while i < len(stale) and (not chunk or len(need) + len(stale[i].needs) <= RENDER_CHUNK):
+            chunk.append(stale[i])
+            need.update({c.id: c for c in stale[i].needs})
+            i += 1
+        yield chunk, store.change_records(list(need.values()))
 
 
 def out_of_date(store: Store, out_dir: Path, base_url: str | None = None, max_entries: int = 50,

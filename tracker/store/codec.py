@@ -33,8 +33,8 @@ def sha256(data: bytes | str) -> str:
 COMPRESSION = 1  # zlib level: 2.6x faster than 6 on policy pages for ~25% more bytes
 
 
-def pack(obj: object) -> bytes:
-    return zlib.compress(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), COMPRESSION)
+def pack(obj: object, level: int = COMPRESSION) -> bytes:
+    return zlib.compress(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), level)
 
 
 def unpack(blob: bytes | None) -> object:
@@ -45,21 +45,23 @@ def unpack(blob: bytes | None) -> object:
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
-CLAUSES_FORMAT = 2
+CLAUSES_FORMAT = 3
+_FORMAT3 = b'{"v":3}\n'
 
 
-def encode_clauses(clauses: list[Clause], ids_derived: bool = False) -> bytes:
-    """Clauses -> the ``versions.clauses`` blob (format 2), about half the bytes and CPU of a list of dicts.
+def clause_records(clauses: list[Clause], ids_derived: bool = False) -> list[str]:
+    """Clauses -> one compact JSON line each (format 3), the unit that versions of a document share.
 
-    ``{"v": 2, "sections": [path, ...], "rows": [[id, text, norm, section, kind, metadata, context], ...]}``:
-    ``section`` indexes ``sections``; ``id`` is null when it equals ``clause_id(norm)``; ``norm`` is null
-    when it equals ``text.casefold()``, an int k when it equals ``text.casefold()[k:]`` (a stripped
-    enumerator such as "2.1 "), else the norm itself. Every shortcut is checked here, so reading is exact;
-    ``ids_derived`` says the ids are known to be ``clause_id(norm)`` (clauses fresh from extraction, which
-    makes them so), which skips hashing every clause a second time.
+    ``[id, text, norm, section, kind, metadata, context]``: ``id`` is null when it equals
+    ``clause_id(norm)``; ``norm`` is null when it equals ``text.casefold()``, an int k when it equals
+    ``text.casefold()[k:]`` (a stripped enumerator such as "2.1 "), else the norm itself. Every
+    shortcut is checked here, so reading is exact; ``ids_derived`` says the ids are known to be
+    ``clause_id(norm)`` (clauses fresh from extraction, which makes them so), which skips hashing
+    every clause a second time. One line per clause (JSON escapes every newline) is what lets a
+    version be stored as the lines it changes against the version before (:mod:`tracker.store.delta`):
+    an unchanged clause is the same line in both.
     """
-    sections: dict[tuple[str, ...], int] = {}
-    rows = []
+    out = []
     for c in clauses:
         norm = c.norm
         folded = c.text.casefold()
@@ -69,22 +71,50 @@ def encode_clauses(clauses: list[Clause], ids_derived: bool = False) -> bytes:
             n = len(folded) - len(norm)
         else:
             n = norm
-        rows.append([None if ids_derived or c.id == clause_id(norm) else c.id, c.text, n,
-                     sections.setdefault(c.section, len(sections)), c.kind, c.metadata, c.context])
-    blob = _encode_json({"v": CLAUSES_FORMAT, "sections": list(sections), "rows": rows})
-    return zlib.compress(blob.encode("utf-8"), COMPRESSION)
+        out.append(_encode_json([None if ids_derived or c.id == clause_id(norm) else c.id, c.text, n,
+                                 list(c.section), c.kind, c.metadata, c.context]))
+    return out
 
 
-def decode_clauses(blob: bytes) -> list[Clause]:
-    """A ``versions.clauses`` blob -> clauses: format 2, or the list of ``Clause.to_dict()`` before it."""
-    data = json.loads(zlib.decompress(blob))
-    if isinstance(data, list):  # format 1
-        return [Clause.from_dict(d) for d in data]
-    if data.get("v") != CLAUSES_FORMAT:
-        raise TrackerError(f"clauses stored in format {data.get('v')!r}: made by a newer policy-tracker; upgrade")
-    sections = [tuple(s) for s in data["sections"]]
+def clauses_from_records(records: list[str]) -> list[Clause]:
     out = []
-    for id_, text, n, section, kind, metadata, context in data["rows"]:
+    loads = json.loads
+    for line in records:
+        id_, text, n, section, kind, metadata, context = loads(line)
+        if n is None:
+            norm = text.casefold()
+        elif type(n) is int:
+            norm = text.casefold()[n:]
+        else:
+            norm = n
+        out.append(Clause(clause_id(norm) if id_ is None else id_, text, norm, tuple(section), kind, metadata, context))
+    return out
+
+
+def encode_clauses(clauses: list[Clause], ids_derived: bool = False) -> bytes:
+    """Clauses -> a standalone ``versions.clauses`` blob (format 3): zlib of a header line and one record a line."""
+    return zlib.compress(_FORMAT3 + "\n".join(clause_records(clauses, ids_derived)).encode("utf-8"), COMPRESSION)
+
+
+def records_of_blob(blob: bytes) -> list[str]:
+    """A standalone clauses blob (any format) -> its clause records (format 3 lines)."""
+    data = zlib.decompress(blob)
+    if data.startswith(_FORMAT3):
+        body = data[len(_FORMAT3):].decode("utf-8")
+        return body.split("\n") if body else []
+    return clause_records(_decode_json_clauses(data))
+
+
+def _decode_json_clauses(data: bytes) -> list[Clause]:
+    """Formats 1 (a list of ``Clause.to_dict()``) and 2 (distinct sections once, then rows)."""
+    parsed = json.loads(data)
+    if isinstance(parsed, list):  # format 1
+        return [Clause.from_dict(d) for d in parsed]
+    if parsed.get("v") != 2:
+        raise TrackerError(f"clauses stored in format {parsed.get('v')!r}: made by a newer policy-tracker; upgrade")
+    sections = [tuple(s) for s in parsed["sections"]]
+    out = []
+    for id_, text, n, section, kind, metadata, context in parsed["rows"]:
         if n is None:
             norm = text.casefold()
         elif type(n) is int:
@@ -95,9 +125,17 @@ def decode_clauses(blob: bytes) -> list[Clause]:
     return out
 
 
+def decode_clauses(blob: bytes) -> list[Clause]:
+    """A standalone clauses blob -> clauses: format 3, or formats 1 and 2 written by earlier releases."""
+    data = zlib.decompress(blob)
+    if data.startswith(_FORMAT3):
+        body = data[len(_FORMAT3):].decode("utf-8")
+        return clauses_from_records(body.split("\n") if body else [])
+    return _decode_json_clauses(data)
+
+
 def clause_count(blob: bytes) -> int:
-    data = json.loads(zlib.decompress(blob))
-    return len(data) if isinstance(data, list) else len(data["rows"])
+    return len(records_of_blob(blob))
 
 
 def encode_text(text: str) -> str | bytes:

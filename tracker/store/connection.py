@@ -8,6 +8,7 @@ notifications waiting for delivery), all on this one connection.
 from __future__ import annotations
 
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -49,6 +50,8 @@ class Connection:
 
             raise explain(self.path, e) from None
         self.conn = conn
+        # decoded versions by (id, sha256), read through their deltas (tracker.store.chains)
+        self.lines_cache: OrderedDict = OrderedDict()
         self.wal = mode == "wal"
         migrate(self)
 
@@ -79,6 +82,7 @@ class Connection:
             yield
         except BaseException:
             self.conn.execute("ROLLBACK")
+            self.lines_cache.clear()  # version ids written in it may be given again
             raise
         self.conn.execute("COMMIT")
 
@@ -96,6 +100,7 @@ class Connection:
             yield
         except BaseException:
             self.conn.execute(f"ROLLBACK TO {name}")
+            self.lines_cache.clear()
             self.conn.execute(f"RELEASE {name}")
             raise
         self.conn.execute(f"RELEASE {name}")

@@ -6,14 +6,15 @@ Design choices, and why:
   batches: an interrupted run leaves either a whole version (text, clauses, snapshot, change) or none.
 - Raw snapshots are content-addressed by sha256 and zlib-compressed: stored once, however many
   versions or checks point at them. An unchanged check adds one small row to ``checks``.
-- A version's clauses are one zlib'd JSON object (format 2, ``encode_clauses``): distinct section
-  paths once, then one row per clause, leaving out what is recomputed exactly on reading (the id when
-  it is ``clause_id(norm)``, the norm when it is the casefolded text or a suffix of it). Its text is
-  stored zlib-compressed (a BLOB in ``versions.text``; a plain string in rows written before).
+- A version's clauses are one compact JSON line per clause (format 3, ``clause_records``), leaving out
+  what is recomputed exactly on reading (the id when it is ``clause_id(norm)``, the norm when it is the
+  casefolded text or a suffix of it). Text and clauses are stored as line deltas against the version
+  before (``tracker.store.delta``, ``versions.base_id``; read through ``chains``), whole again every
+  ``MAX_DEPTH`` versions.
 - Schema migrations are numbered (``PRAGMA user_version``) so later releases upgrade old files.
 
 The parts: ``connection`` (opening, transactions), ``schema`` (migrations), ``records`` (what is read
-back), and the queries by table: this module (documents, checks, versions, changes, publication
+back), ``chains`` (versions as deltas), and the queries by table: this module (documents, checks, versions, changes, publication
 reads), ``notes`` (capture notes, import marks) and ``outbox`` (notifications), joined in ``Store``.
 """
 
@@ -24,12 +25,12 @@ import sqlite3
 import zlib
 
 from tracker.models import Clause, DiffResult, Document
+from tracker.store import delta
+from tracker.store.chains import VersionChains
 from tracker.store.codec import (
     COMPRESSION,
     PackedVersion,
     clause_count,
-    decode_clauses,
-    decode_text,
     pack,
     pack_version,
     sha256,
@@ -49,7 +50,7 @@ def declaration_hash(doc: Document) -> str:
     return sha256(json.dumps(spec, sort_keys=True))[:16]
 
 
-class Store(CaptureNotes, Outbox):
+class Store(CaptureNotes, Outbox, VersionChains):
     """All reads and writes of the database. One instance per process (per thread for readers)."""
 
     def identity(self) -> str:
@@ -84,8 +85,9 @@ class Store(CaptureNotes, Outbox):
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('file_names', ?)",
                           (json.dumps(names, sort_keys=True, ensure_ascii=False),))
 
-    def count_changes(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
+    def count_changes(self, significant_only: bool = False) -> int:
+        sql = "SELECT COUNT(*) FROM changes" + (" WHERE significant > 0" if significant_only else "")
+        return self.conn.execute(sql).fetchone()[0]
 
     def meta_value(self, key: str) -> str | None:
         """A fact kept in the file's ``meta`` table (None when absent, or with no table yet)."""
@@ -137,13 +139,17 @@ class Store(CaptureNotes, Outbox):
                 "SELECT COUNT(*) FROM changes c WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE "
                 "v.document_id = c.document_id AND v.number = c.from_version) OR NOT EXISTS (SELECT 1 FROM "
                 "versions v WHERE v.document_id = c.document_id AND v.number = c.to_version)").fetchone()[0],
+            "versions whose base version is missing": one(
+                "SELECT COUNT(*) FROM versions v WHERE v.base_id IS NOT NULL AND NOT EXISTS "
+                "(SELECT 1 FROM versions b WHERE b.id = v.base_id)").fetchone()[0],
             "versions numbered twice": one(
                 "SELECT COUNT(*) FROM (SELECT document_id, number FROM versions GROUP BY document_id, number "
                 "HAVING COUNT(*) > 1)").fetchone()[0],
         }
 
     def version_ids(self) -> list[int]:
-        return [r[0] for r in self.conn.execute("SELECT id FROM versions ORDER BY id")]
+        """Every version, each document's in order (a delta is read right after the version it applies to)."""
+        return [r[0] for r in self.conn.execute("SELECT id FROM versions ORDER BY document_id, number")]
 
     # ------------------------------------------------------------------ documents
 
@@ -267,27 +273,29 @@ class Store(CaptureNotes, Outbox):
                            check_id: int | None = None, snapshot_sha256: str | None = None, lang: str | None = None,
                            source: str = "check", source_ref: str | None = None) -> tuple[int, int, float]:
         """``add_version`` for a version already packed (by the process that extracted it):
-        (version id, number, recorded_at). Nothing is encoded or decoded here."""
+        (version id, number, recorded_at). Stored as its changes against the document's latest version
+        (``tracker.store.delta``) when that is smaller, else as packed (``VersionChains._to_store``)."""
         recorded_at = now_ts() if recorded_at is None else recorded_at
-        number = self.conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE document_id=?",
-                                   (document_id,)).fetchone()[0]
+        st = self._to_store(document_id, packed)
         cur = self.conn.execute(
             "INSERT INTO versions (document_id, number, recorded_at, check_id, snapshot_sha256, sha256, text, "
-            "length, clauses, lang, source, source_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (document_id, number, recorded_at, check_id, snapshot_sha256, packed.sha256, packed.text, packed.length,
-             packed.clauses, lang, source, source_ref))
-        return row_id(cur), number, recorded_at
+            "length, clauses, lang, source, source_ref, base_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (document_id, st.number, recorded_at, check_id, snapshot_sha256, packed.sha256, st.text, packed.length,
+             st.clauses, lang, source, source_ref, st.base_id))
+        vid = row_id(cur)
+        self._remember((vid, packed.sha256), st.entry)
+        return vid, st.number, recorded_at
 
     def link_check_version(self, check_id: int, version_id: int) -> None:
         self.conn.execute("UPDATE checks SET version_id=? WHERE id=?", (version_id, check_id))
 
     def _version_from_row(self, row: tuple, with_clauses: bool = True) -> Version:
-        vid, doc_id, number, recorded_at, digest, text, clauses, lang, snap, source = row
-        cl = decode_clauses(clauses) if with_clauses else []
+        vid, doc_id, number, recorded_at, digest, text, clauses, lang, snap, source, base_id = row
+        text, cl = self._decoded(vid, digest, text, clauses, base_id, with_clauses)
         return Version(id=vid, document_id=doc_id, number=number, recorded_at=iso(recorded_at) or "", sha256=digest,
-                       text=decode_text(text), clauses=cl, lang=lang, snapshot_sha256=snap, source=source)
+                       text=text, clauses=cl, lang=lang, snapshot_sha256=snap, source=source)
 
-    _VERSION_COLS = "id, document_id, number, recorded_at, sha256, text, clauses, lang, snapshot_sha256, source"
+    _VERSION_COLS = "id, document_id, number, recorded_at, sha256, text, clauses, lang, snapshot_sha256, source, base_id"
 
     def latest_version(self, document_id: int) -> Version | None:
         row = self.conn.execute(f"SELECT {self._VERSION_COLS} FROM versions WHERE document_id=? "
@@ -305,7 +313,8 @@ class Store(CaptureNotes, Outbox):
                                  (document_id,)).fetchone()[0]
 
     def version_clauses(self, version_id: int) -> list[Clause]:
-        return decode_clauses(self.conn.execute("SELECT clauses FROM versions WHERE id=?", (version_id,)).fetchone()[0])
+        row = self.conn.execute("SELECT sha256, text, clauses, base_id FROM versions WHERE id=?", (version_id,)).fetchone()
+        return self._decoded(version_id, row[0], row[1], row[2], row[3])[1]
 
     def latest_version_number(self, document_id: int) -> int | None:
         """The latest version's number, without reading its text (the unchanged-check hot path)."""
@@ -330,17 +339,22 @@ class Store(CaptureNotes, Outbox):
         """Versions of a document, newest first, without clauses (cheap listing)."""
         doc = self.find_document(service, type_)
         rows = self.conn.execute(f"SELECT {self._VERSION_COLS} FROM versions WHERE document_id=? "
-                                 "ORDER BY number DESC", (doc.id,)).fetchall()
+                                 "ORDER BY number", (doc.id,)).fetchall()
         out = []
-        for r in rows:
+        for r in rows:  # oldest first: each delta applies to the version decoded just before
             v = self._version_from_row(r, with_clauses=False)
             v.clauses = []
             out.append(v)
-        return out
+        return out[::-1]
 
     def version_clause_counts(self, document_id: int) -> dict[int, int]:
-        rows = self.conn.execute("SELECT number, clauses FROM versions WHERE document_id=?", (document_id,))
-        return {n: clause_count(c) for n, c in rows}
+        rows = self.conn.execute("SELECT id, number, clauses, base_id FROM versions WHERE document_id=? "
+                                 "ORDER BY number", (document_id,))
+        out = {}
+        for vid, n, clauses, base_id in rows:
+            entry = self._lines(vid) if base_id is not None else None
+            out[n] = len(entry.records) if entry is not None else clause_count(clauses)
+        return out
 
     # ------------------------------------------------------------------ changes
 
@@ -355,7 +369,7 @@ class Store(CaptureNotes, Outbox):
             "INSERT OR REPLACE INTO changes (document_id, from_version, to_version, detected_at, significant, tags, diff) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (document_id, from_version, to_version, detected_at, len(diff.significant) if published else 0,
-             json.dumps(tags), pack(diff.to_dict())))
+             json.dumps(tags), pack(diff.to_dict(), delta.WHOLE_LEVEL)))
         return row_id(cur)
 
     def changes(self, *, service: str | None = None, tag: str | None = None, significant_only: bool = True,
@@ -474,6 +488,7 @@ class Store(CaptureNotes, Outbox):
             snaps = [r[0] for r in self.conn.execute(
                 "SELECT DISTINCT snapshot_sha256 FROM versions WHERE document_id=? AND snapshot_sha256 IS NOT NULL",
                 (document_id,))]
+            self.lines_cache.clear()
             for table in ("outbox", "imported_commits", "capture_notes", "changes", "checks", "versions"):
                 counts[table] = self.conn.execute(f"DELETE FROM {table} WHERE document_id=?", (document_id,)).rowcount
             snapshots = 0

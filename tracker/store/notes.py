@@ -131,6 +131,7 @@ class CaptureNotes(Connection):
         if first is None:
             return 0
         self.conn.execute("DELETE FROM changes WHERE document_id=? AND to_version>=?", (document_id, first))
+        self.lines_cache.clear()
         removed = self.conn.execute("DELETE FROM versions WHERE document_id=? AND number>=?",
                                     (document_id, first)).rowcount
         self.conn.execute("DELETE FROM capture_notes WHERE document_id=? AND kind != 'failed-commit' AND "

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -153,7 +155,47 @@ MIGRATIONS: list[str] = [
     CREATE INDEX capture_notes_document ON capture_notes (document_id, open);
     CREATE INDEX versions_document_sha ON versions (document_id, sha256)
     """,
+    # 6: versions stored as their changes against the version before (tracker.store.delta), clauses in
+    # format 3 (one line per clause). ``base_id``: the version a row's text and clauses are deltas of
+    # (NULL: stored whole). Every existing version is rewritten so (``rewrite_as_deltas``, below).
+    """
+    ALTER TABLE versions ADD COLUMN base_id INTEGER REFERENCES versions(id)
+    """,
 ]
+
+
+def rewrite_as_deltas(conn: sqlite3.Connection) -> None:
+    """Migration 6: every version of every document, in order, rewritten as a delta of the one before
+    when that is smaller (the rule of ``Store.add_packed_version``); texts and clauses of the rows kept
+    whole move to format 3. Read and written one document at a time (bounded memory)."""
+    from tracker.store import delta
+    from tracker.store.codec import decode_text, pack, records_of_blob, unpack
+
+    docs = [r[0] for r in conn.execute("SELECT DISTINCT document_id FROM versions")]
+    for doc in docs:
+        prev: tuple[list[str], list[str]] | None = None
+        depth, prev_id = 0, 0
+        rows = conn.execute("SELECT id, text, clauses FROM versions WHERE document_id=? ORDER BY number",
+                            (doc,)).fetchall()
+        for vid, text, clauses in rows:
+            lines, records = decode_text(text).split("\n"), records_of_blob(clauses)
+            whole_clauses = zlib.compress(b'{"v":3}\n' + "\n".join(records).encode("utf-8"), delta.WHOLE_LEVEL)
+            new: tuple[str | bytes, bytes, int | None] = (delta.recompress(text), whole_clauses, None)
+            if prev is not None and depth + 1 < delta.MAX_DEPTH:
+                d = delta.encode_version(prev[0], prev[1], lines, records)
+                if len(d) < len(new[0]) + len(whole_clauses):
+                    new = (d, b"", prev_id)
+            depth = depth + 1 if new[2] is not None else 0
+            conn.execute("UPDATE versions SET text=?, clauses=?, base_id=? WHERE id=?", (*new, vid))
+            prev, prev_id = (lines, records), vid
+    for cid, diff in conn.execute("SELECT id, diff FROM changes").fetchall():  # diffs: zlib's best level
+        again = pack(unpack(diff), delta.WHOLE_LEVEL)
+        if len(again) < len(diff):
+            conn.execute("UPDATE changes SET diff=? WHERE id=?", (again, cid))
+
+
+# Steps run after the SQL of a migration (by its number), inside the same transaction.
+AFTER: dict[int, Callable[[sqlite3.Connection], None]] = {6: rewrite_as_deltas}
 
 
 EMPTY_FILE_GRACE = 5.0  # seconds: a 0-byte file younger than this is a database being created
@@ -185,10 +227,19 @@ def migrate(store: Connection) -> None:
         raise TrackerError(f"{store.path}: made by a newer policy-tracker (schema {current}); upgrade first")
     if current == len(MIGRATIONS):
         return
+    rewritten = False
     with store.transaction():
         current = store.conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
         for number in range(current, len(MIGRATIONS)):
             for statement in MIGRATIONS[number].split(";"):
                 if statement.strip():
                     store.conn.execute(statement)
+            if number + 1 in AFTER:
+                AFTER[number + 1](store.conn)
+                rewritten = True
             store.conn.execute(f"PRAGMA user_version = {number + 1}")
+    if rewritten:  # give the space of the rewritten rows back to the file system
+        try:
+            store.conn.execute("VACUUM")
+        except sqlite3.OperationalError:  # another connection is reading: the space is reused instead
+            pass

@@ -1,0 +1,165 @@
+"""Versions stored as line deltas (issue 20): exact round trips, chains bounded by MAX_DEPTH, and the
+migration of a database written by the release before (schema 5: whole versions, format-2 clauses)."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import zlib
+from pathlib import Path
+
+import pytest
+
+from tracker.models import Clause, Document
+from tracker.store import delta
+from tracker.store.codec import encode_text, pack, sha256
+from tracker.store.database import MIGRATIONS, Store
+from tracker.text.clauses import make_clause
+from tracker.text.normalise import clause_id
+
+
+def as_dicts(clauses: list[Clause]) -> list[dict]:
+    return [c.to_dict() for c in clauses]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_line_delta_rebuilds_any_edit(seed: int) -> None:
+    rng = random.Random(seed)
+    words = ["", "", "a", "b", "We collect data.", "We share data.", "x" * 50, "Ünïcode ǅ"]
+    base = [rng.choice(words) + str(rng.randrange(4)) * rng.randrange(2) for _ in range(rng.randrange(0, 60))]
+    new = list(base)
+    for _ in range(rng.randrange(0, 8)):
+        op = rng.random()
+        i = rng.randrange(len(new) + 1)
+        if op < 0.3:
+            new.insert(i, rng.choice(words) + "new")
+        elif op < 0.6 and new:
+            del new[min(i, len(new) - 1)]
+        elif op < 0.8 and len(new) > 4:  # a block moved
+            block = new[1:3]
+            del new[1:3]
+            new[i % len(new):i % len(new)] = block
+        elif new:
+            new[min(i, len(new) - 1)] += " reworded"
+    ops = delta.line_delta(base, new)
+    assert delta.apply_delta(base, ops) == new
+    assert delta.apply_delta(base, delta.decode_ops(delta.encode_ops(ops))) == new
+
+
+def test_unchanged_lines_cost_one_copy() -> None:
+    base = [f"clause {i}" for i in range(500)] + ["", ""] * 50
+    new = base[:200] + ["a new clause"] + base[200:]
+    ops = delta.line_delta(base, new)
+    assert ops == [[0, 200], "a new clause", [200, len(base) - 200]]
+
+
+def _format2(clauses: list[Clause]) -> bytes:
+    """Clauses as the release before wrote them (format 2: distinct sections once, rows indexing them)."""
+    sections: dict[tuple[str, ...], int] = {}
+    rows = []
+    for c in clauses:
+        folded = c.text.casefold()
+        n = None if c.norm == folded else (len(folded) - len(c.norm) if folded.endswith(c.norm) else c.norm)
+        rows.append([None if c.id == clause_id(c.norm) else c.id, c.text, n, sections.setdefault(c.section, len(sections)),
+                     c.kind, c.metadata, c.context])
+    blob = json.dumps({"v": 2, "sections": list(sections), "rows": rows}, ensure_ascii=False, separators=(",", ":"))
+    return zlib.compress(blob.encode("utf-8"), 1)
+
+
+def _history(n: int, seed: int = 3) -> list[tuple[str, list[Clause]]]:
+    """``n`` versions of one policy, each a small edit of the one before (sections inserted too)."""
+    rng = random.Random(seed)
+    paras = [(("Data", f"Part {i // 7}"), f"We collect item {i} and keep it for {rng.randrange(30)} days.") for i in range(120)]
+    out = []
+    for k in range(n):
+        if k:
+            i = rng.randrange(len(paras))
+            r = rng.random()
+            if r < 0.4:
+                paras[i] = (paras[i][0], paras[i][1] + f" Changed in {k}.")
+            elif r < 0.7:
+                paras.insert(i, (("Data", f"New part {k}"), f"We now train models on posts ({k})."))
+            elif len(paras) > 50:
+                del paras[i]
+        clauses = [make_clause("Privacy Policy", ("Privacy Policy",), "heading"), make_clause(f"Last updated: {k}", (), "paragraph")]
+        clauses[1] = Clause(clauses[1].id, clauses[1].text, clauses[1].norm, (), "paragraph", True, "")
+        clauses += [make_clause(text, section, "list-item" if j % 5 == 0 else "paragraph") for j, (section, text)
+                    in enumerate(paras)]
+        text = "\n\n".join(c.text for c in clauses)
+        out.append((text, clauses))
+    out[1] = (out[1][0], [*out[1][1], Clause("custom-id", "STRASSE", "straße", ("A",), context="We collect:")])
+    return out
+
+
+def _schema5_database(path: Path, history: list[tuple[str, list[Clause]]]) -> None:
+    """A file as the release before wrote it: schema 5, every version whole (text zlib'd, clauses in
+    format 2; the first one as schema 2 wrote it: plain text, format-1 clauses), a change between them."""
+    con = sqlite3.connect(path)
+    for migration in MIGRATIONS[:5]:
+        con.executescript(migration)
+    con.execute("PRAGMA user_version = 5")
+    con.execute("INSERT INTO documents (id, service, type, url, created_at) VALUES (1, 'Acme', 'Privacy Policy', "
+                "'https://acme.test/privacy', 0)")
+    for number, (text, clauses) in enumerate(history, 1):
+        stored_text = text if number == 1 else encode_text(text)
+        blob = pack(as_dicts(clauses)) if number == 1 else _format2(clauses)
+        con.execute("INSERT INTO versions (document_id, number, recorded_at, sha256, text, length, clauses) "
+                    "VALUES (1, ?, ?, ?, ?, ?, ?)", (number, 1000.0 + number, sha256(text), stored_text, len(text), blob))
+    con.execute("INSERT INTO changes (document_id, from_version, to_version, detected_at, significant, tags, diff) "
+                "VALUES (1, 1, 2, 1002, 1, '[]', ?)", (pack({"changes": []}),))
+    con.commit()
+    con.close()
+
+
+def test_database_of_the_release_before_migrates_to_deltas_exactly(tmp_path: Path) -> None:
+    history = _history(delta.MAX_DEPTH + 20)
+    db = tmp_path / "old.db"
+    _schema5_database(db, history)
+    with sqlite3.connect(db) as con:
+        before = con.execute("SELECT SUM(length(text) + length(clauses)) FROM versions").fetchone()[0]
+    with Store(db) as s:
+        assert s.schema_version() == (len(MIGRATIONS), len(MIGRATIONS))
+        rows = s.conn.execute("SELECT number, base_id FROM versions ORDER BY number").fetchall()
+        after = s.conn.execute("SELECT SUM(length(text) + length(clauses)) FROM versions").fetchone()[0]
+    assert rows[0][1] is None and rows[1][1] is not None  # the first whole, the next a delta of it
+    assert rows[delta.MAX_DEPTH][1] is None  # a chain never grows past MAX_DEPTH deltas
+    assert after < before / 3
+    with Store(db) as s:  # a fresh connection: everything from the file, newest first (no decoded chain at hand)
+        for number in range(len(history), 0, -1):
+            s.lines_cache.clear()
+            v = s.version_by_number(1, number)
+            assert v is not None and v.text == history[number - 1][0], number
+            assert as_dicts(v.clauses) == as_dicts(history[number - 1][1]), number
+        assert s.version_clause_counts(1) == {n: len(c) for n, (_, c) in enumerate(history, 1)}
+        assert [v.to_dict()["length"] for v in s.versions("Acme")] == [len(t) for t, _ in reversed(history)]
+        assert s.change(1) is not None and not any(s.broken_links().values())
+
+
+def test_versions_written_as_deltas_read_back_after_rollback_and_rewind(tmp_path: Path) -> None:
+    history = _history(30, seed=5)
+    with Store(tmp_path / "t.db") as s:
+        row = s.ensure_document(Document(service="Acme", type="Privacy Policy", url="https://acme.test/p"))
+        with s.transaction():
+            for text, clauses in history[:20]:
+                s.add_version(row.id, text=text, clauses=clauses, source="import")
+            # a version written then rolled back: its id is given again to another text
+            with pytest.raises(RuntimeError), s.savepoint():
+                s.add_version(row.id, text=history[25][0], clauses=history[25][1])
+                raise RuntimeError
+            for text, clauses in history[20:]:
+                s.add_version(row.id, text=text, clauses=clauses)
+        bases = [r[0] for r in s.conn.execute("SELECT base_id FROM versions ORDER BY number")]
+        assert bases[0] is None and all(b is not None for b in bases[1:])
+    with Store(tmp_path / "t.db") as s:
+        for number, (text, clauses) in enumerate(history, 1):
+            v = s.version_by_number(row.id, number)
+            assert v is not None and v.text == text and as_dicts(v.clauses) == as_dicts(clauses)
+        ids = {r[0] for r in s.conn.execute("SELECT id FROM versions")}
+        with s.transaction():
+            assert s.rewind_import(row.id, set()) == 0
+            s.conn.execute("DELETE FROM versions WHERE number > 25")
+            s.lines_cache.clear()
+            s.add_version(row.id, text="short", clauses=[make_clause("short", (), "paragraph")])
+        v = s.latest_version(row.id)
+        assert v is not None and v.number == 26 and v.text == "short" and len(ids) == 30
