@@ -76,17 +76,22 @@ def clause_records(clauses: list[Clause], ids_derived: bool = False) -> list[str
     return out
 
 
+def _stored_norm(text: str, n: int | str | None) -> str:
+    """A clause's normalised text from how it was stored: None (the folded text), an offset into the
+    folded text, or the normalised text itself (see ``clause_records``)."""
+    if n is None:
+        return text.casefold()
+    if type(n) is int:
+        return text.casefold()[n:]
+    return str(n)
+
+
 def clauses_from_records(records: list[str]) -> list[Clause]:
     out = []
     loads = json.loads
     for line in records:
         id_, text, n, section, kind, metadata, context = loads(line)
-        if n is None:
-            norm = text.casefold()
-        elif type(n) is int:
-            norm = text.casefold()[n:]
-        else:
-            norm = n
+        norm = _stored_norm(text, n)
         out.append(Clause(clause_id(norm) if id_ is None else id_, text, norm, tuple(section), kind, metadata, context))
     return out
 
@@ -115,12 +120,7 @@ def _decode_json_clauses(data: bytes) -> list[Clause]:
     sections = [tuple(s) for s in parsed["sections"]]
     out = []
     for id_, text, n, section, kind, metadata, context in parsed["rows"]:
-        if n is None:
-            norm = text.casefold()
-        elif type(n) is int:
-            norm = text.casefold()[n:]
-        else:
-            norm = n
+        norm = _stored_norm(text, n)
         out.append(Clause(clause_id(norm) if id_ is None else id_, text, norm, sections[section], kind, metadata, context))
     return out
 
