@@ -6,7 +6,7 @@ its date. ``check``, the daemon and ``import-versions`` all hand their captures 
 extraction, comparison with the latest stored version, the clause diff and its tags, what to store —
 and returns a :class:`CheckOutcome`.
 
-Extraction (:func:`read_page`) is a pure function of the capture and may run in another process
+Extraction (:func:`read_page`, in :mod:`tracker.page`) is a pure function of the capture and may run in another process
 (see :mod:`tracker.pool`); the rest runs where the database is written, inside the caller's
 transaction, so the version it compares with is the one it stores after.
 """
@@ -20,48 +20,12 @@ from typing import Any, Literal
 from tracker.capture import guard
 from tracker.compare import artefacts
 from tracker.models import PRIORITY_TAGS, Clause, DiffResult, Document, FetchResult, TagEvent
-from tracker.store.codec import PackedVersion, pack_extracted, sha256
+from tracker.page import Capture, Page, read_page  # noqa: F401  (re-exported: callers import them from here)
+from tracker.store.codec import PackedVersion, sha256
 from tracker.store.database import Store
 from tracker.store.records import DocumentRow, HeldCapture, VersionHead, iso
 
 State = Literal["new", "unchanged", "changed", "failed"]
-Origin = Literal["fetch", "import"]
-
-
-@dataclass(frozen=True)
-class Capture:
-    """One capture of a document, whatever produced it."""
-
-    url: str
-    body: bytes
-    content_type: str = "text/html"
-    encoding: str | None = None
-    final_url: str | None = None
-    at: float = 0.0  # when it was captured (an imported text: its commit's date)
-    origin: Origin = "fetch"
-    source_ref: str | None = None  # where an imported text came from (its commit)
-    # Why this capture re-baselines (its text becomes the reference with no change events): an
-    # archive's technical commit (a selector or engine upgrade re-extracting the same page).
-    rebaseline: str | None = None
-
-    @classmethod
-    def from_fetch(cls, result: FetchResult, at: float) -> Capture:
-        return cls(url=result.url, body=result.body, content_type=result.content_type or "text/html",
-                   encoding=result.encoding, final_url=result.final_url, at=at)
-
-
-@dataclass
-class Page:
-    """What extraction made of a capture: the version to store, or why there is none."""
-
-    packed: PackedVersion | None = None
-    reason: str | None = None  # decode | empty | blocked | too-short | selector-matched-nothing
-    error: str | None = None
-
-    @property
-    def clauses(self) -> list[Clause]:
-        assert self.packed is not None
-        return self.packed.decode_clauses()
 
 
 @dataclass
@@ -116,87 +80,49 @@ class CheckOutcome:
         return f"{label}: unchanged" + (f" ({self.note})" if shown else "")
 
 
-def analyse(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
+Earlier = Callable[[], list[list[Clause]]]  # the clauses of a few versions before the old one, read on demand
+
+
+def analyse(old: list[Clause], new: list[Clause], lang: str | None, earlier: Earlier | None = None) -> DiffResult:
     """Clause diff plus tags plus the priority-tag events of the two documents: the one place the
     stages are joined."""
     from tracker.compare.diff import diff_clauses
     from tracker.compare.tag import tag_changes
 
     result = tag_changes(diff_clauses(old, new), lang=lang)
-    result.events = change_events(old, new, result, lang)
+    result.events = change_events(old, new, result, lang, earlier)
     return result
 
 
-def change_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang: str | None) -> list[TagEvent]:
+def change_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang: str | None,
+                  earlier: Earlier | None = None) -> list[TagEvent]:
     """The priority-tag events of a tagged diff of two versions' clauses, as compared (undoubled):
     for :func:`analyse`, and for changes stored before events existed (tracker/backfill.py)."""
     from tracker.compare.events import document_events
 
-    return document_events(old, new, diff, lang)
+    return document_events(old, new, diff, lang, earlier)
 
 
-def compare_versions(old: list[Clause], new: list[Clause], lang: str | None) -> DiffResult:
-    """Two versions as a check compares them (and `diff` shows them): a page holding the policy
-    twice compared once (``note`` says so), then :func:`analyse`."""
+def compare_capture(old: list[Clause], new: list[Clause], lang: str | None,
+                    earlier: Earlier | None = None) -> tuple[DiffResult, str]:
+    """Two versions as a check compares them: the diff, and the capture artefact it is ("" for a
+    plain change). A page holding the policy twice is compared once (``note`` says so); a block of the
+    page that came or went while the rest stayed (another edition of the page, a lost block) is
+    "edition": its diff is kept, with no priority-tag events. ``earlier``: the clauses of the versions
+    before ``old``, so that a block that left and comes back is not a new statement (see events)."""
     a, b, doubled_note = artefacts.undouble(old, new)
-    result = analyse(a, b, lang)
-    result.note = doubled_note
-    return result
+    edition = not doubled_note and artefacts.edition_switch(a, b, artefacts.length(a), artefacts.length(b))
+    result = analyse(a, b, lang, earlier)
+    result.note = edition or doubled_note
+    if edition:
+        result.events = []
+    return result, "edition" if edition else ""
 
 
-# --------------------------------------------------------------------------- extraction (pure)
-
-
-def read_page(doc: Document, capture: Capture, previous_length: int = 0, previous_lang: str | None = None) -> Page:
-    """Decode, extract and guard one capture. A pure function of its arguments (it may run in a
-    worker process): the guards here are those that need no stored version but its length and
-    language (``previous_lang``: the latest stored version's)."""
-    from tracker.capture.charset import decode_body
-    from tracker.text.html import extract_html
-    from tracker.text.markdown import extract_markdown
-    from tracker.text.plain import extract_text
-    from tracker.text.select import SelectorMatchedNothing
-
-    try:
-        # an archive's text is UTF-8 by definition; a page's charset is decided from its bytes
-        text = (capture.body.decode("utf-8", "replace") if capture.origin == "import"
-                else decode_body(capture.body, capture.encoding))
-    except (ValueError, LookupError) as e:
-        return Page(reason="decode", error=str(e))
-    if capture.origin == "fetch" and (why := guard.off_site(doc.url, capture.final_url)):
-        return Page(reason="redirected", error=why)
-    mime = capture.content_type.split(";", 1)[0].strip().lower()
-    html = ""  # the page's markup, for the guards that read it (buttons, fields, <html lang>)
-    try:
-        if mime in ("text/markdown", "text/x-markdown") or capture.url.lower().endswith(".md"):
-            extracted = extract_markdown(text)
-        elif mime == "text/plain":
-            extracted = extract_text(text)
-        else:
-            html = text
-            extracted = extract_html(text, select=doc.select, remove=doc.remove,
-                                     base_url=capture.final_url or doc.url, lang=doc.lang)
-    except SelectorMatchedNothing as e:
-        return Page(reason="selector-matched-nothing", error=str(e) or "selector matched nothing")
-    except RecursionError:
-        return Page(reason="decode", error="markup nested too deeply to extract")
-    body_text = extracted.text
-    if not extracted.clauses or not body_text.strip():
-        return Page(reason="empty", error="no text found on the page")
-    why = guard.blocked_reason(body_text, extracted.title)
-    if why:
-        return Page(reason="blocked", error=why)
-    refused = guard.not_the_policy(doc, body_text, html, extracted.title,
-                                   previous_length, previous_lang)
-    if refused:
-        return Page(reason=refused[0], error=refused[1])
-    why = guard.too_short(len(body_text), previous_length)
-    raw = capture.body if capture.origin == "fetch" else None  # an import keeps no snapshot
-    if why and len(body_text) < guard.MIN_CHARS:
-        return Page(reason="too-short", error=why)
-    # Short only next to the reference: refused, but kept, so that it becomes the reference if it
-    # comes back (a page that really shrank must not stop the document for good).
-    return Page(packed=pack_extracted(extracted, raw), reason="too-short" if why else None, error=why)
+def compare_versions(old: list[Clause], new: list[Clause], lang: str | None,
+                     earlier: Earlier | None = None) -> DiffResult:
+    """Two versions as check, the daemon, import and `diff` compare them (:func:`compare_capture`)."""
+    return compare_capture(old, new, lang, earlier)[0]
 
 
 # --------------------------------------------------------------------------- the decision
@@ -294,13 +220,10 @@ def check_capture(store: Store, row: DocumentRow, doc: Document, capture: Captur
     if isinstance(judged, CheckOutcome):
         return judged
     previous, old = judged
-    old, new, doubled_note = artefacts.undouble(old, page.clauses)
-    edition = not doubled_note and artefacts.edition_switch(old, new, previous.length, packed.length)
-    if edition:  # recorded and published as what it is, with no topic alert (a doubled page is compared once)
-        return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, new,
-                               kind="edition", note=edition, published=True)
-    diff = analyse(old, new, lang)
-    diff.note = doubled_note
+    diff, kind = compare_capture(old, page.clauses, lang, _earlier(store, row.id, previous))
+    if kind:  # recorded and published as what it is, with no topic alert
+        return _store_artefact(store, row, capture, fetch, packed, lang, validators, out, previous, old, page.clauses,
+                               kind=kind, note=diff.note, published=True, diff=diff)
     if not diff.significant:
         _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
         out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
@@ -446,7 +369,7 @@ def _confirm_by_time(store: Store, row: DocumentRow, doc: Document, held: HeldCa
 def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: FetchResult | None,
                     packed: PackedVersion, lang: str | None, validators: dict[str, Any], out: CheckOutcome,
                     previous: VersionHead, old: list[Clause], new: list[Clause], *, kind: str, note: str,
-                    published: bool) -> CheckOutcome:
+                    published: bool, diff: DiffResult | None = None) -> CheckOutcome:
     """Store a capture artefact as a version (versions stay in time order, and the latest is the
     reference every check compares with) and a change carrying ``note``. A revert or a re-baseline is
     a capture, not a policy change: listed under no tag, with no priority-tag events. A suspect
@@ -455,16 +378,16 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
     confirmed; unless it is another document (most of the old wording gone: a swap, a stub), whose
     statements say nothing true about what the policy added or dropped. Unpublished (a flap's later
     flips, a re-baseline): recorded with no diff, in no feed."""
-    if published:
-        diff = compare_versions(old, new, lang)
-        diff.note = note + (f"; {diff.note}" if diff.note else "")
-        if kind == "reverted" and not diff.significant:  # back to a text that differs only in form
-            _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
-            out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
-            out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
-            return out
-    else:
+    if not published:
         diff = DiffResult(note=note)
+    elif diff is None:  # (given when the comparison itself found the artefact: its note is the note)
+        diff = compare_versions(old, new, lang, _earlier(store, row.id, previous))
+        diff.note = note + (f"; {diff.note}" if diff.note else "")
+    if kind == "reverted" and published and not diff.significant:  # back to a text that differs only in form
+        _record(store, row, capture, fetch, "unchanged", reason="insignificant", **validators)
+        out.state, out.version, out.verdict = "unchanged", previous.number, "insignificant"
+        out.note = f"only insignificant differences ({len(diff.changes)} ignored: dates, formatting, links)"
+        return out
     policy = published and kind in POLICY_ARTEFACTS and not artefacts.another_document(old, new)
     if not policy:
         diff.events = []
@@ -477,6 +400,12 @@ def _store_artefact(store: Store, row: DocumentRow, capture: Capture, fetch: Fet
     out.significant = len(diff.significant) if published else 0
     out.tags, out.directions = (tags, diff.directions()) if policy else ([], {})
     return out
+
+
+def _earlier(store: Store, document_id: int, previous: VersionHead) -> Earlier:
+    """The clauses of the versions just before ``previous`` (read only if events ask for them)."""
+    return lambda: [store.version_clauses(h.id)
+                    for h in store.earlier_heads(document_id, previous.number, NEAR_RETURN_LOOKBACK)]
 
 
 def _discard(store: Store, document_id: int, held: HeldCapture, out: CheckOutcome, why: str) -> None:

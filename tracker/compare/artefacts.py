@@ -20,7 +20,8 @@ from collections import Counter
 from tracker.models import Clause
 
 SUSPECT_LENGTH_RATIO = 3.0  # a text this many times longer or shorter than the reference is suspect
-SUSPECT_KEPT = 0.25  # ...and so is one keeping under this share of the reference's wording
+SUSPECT_KEPT = 0.25  # a text keeping under this share of the reference's wording is another document
+SUSPECT_LOST = 0.5  # ...and one keeping under this share lost most of it at once: suspect until confirmed
 SAME_CAPTURE = 0.85  # two captures sharing this much wording both ways are "the same again"
 SAME_CAPTURE_LENGTH = 1.3  # ...when neither is this much longer than the other
 DOUBLED_SHARE = 0.3  # a page whose long clauses repeat earlier ones this often holds the policy twice
@@ -53,8 +54,9 @@ def kept_share(old: set, new: set) -> float:
 
 def suspect_reason(old: list[Clause], new: list[Clause], old_length: int, new_length: int) -> str | None:
     """Why ``new`` looks like a capture artefact rather than the next version of ``old``, or None:
-    a length several times longer or shorter, or most of the old wording gone at once (another
-    document, a regional notice, a page that lost its body)."""
+    a length several times longer or shorter, or most of the old wording (over half) gone at once
+    (another document, a regional notice, a page that lost its body or most of its sections). Held
+    until a following capture confirms it: a rewrite that stays is confirmed and keeps its events."""
     if old_length and new_length >= SUSPECT_LENGTH_RATIO * old_length:
         return (f"text is {new_length / old_length:.1f} times as long as the reference "
                 f"({new_length} characters against {old_length})")
@@ -65,7 +67,7 @@ def suspect_reason(old: list[Clause], new: list[Clause], old_length: int, new_le
     if len(a) < MIN_SHINGLES:
         return None
     kept = kept_share(a, shingles(new))
-    if kept < SUSPECT_KEPT:
+    if kept < SUSPECT_LOST:
         return f"only {kept:.0%} of the reference's wording is left (another document, or most of it lost)"
     return None
 
@@ -74,25 +76,42 @@ EDITION_LENGTH = 1.3  # a block of the page came or went: the text grew or shran
 EDITION_REPEATS = 0.75  # ...and the longer side's wording is at least this much the shorter side's
 EDITION_KEPT = 0.95  # ...which it holds nearly all of
 EDITION_BLOCK = 2000  # characters: a regional edition is a section, not a sentence that came or went
+LOST_BLOCK = 10_000  # characters: a block this long lost at once, the rest unchanged, is a capture pattern
+
+
+def length(clauses: list[Clause]) -> int:
+    """About the length of the text the clauses came from (what the length ratios compare)."""
+    return sum(len(c.text) + 2 for c in clauses)
 
 
 def edition_switch(old: list[Clause], new: list[Clause], old_length: int, new_length: int) -> str | None:
-    """Why ``new`` is the same policy in another edition of the page, or None: a block that came or
-    went (30% of the text or more) while the shorter capture's wording is nearly all in the longer
-    one and the longer one's wording is mostly the shorter one's. That is a regional edition shown
-    next to the main text or not (its paragraphs restate the policy for a region), not the policy
-    changing: a real new section brings mostly new wording, and a real cut rarely goes with nothing
-    else changed."""
+    """Why ``new`` is the same policy in another edition of the page, or None.
+
+    - A block came or went (30% of the text or more) while the shorter capture's wording is nearly
+      all in the longer one and the longer one's wording is mostly the shorter one's: a regional
+      edition shown next to the main text or not (its paragraphs restate the policy for a region).
+      A real new section brings mostly new wording, and a real cut rarely goes with nothing else
+      changed.
+    - Or a whole block of several pages (:data:`LOST_BLOCK` characters or more: several sections at
+      once) went while not a word of the rest changed: a capture that lost a tab, an accordion or
+      the product sections of a long statement, which come back a few captures later. Policies that
+      drop that much text are rewritten around the cut; the block's return is no news either (its
+      statements were in an earlier version, see events)."""
     short_len, long_len = sorted((old_length, new_length))
     if not short_len or long_len < EDITION_LENGTH * short_len or long_len - short_len < EDITION_BLOCK:
         return None
     short, long = (new, old) if new_length < old_length else (old, new)
     a, b = shingles(short), shingles(long)
-    if len(a) < MIN_SHINGLES or kept_share(a, b) < EDITION_KEPT or kept_share(b, a) < EDITION_REPEATS:
+    if len(a) < MIN_SHINGLES or kept_share(a, b) < EDITION_KEPT:
         return None
-    which = "gained" if new_length > old_length else "lost"
-    return (f"edition switch: the capture {which} a block restating the rest of the page "
-            f"({short_len} against {long_len} characters; no topic alert)")
+    if kept_share(b, a) >= EDITION_REPEATS:
+        which = "gained" if new_length > old_length else "lost"
+        return (f"edition switch: the capture {which} a block restating the rest of the page "
+                f"({short_len} against {long_len} characters; no topic alert)")
+    if new_length < old_length and old_length - new_length >= LOST_BLOCK:
+        return (f"lost block: the capture lost {old_length - new_length} characters at once while the rest "
+                f"is unchanged ({new_length} against {old_length} characters): a suspect capture, no topic alert")
+    return None
 
 
 def another_document(old: list[Clause], new: list[Clause]) -> bool:

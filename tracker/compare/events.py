@@ -40,6 +40,7 @@ are cached across calls: consecutive versions share most clauses). Pure: clauses
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -66,6 +67,19 @@ class Statement:
     evidence: tuple[tuple[int, int], ...] = ()  # the tag's evidence spans in this sentence (clause offsets)
     confident: bool = True  # a confident tag (False: only a "possible" one, see tag_text)
     matched: frozenset[str] = frozenset()  # the words of its evidence spans (sentence_key of each)
+    own: str = ""  # the polarity of the sentence read alone (its clause's may come from another sentence)
+
+
+# A sentence that points the reader to another document ("Learn more about face grouping", the title
+# of an explainer: "How Google uses pattern recognition to recognise faces") states no practice: an
+# archive often keeps such link titles without their link, and they come and go with the page's menus.
+POINTER = re.compile(r"^(?:learn more|read more|find out more|more about|how (?:\w+ ){1,3}?"
+                     r"(?:uses?|processes|handles|protects|collects|shares)\b(?!.*[.?:;]\s*\w))", re.I)
+
+
+def pointer(sentence: str) -> bool:
+    """Whether a sentence only points to another document (see :data:`POINTER`)."""
+    return bool(POINTER.match(sentence.strip(" *•-#>")))
 
 
 @lru_cache(maxsize=32768)
@@ -111,6 +125,8 @@ def statements(clauses: list[Clause], tag: str, lang: str | None, rename=None,
             local = [(max(s, a) - a, min(e, b) - a) for s, e in ev if s < b and a < e]
             if not local:
                 continue
+            if pointer(c.text[a:b]):
+                continue
             key = sentences.sentence_key(c.text[a:b])
             if rename is not None:
                 key = rename(key)
@@ -120,7 +136,8 @@ def statements(clauses: list[Clause], tag: str, lang: str | None, rename=None,
             out.append(Statement(index=i, key=key, sentence=sentences.key_sentence(c.text[a:b], local),
                                  polarity=tr.polarity.get(tag) or "affirmed", section=c.section_path,
                                  evidence=tuple((s + a, e + a) for s, e in local), confident=confident,
-                                 matched=frozenset(sentences.sentence_key(c.text[s + a:e + a]) for s, e in local)))
+                                 matched=frozenset(sentences.sentence_key(c.text[s + a:e + a]) for s, e in local),
+                                 own=_tagged(c.text[a:b], lang).polarity.get(tag) or ""))
     return out
 
 
@@ -154,15 +171,22 @@ def _compatible(fresh: list[Statement], gone: list[Statement]) -> tuple[list[Sta
     return ([n for p, n in enumerate(fresh) if p not in drop_f], [o for q, o in enumerate(gone) if q not in drop_g])
 
 
-def _same_statement(o: Statement, n: Statement) -> bool:
-    """Whether ``n`` is the statement ``o`` still there, reworded: the same polarity, the evidence words
-    of one all kept by the other (a clarification that adds "biometric data" next to "facial
-    recognition", a list that grew), and most of the same wording. Then the reader already had it:
-    a fresh one is a second wording of an old statement (a paragraph's regional edition next to the
-    original; "Sites" / "Platform"), and a gone one was a second wording of one that remains. "Train
-    our language models" -> "train our AI models" changes the evidence: news, and reported."""
-    return (o.polarity == n.polarity and (o.matched <= n.matched or n.matched <= o.matched)
-            and bool(fuzz.ratio(o.key, n.key, score_cutoff=REWORD_CUTOFF)))
+def _same_statement(o: Statement, n: Statement, other_words: str = "") -> bool:
+    """Whether ``n`` is the statement ``o`` still there, reworded: the same polarity (of their clauses, or
+    of the sentences read alone: a clause's polarity may come from a neighbouring sentence that went),
+    most of the same wording, and no new evidence: the evidence words of one all kept by the other (a
+    clarification that adds "biometric data" next to "facial recognition", a list that grew), or the
+    evidence of the side being judged already said elsewhere in the other document
+    (``other_words``, its word stream). Then the reader already had it: a fresh one is a second
+    wording of an old statement (a paragraph's regional edition next to the original; "Sites" /
+    "Platform"), and a gone one was a second wording of one that remains. "Train our language models"
+    -> "train our AI models" brings evidence the old document did not have: news, and reported."""
+    if not (o.polarity == n.polarity or (o.own and o.own == n.own)):
+        return False
+    if not fuzz.ratio(o.key, n.key, score_cutoff=REWORD_CUTOFF):
+        return False
+    return (o.matched <= n.matched or n.matched <= o.matched
+            or bool(other_words) and all(f" {m} " in other_words for m in (n.matched | o.matched)))
 
 
 def _pair(fresh: list[Statement], gone: list[Statement], diff: DiffResult) -> dict[int, int]:
@@ -188,8 +212,10 @@ def _pair(fresh: list[Statement], gone: list[Statement], diff: DiffResult) -> di
     return out
 
 
-def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang: str | None = None) -> list[TagEvent]:
-    """Priority-tag events of one change (see the module doc), in the order: stance, added, removed."""
+def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang: str | None = None,
+                    earlier: Callable[[], list[list[Clause]]] | None = None) -> list[TagEvent]:
+    """Priority-tag events of one change (see the module doc), in the order: stance, added, removed.
+    ``earlier``: the clauses of a few versions before ``old`` (called only when a statement is fresh)."""
     tags = touched_tags(diff)
     if not tags:
         return []
@@ -199,6 +225,7 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
     of_new = {c.new_index: k for k, c in enumerate(diff.changes) if c.new_index is not None}
     of_old = {c.old_index: k for k, c in enumerate(diff.changes) if c.old_index is not None}
     events: list[TagEvent] = []
+    back: list[str] | None = None  # word streams of the earlier versions, read once if needed
     for tag in tags:
         # Statements where the tag is only "possible" tell nothing, but they are there: a long list that
         # grew by a few items can fall below the confident score, and its statement was not removed.
@@ -206,8 +233,14 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
         olds, news = [s for s in all_old if s.confident], [s for s in all_new if s.confident]
         fresh_all, gone_all = _compatible([s for s in all_new if f" {s.key} " not in old_words],
                                           [s for s in all_old if f" {s.key} " not in new_words])
-        fresh_all = [s for s in fresh_all if not any(_same_statement(o, s) for o in all_old)]
-        gone_all = [s for s in gone_all if not any(_same_statement(s, n) for n in all_new)]
+        fresh_all = [s for s in fresh_all if not any(_same_statement(o, s, old_words) for o in all_old)]
+        gone_all = [s for s in gone_all if not any(_same_statement(s, n, new_words) for n in all_new)]
+        if fresh_all and earlier is not None:
+            # a block that left and comes back (the page flapping a block, not a whole text): its
+            # statements were in the document a few versions ago, and their return is no news
+            if back is None:
+                back = [_word_stream(clauses) for clauses in earlier()]
+            fresh_all = [s for s in fresh_all if not any(f" {s.key} " in w for w in back)]
         fresh, gone = [s for s in fresh_all if s.confident], [s for s in gone_all if s.confident]
         if not fresh and not gone and stance(olds) == stance(news):
             continue
@@ -229,7 +262,7 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
             was = left_gone[pairs[p]] if p in pairs else None  # the statement it rewords
             if was is not None:
                 consumed_old.add(id(was))
-                if was.polarity == n.polarity and (was.matched <= n.matched or n.matched <= was.matched):
+                if _same_statement(was, n, old_words):
                     continue  # reworded around the same evidence ("a, b, biometric data" + "c"): no news
             if not n.confident or n.index in told or n.key in told or n.sentence in told:
                 continue
