@@ -171,22 +171,18 @@ def _compatible(fresh: list[Statement], gone: list[Statement]) -> tuple[list[Sta
     return ([n for p, n in enumerate(fresh) if p not in drop_f], [o for q, o in enumerate(gone) if q not in drop_g])
 
 
-def _same_statement(o: Statement, n: Statement, other_words: str = "") -> bool:
+def _same_statement(o: Statement, n: Statement) -> bool:
     """Whether ``n`` is the statement ``o`` still there, reworded: the same polarity (of their clauses, or
-    of the sentences read alone: a clause's polarity may come from a neighbouring sentence that went),
-    most of the same wording, and no new evidence: the evidence words of one all kept by the other (a
-    clarification that adds "biometric data" next to "facial recognition", a list that grew), or the
-    evidence of the side being judged already said elsewhere in the other document
-    (``other_words``, its word stream). Then the reader already had it: a fresh one is a second
-    wording of an old statement (a paragraph's regional edition next to the original; "Sites" /
-    "Platform"), and a gone one was a second wording of one that remains. "Train our language models"
-    -> "train our AI models" brings evidence the old document did not have: news, and reported."""
-    if not (o.polarity == n.polarity or (o.own and o.own == n.own)):
-        return False
-    if not fuzz.ratio(o.key, n.key, score_cutoff=REWORD_CUTOFF):
-        return False
-    return (o.matched <= n.matched or n.matched <= o.matched
-            or bool(other_words) and all(f" {m} " in other_words for m in (n.matched | o.matched)))
+    of the sentences read alone: a clause's polarity may come from a neighbouring sentence that went,
+    "with your permission, ..."), the evidence words of one all kept by the other (a clarification that
+    adds "biometric data" next to "facial recognition", a list that grew), and most of the same
+    wording. Then the reader already had it: a fresh one is a second wording of an old statement (a
+    paragraph's regional edition next to the original; "Sites" / "Platform"), and a gone one was a
+    second wording of one that remains. "Train our language models" -> "train our AI models" changes
+    the evidence: news, and reported."""
+    return ((o.polarity == n.polarity or bool(o.own) and o.own == n.own)
+            and (o.matched <= n.matched or n.matched <= o.matched)
+            and bool(fuzz.ratio(o.key, n.key, score_cutoff=REWORD_CUTOFF)))
 
 
 def _pair(fresh: list[Statement], gone: list[Statement], diff: DiffResult) -> dict[int, int]:
@@ -233,8 +229,8 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
         olds, news = [s for s in all_old if s.confident], [s for s in all_new if s.confident]
         fresh_all, gone_all = _compatible([s for s in all_new if f" {s.key} " not in old_words],
                                           [s for s in all_old if f" {s.key} " not in new_words])
-        fresh_all = [s for s in fresh_all if not any(_same_statement(o, s, old_words) for o in all_old)]
-        gone_all = [s for s in gone_all if not any(_same_statement(s, n, new_words) for n in all_new)]
+        fresh_all = [s for s in fresh_all if not any(_same_statement(o, s) for o in all_old)]
+        gone_all = [s for s in gone_all if not any(_same_statement(s, n) for n in all_new)]
         if fresh_all and earlier is not None:
             # a block that left and comes back (the page flapping a block, not a whole text): its
             # statements were in the document a few versions ago, and their return is no news
@@ -262,7 +258,7 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
             was = left_gone[pairs[p]] if p in pairs else None  # the statement it rewords
             if was is not None:
                 consumed_old.add(id(was))
-                if _same_statement(was, n, old_words):
+                if _same_statement(was, n):
                     continue  # reworded around the same evidence ("a, b, biometric data" + "c"): no news
             if not n.confident or n.index in told or n.key in told or n.sentence in told:
                 continue
