@@ -20,6 +20,11 @@ samples (before and after a fix) are joined, the later judgement of an alert win
 
     python bench/judge_sample.py --db DB [--rows FILE] [--n 120] [--seed 15] [--judged FILE]... [--out FILE]
     python bench/judge_sample.py --fixture --judged FILE... [--rows FILE]  # -> tests/data/judged-alerts.jsonl
+
+Re-judging after a fix: ``--judged tests/data/judged-alerts.jsonl`` keeps every judgement of the fixture
+(with ``--all``, ``--db`` then writes every alert not judged yet to ``--out``); once those are
+filled, ``--fixture --judged tests/data/judged-alerts.jsonl --judged OUT`` rewrites the fixture with
+``reported`` taken from the new rows file.
 """
 
 from __future__ import annotations
@@ -118,11 +123,14 @@ def draw(pool: list[dict], n: int, seed: int, judged: dict[tuple, dict]) -> list
 
 
 def fixture_line(a: dict, reported: bool) -> dict:
+    """The fixture's short form of a judged alert (``a``: a judged sample line, or a fixture line
+    already: the fixture itself can be given as ``--judged``, to re-mark what is still reported)."""
     j = a["judged"]
+    short = isinstance(a["events"][0], str)
     return {"service": a["service"], "document": a["document"], "commit": a["commit"], "date": a["date"],
             "from_date": a.get("from_date", ""), "tag": a["tag"],
-            "events": [e.get("event") or e.get("what", "") for e in a["events"]],
-            "sentence": _short(a["events"][0]["sentence"]),
+            "events": a["events"] if short else [e.get("event") or e.get("what", "") for e in a["events"]],
+            "sentence": a["sentence"] if short else _short(a["events"][0]["sentence"]),
             "judged": {"real": j["real"], "on_topic": j["on_topic"], "why": j["why"]},
             "true_alert": bool(j["real"] and j["on_topic"]), "reported": reported, "provenance": PROVENANCE}
 
@@ -148,6 +156,7 @@ def main() -> None:
     ap.add_argument("--judged", type=Path, action="append", default=[],
                     help="a judged sample whose judgements are kept (repeatable: later ones win)")
     ap.add_argument("--out", type=Path, default=OUT / "judge-sample.jsonl")
+    ap.add_argument("--all", action="store_true", help="every alert of the rows not judged yet, instead of a draw")
     ap.add_argument("--fixture", action="store_true", help="write the fixture from the --judged samples, then stop")
     args = ap.parse_args()
     judged = {alert_id(a): a for path in args.judged if path.exists() for a in _read(path)
@@ -165,7 +174,9 @@ def main() -> None:
         sys.exit("judge_sample: --db must name the database bench/history_truth.py imported into")
     skip = reserved()
     pool = [a for a in alerts(_read(args.rows)) if a["service"] not in skip]
-    sample = draw(pool, args.n, args.seed, judged)
+    sample = [a for a in pool if alert_id(a) not in judged] if args.all else draw(pool, args.n, args.seed, judged)
+    for a in sample:
+        a.setdefault("judged", {"real": None, "on_topic": None, "why": ""})
     with Store(args.db) as store:
         for a in sample:
             _context(store, a)

@@ -171,7 +171,7 @@ def _compatible(fresh: list[Statement], gone: list[Statement]) -> tuple[list[Sta
     return ([n for p, n in enumerate(fresh) if p not in drop_f], [o for q, o in enumerate(gone) if q not in drop_g])
 
 
-def _same_statement(o: Statement, n: Statement) -> bool:
+def _same_statement(o: Statement, n: Statement, paired: bool = False) -> bool:
     """Whether ``n`` is the statement ``o`` still there, reworded: the same polarity (of their clauses, or
     of the sentences read alone: a clause's polarity may come from a neighbouring sentence that went,
     "with your permission, ..."), the evidence words of one all kept by the other (a clarification that
@@ -179,10 +179,12 @@ def _same_statement(o: Statement, n: Statement) -> bool:
     wording. Then the reader already had it: a fresh one is a second wording of an old statement (a
     paragraph's regional edition next to the original; "Sites" / "Platform"), and a gone one was a
     second wording of one that remains. "Train our language models" -> "train our AI models" changes
-    the evidence: news, and reported."""
+    the evidence: news, and reported. ``paired``: the two were paired as a rewording already (the
+    diff paired their clauses: "1.4 Automatic Voice Recognition & Voice Profiles" -> "1.4 Voice
+    Profiles"), so their wording need not be close."""
     return ((o.polarity == n.polarity or bool(o.own) and o.own == n.own)
             and (o.matched <= n.matched or n.matched <= o.matched)
-            and bool(fuzz.ratio(o.key, n.key, score_cutoff=REWORD_CUTOFF)))
+            and (paired or bool(fuzz.ratio(o.key, n.key, score_cutoff=REWORD_CUTOFF))))
 
 
 def _pair(fresh: list[Statement], gone: list[Statement], diff: DiffResult) -> dict[int, int]:
@@ -258,7 +260,7 @@ def document_events(old: list[Clause], new: list[Clause], diff: DiffResult, lang
             was = left_gone[pairs[p]] if p in pairs else None  # the statement it rewords
             if was is not None:
                 consumed_old.add(id(was))
-                if _same_statement(was, n):
+                if _same_statement(was, n, paired=True):
                     continue  # reworded around the same evidence ("a, b, biometric data" + "c"): no news
             if not n.confident or n.index in told or n.key in told or n.sentence in told:
                 continue
