@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, Extracted
+from tracker.store.delta import WHOLE_LEVEL
 
 
 def clause_id(norm: str) -> str:
@@ -30,7 +31,10 @@ def sha256(data: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-COMPRESSION = 1  # zlib level: 2.6x faster than 6 on policy pages for ~25% more bytes
+COMPRESSION = 1  # zlib level of page snapshots: 2.6x faster than 6 on policy pages for ~25% more bytes
+# A version's text and clauses are compressed once, at zlib's best level (WHOLE_LEVEL), where the page
+# is extracted (a worker process): kept whole they are most of a database (issue 20), and the process
+# that stores them, which writes every version of a cycle in turn, then has nothing to compress again.
 
 
 def pack(obj: object, level: int = COMPRESSION) -> bytes:
@@ -98,7 +102,7 @@ def clauses_from_records(records: list[str]) -> list[Clause]:
 
 def encode_clauses(clauses: list[Clause], ids_derived: bool = False) -> bytes:
     """Clauses -> a standalone ``versions.clauses`` blob (format 3): zlib of a header line and one record a line."""
-    return zlib.compress(_FORMAT3 + "\n".join(clause_records(clauses, ids_derived)).encode("utf-8"), COMPRESSION)
+    return zlib.compress(_FORMAT3 + "\n".join(clause_records(clauses, ids_derived)).encode("utf-8"), WHOLE_LEVEL)
 
 
 def records_of_blob(blob: bytes) -> list[str]:
@@ -142,7 +146,7 @@ def encode_text(text: str) -> str | bytes:
     """A version's text for ``versions.text``: zlib bytes (about a fifth of the size), or the string itself
     when compressing would not make it smaller (short texts)."""
     raw = text.encode("utf-8")
-    packed = zlib.compress(raw, COMPRESSION)
+    packed = zlib.compress(raw, WHOLE_LEVEL)
     return packed if len(packed) < len(raw) else text
 
 

@@ -283,7 +283,8 @@ class Store(CaptureNotes, Outbox, VersionChains):
             (document_id, st.number, recorded_at, check_id, snapshot_sha256, packed.sha256, st.text, packed.length,
              st.clauses, lang, source, source_ref, st.base_id))
         vid = row_id(cur)
-        self._remember((vid, packed.sha256), st.entry)
+        if st.entry is not None:
+            self._remember((vid, packed.sha256), st.entry)
         return vid, st.number, recorded_at
 
     def link_check_version(self, check_id: int, version_id: int) -> None:
