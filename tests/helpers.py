@@ -21,6 +21,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars"]
 SHARED = ROOT.parent / "shared"
+NOBODY = 65534  # the user that runs the CLI when a test needs file permissions to hold (see run_unprivileged)
 
 
 def shared_dir() -> Path:
@@ -72,6 +73,19 @@ class Workspace:
     def run(self, *args: str, input: str | None = None, timeout: float = 120) -> Result:
         p = subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True, text=True,
                            env=self.env(), input=input, timeout=timeout, cwd=self.root)
+        return Result(p.returncode, p.stdout, p.stderr)
+
+    def run_unprivileged(self, *args: str) -> Result:
+        """The CLI as a user file permissions apply to: ``nobody`` (through setpriv) when the tests run as
+        root, who ignores them. The workspace must be in a folder ``nobody`` may enter (``shared_root``)."""
+        prefix: list[str] = []
+        if os.geteuid() == 0:
+            if not shutil.which("setpriv"):
+                pytest.skip("running as root without setpriv: permissions cannot be made to hold")
+            prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        env = dict(self.env(), HOME=str(self.root))  # root's home is not nobody's to read (requests looks for .netrc)
+        p = subprocess.run([*prefix, sys.executable, "-m", "tracker", *args], capture_output=True, text=True,
+                           env=env, cwd=self.root, timeout=120)
         return Result(p.returncode, p.stdout, p.stderr)
 
     def declare(self, service: str, url: str, type_: str = "Privacy Policy", **extra: object) -> Path:

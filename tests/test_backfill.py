@@ -97,25 +97,18 @@ def test_a_store_of_this_release_is_looked_at_once(tmp_path: Path) -> None:
         assert store.changes_without_events() == []  # a diff stored today has its events key, even empty
 
 
-def test_a_read_only_old_store_is_read_with_a_warning(tmp_path: Path) -> None:
-    from test_database_errors import run_unprivileged
-
-    root = Path(__import__("tempfile").mkdtemp(prefix="pt-backfill-"))
-    try:
-        root.chmod(0o755)
-        ws = _old_workspace(root / "ws")
-        Store(ws.db).close()  # in WAL mode, as any release leaves it (a read-only file in another mode cannot be opened)
-        ws.root.chmod(0o777)
-        ws.db.chmod(0o444)
-        r = run_unprivileged(ws, "report")
-        assert r.code == 0 and "Traceback" not in r.err, r.err
-        assert "warning: 1 change(s) stored by an earlier release lack their AI-training" in r.err
-        assert "readonly" in r.err or "read-only" in r.err
-        assert "data-retention changed" in r.out  # the report is still there, without the events
-        ws.db.chmod(0o644)
-        assert "events" not in json.loads(zlib.decompress(_raw_changes(ws.db)[0][1]))
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def test_a_read_only_old_store_is_read_with_a_warning(shared_root: Path) -> None:
+    ws = _old_workspace(shared_root / "ws")
+    Store(ws.db).close()  # in WAL mode, as any release leaves it
+    ws.root.chmod(0o777)
+    ws.db.chmod(0o444)
+    r = ws.run_unprivileged("report")
+    assert r.code == 0 and "Traceback" not in r.err, r.err
+    assert "warning: 1 change(s) stored by an earlier release lack their AI-training" in r.err
+    assert "readonly" in r.err or "read-only" in r.err
+    assert "data-retention changed" in r.out  # the report is still there, without the events
+    ws.db.chmod(0o644)
+    assert "events" not in json.loads(zlib.decompress(_raw_changes(ws.db)[0][1]))
 
 
 @pytest.mark.parametrize("command", [["list"], ["history", "Chirpline"], ["diff", "Chirpline"]])

@@ -49,7 +49,9 @@ class Config:
     events_checked: bool = False  # changes stored by an earlier release were given their events (tracker/backfill.py)
     backfilled: int = 0  # ... how many, by this command (the feeds are rebuilt when there were some)
 
-    def store(self):
+    def store(self, read_only: bool = False):
+        """The database, checked for damage and brought up to date once per command. ``read_only``:
+        the command only reads it, and may do so from a file or folder it cannot write."""
         from tracker.store.database import Store
 
         if not self.damage_checked:  # once per command: a damaged file is never read silently
@@ -60,7 +62,7 @@ class Config:
             if warning:
                 click.echo(f"policy-tracker: warning: {safe(warning)}", err=True)
                 self.bad_input += 1
-        store = Store(self.db)
+        store = Store(self.db, read_only=read_only)
         if not self.events_checked:  # once per command (a no-op but for one lookup once it is done)
             self.events_checked = True
             from tracker.backfill import backfill_events

@@ -227,6 +227,9 @@ def migrate(store: Connection) -> None:
         raise TrackerError(f"{store.path}: made by a newer policy-tracker (schema {current}); upgrade first")
     if current == len(MIGRATIONS):
         return
+    if store.read_only:
+        raise TrackerError(f"{store.path}: the database must be upgraded (schema {current} to {len(MIGRATIONS)}), "
+                           "which writes to it, and it is read-only: run a command once with write access to it")
     rewritten = False
     with store.transaction():
         current = store.conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
