@@ -119,3 +119,26 @@ def test_every_command_but_doctor_brings_an_old_store_up_to_date(tmp_path: Path,
     r = ws.run(*command)
     assert r.code == 0 and "computed the AI-training and biometrics events of 1 change(s)" in r.err, r.err
     assert json.loads(zlib.decompress(_raw_changes(ws.db)[0][1]))["events"]
+
+
+def test_check_rebuilds_the_feeds_after_a_backfill(tmp_path: Path, httpserver) -> None:
+    """An old store whose feeds were published before events: the first `check` after the upgrade finds
+    nothing new on the page, yet brings the feeds up to date with the events it just computed."""
+    from tracker.demo import demo_versions
+    from tracker.publish.build import build_feeds
+
+    ws = _old_workspace(tmp_path / "ws")
+    with Store(ws.db) as store:  # the feeds as the old release left them: the stored diff, no events
+        build_feeds(store, ws.feeds)
+    old_title = feedparser.parse((ws.feeds / "all.atom").read_bytes()).entries[0].title
+    assert "AI training" not in old_title and "Data retention" in old_title, old_title
+    httpserver.expect_request("/privacy").respond_with_data(demo_versions()[1], content_type="text/html")
+    ws.declare("Chirpline", httpserver.url_for("/privacy"))
+    r = ws.run("check")
+    assert r.code == 0, r.err
+    assert "computed the AI-training and biometrics events of 1 change(s)" in r.err
+    assert "Chirpline / Privacy Policy: unchanged" in r.out, r.out  # nothing new on the page itself
+    title = feedparser.parse((ws.feeds / "all.atom").read_bytes()).entries[0].title
+    assert title.startswith("Chirpline Privacy Policy — AI training added (may train)"), title
+    page = (ws.feeds / "changes/chirpline-privacy-policy-v2.html").read_text(encoding="utf-8")
+    assert "AI training added (may train)" in page
