@@ -133,3 +133,50 @@ def measure(page: Path, tmp: Path, width: int, script: str, *flags: str, height:
         host.unlink()
     assert r.returncode == 0, r.stderr[-2000:]
     return lxml.html.fromstring(r.stdout).xpath("string(//body/@data-m)")
+
+
+def as_dicts(clauses: list) -> list[dict]:
+    """Clauses as dictionaries, to compare every field."""
+    return [c.to_dict() for c in clauses]
+
+
+def clauses_format2(clauses: list) -> bytes:
+    """Clauses as releases before schema 6 stored them (format 2: distinct sections once, rows indexing them)."""
+    import zlib
+
+    from tracker.text.normalise import clause_id
+
+    sections: dict[tuple[str, ...], int] = {}
+    rows = []
+    for c in clauses:
+        folded = c.text.casefold()
+        n = None if c.norm == folded else (len(folded) - len(c.norm) if folded.endswith(c.norm) else c.norm)
+        rows.append([None if c.id == clause_id(c.norm) else c.id, c.text, n, sections.setdefault(c.section, len(sections)),
+                     c.kind, c.metadata, c.context])
+    blob = json.dumps({"v": 2, "sections": list(sections), "rows": rows}, ensure_ascii=False, separators=(",", ":"))
+    return zlib.compress(blob.encode("utf-8"), 1)
+
+
+def old_database(path: Path, schema: int, versions: list[tuple[str | bytes, bytes, str, int]],
+                 changes: tuple[tuple[int, int, bytes], ...] = ()) -> None:
+    """A database file as an earlier release left it: the tables of ``schema`` (``BASE`` or later), one
+    document (Acme's privacy policy), its ``versions`` as stored (text, clauses blob, sha256 and length of
+    the text) and ``changes`` (from, to, diff blob)."""
+    import sqlite3
+
+    from tracker.store.schema import schema_statements
+
+    con = sqlite3.connect(path)
+    for sql in schema_statements(schema):
+        con.executescript(sql)
+    con.execute(f"PRAGMA user_version = {schema}")
+    con.execute("INSERT INTO documents (id, service, type, url, created_at) VALUES (1, 'Acme', 'Privacy Policy', "
+                "'https://acme.test/privacy', 0)")
+    for number, (text, clauses, digest, length) in enumerate(versions, 1):
+        con.execute("INSERT INTO versions (document_id, number, recorded_at, sha256, text, length, clauses) "
+                    "VALUES (1, ?, ?, ?, ?, ?, ?)", (number, 1000.0 + number, digest, text, length, clauses))
+    for old, new, diff in changes:
+        con.execute("INSERT INTO changes (document_id, from_version, to_version, detected_at, significant, tags, "
+                    "diff) VALUES (1, ?, ?, ?, 1, '[]', ?)", (old, new, 1000.0 + new, diff))
+    con.commit()
+    con.close()

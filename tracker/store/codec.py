@@ -115,10 +115,12 @@ def records_of_blob(blob: bytes) -> list[str]:
 
 
 def _decode_json_clauses(data: bytes) -> list[Clause]:
-    """Formats 1 (a list of ``Clause.to_dict()``) and 2 (distinct sections once, then rows)."""
+    """Format 2 (distinct sections once, then rows), which files of schemas 3 to 5 hold. Format 1 (a bare
+    list, written by development versions at schemas 1 and 2) is refused: those files are (``schema.migrate``)."""
     parsed = json.loads(data)
-    if isinstance(parsed, list):  # format 1
-        return [Clause.from_dict(d) for d in parsed]
+    if isinstance(parsed, list):
+        raise TrackerError("clauses stored in format 1 by a development version of policy-tracker, which this "
+                           "release does not read: start a new database (or import the history again)")
     if parsed.get("v") != 2:
         raise TrackerError(f"clauses stored in format {parsed.get('v')!r}: made by a newer policy-tracker; upgrade")
     sections = [tuple(s) for s in parsed["sections"]]
