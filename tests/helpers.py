@@ -10,6 +10,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,3 +183,48 @@ def old_database(path: Path, schema: int, versions: list[tuple[str | bytes, byte
                     "diff) VALUES (1, ?, ?, ?, 1, '[]', ?)", (old, new, 1000.0 + new, diff))
     con.commit()
     con.close()
+
+
+POLICY_BODY = b"<p>policy</p>"
+
+
+@contextmanager
+def keepalive_server(etag: str | None = None) -> Iterator[tuple[str, list[int]]]:
+    """A local HTTP/1.1 server that keeps connections alive and counts them: yields (the URL of a small
+    policy page, a list that grows by one per connection). With ``etag``, the page is sent with it and
+    a conditional GET for it is answered 304."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    connections: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            connections.append(1)
+            super().setup()
+
+        def do_GET(self) -> None:  # noqa: N802
+            if etag is not None and self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(POLICY_BODY)))
+            if etag is not None:
+                self.send_header("ETag", etag)
+            self.end_headers()
+            self.wfile.write(POLICY_BODY)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/privacy", connections
+    finally:
+        server.shutdown()
+        server.server_close()
