@@ -253,3 +253,22 @@ def test_a_read_only_database_that_needs_upgrading_says_so(shared_root) -> None:
     ws.root.chmod(0o555)
     r = ws.run_unprivileged("list")
     assert_one_line_error(r, str(ws.db), "must be upgraded (schema 4 to", "read-only")
+
+
+def test_a_read_only_folder_with_changes_left_in_the_wal_is_not_read_without_them(shared_root, httpserver) -> None:
+    """A read-only folder holding a -wal file with changes (a writer stopped before they were written
+    into the database file): read as immutable, the file alone would be out of date. One line instead."""
+    ws = checked_workspace(shared_root / "ws", httpserver)
+    copy = Workspace(shared_root / "copy")
+    copy.root.mkdir()
+    con = sqlite3.connect(ws.db)
+    con.execute("PRAGMA wal_autocheckpoint = 0")
+    con.execute("UPDATE documents SET url = url || '?moved'")
+    con.commit()
+    shutil.copyfile(ws.db, copy.db)  # as a crash or a copy leaves them: the file, and its -wal, no -shm
+    shutil.copyfile(f"{ws.db}-wal", f"{copy.db}-wal")
+    con.close()
+    assert Path(f"{copy.db}-wal").stat().st_size > 0
+    copy.root.chmod(0o555)
+    r = copy.run_unprivileged("list")
+    assert_one_line_error(r, str(copy.db), "tracker.db-wal", "read-only")

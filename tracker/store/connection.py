@@ -72,6 +72,10 @@ class Connection:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.OperationalError:  # no -shm and none can be made
             conn.close()
+            wal = Path(f"{self.path}-wal")
+            if wal.exists() and wal.stat().st_size:  # immutable would read the file without them
+                raise TrackerError(f"{self.path}: its last changes are still in {wal.name}, and its folder is "
+                                   "read-only: open it once where it can be written") from None
             conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return conn
