@@ -238,6 +238,8 @@ def test_commands_that_only_read_open_a_read_only_database(shared_root, httpserv
     assert r.code == 0 and "Traceback" not in r.err, r.err
     assert "advertisers" in (out / "index.html").read_text() or any(
         "advertisers" in p.read_text() for p in out.rglob("*.html"))
+    r = ws.run_unprivileged("doctor")  # examined all the same
+    assert "Traceback" not in r.err and f"database {ws.db}" in r.out and "cannot" not in r.out, (r.out, r.err)
     r = ws.run_unprivileged("check")
     assert_one_line_error(r, str(ws.db), "read-only")
     assert ws.db.read_bytes() == before
