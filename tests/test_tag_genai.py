@@ -186,6 +186,17 @@ def test_judged_generative_ai_definition_is_no_evidence_of_the_polarity() -> Non
      "ai-training", "restricted"),
     ("Vous pouvez désactiver l'utilisation de vos données pour l'entraînement dans les paramètres.",
      "ai-training", "restricted"),
+    ("You can object to the use of your data for training by filling out this form.", "ai-training", "restricted"),
+    ("Data you share through connectors is never used for training.", "ai-training", "negated"),
+    ("Les données des utilisateurs payants ne sont pas utilisées pour l'entraînement.", "ai-training", "negated"),
+    # an action that allows the use is the user's step; using the service is no such step
+    ("By rating a response, you allow us to use the conversation to train our models.", "ai-training", "conditional"),
+    ("By using the service, you allow us to use your content to train our models.", "ai-training", "affirmed"),
+    # what the service's tools may be used for is a rule for users; a limit on the user's data is not
+    ("Our services may not be used for biometric categorisation of individuals.", "biometrics", None),
+    ("Your biometric data may not be used for advertising.", "biometrics", "restricted"),
+    ("Vous ne devez pas utiliser le service à des fins d'identification biométrique.", "biometrics", None),
+    ("Les données biométriques désignent les données résultant d'un traitement technique spécifique.", "biometrics", None),
 ])
 def test_composed_kinds(text: str, tag: str, polarity: str | None) -> None:
     r = tag_text(text)
