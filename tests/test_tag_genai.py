@@ -192,6 +192,13 @@ def test_judged_generative_ai_definition_is_no_evidence_of_the_polarity() -> Non
     # an action that allows the use is the user's step; using the service is no such step
     ("By rating a response, you allow us to use the conversation to train our models.", "ai-training", "conditional"),
     ("By using the service, you allow us to use your content to train our models.", "ai-training", "affirmed"),
+    # training stated with another object or verb (issue 16: filters, moderation, recognition systems)
+    ("Content you post may be used to improve our content moderation technology.", "ai-training", "affirmed"),
+    ("We use your driving data to improve our autonomous driving system.", "ai-training", "affirmed"),
+    ("Information you provide is used to calibrate our fraud detection models.", "ai-training", "affirmed"),
+    ("We leverage user interactions to optimize our AI.", "ai-training", "affirmed"),
+    ("We use your feedback to make it better.", "ai-training", None),
+    ("We use algorithms to optimize delivery routes.", "ai-training", None),
     # what the service's tools may be used for is a rule for users; a limit on the user's data is not
     ("Our services may not be used for biometric categorisation of individuals.", "biometrics", None),
     ("Your biometric data may not be used for advertising.", "biometrics", "restricted"),
