@@ -192,6 +192,12 @@ def test_judged_generative_ai_definition_is_no_evidence_of_the_polarity() -> Non
     # an action that allows the use is the user's step; using the service is no such step
     ("By rating a response, you allow us to use the conversation to train our models.", "ai-training", "conditional"),
     ("By using the service, you allow us to use your content to train our models.", "ai-training", "affirmed"),
+    # conditional and restricted polarities stated in other words (labelling rules of ../shared)
+    ("Where you have given consent, we process biometric data to verify your identity.", "biometrics", "conditional"),
+    ("We use your data to improve our models unless you tell us not to.", "ai-training", "restricted"),
+    ("Your data is used to train our models; you can stop this at any time in your account.", "ai-training", "restricted"),
+    ("Biometric data is retained only as long as necessary to complete the verification, then destroyed.",
+     "biometrics", "restricted"),
     # training stated with another object or verb (issue 16: filters, moderation, recognition systems)
     ("Content you post may be used to improve our content moderation technology.", "ai-training", "affirmed"),
     ("We use your driving data to improve our autonomous driving system.", "ai-training", "affirmed"),
