@@ -38,27 +38,26 @@ class Stored:
     text: str | bytes
     clauses: bytes
     base_id: int | None
-    entry: Lines
+    entry: Lines | None  # the decoded version, for the next one's delta (None: decoded when needed)
 
 
 class VersionChains(Connection):
     def _to_store(self, document_id: int, packed: PackedVersion) -> Stored:
         """A new version as its changes against the document's latest version when that is smaller,
-        else as packed (recompressed at zlib's best level: a version kept whole is read often)."""
+        else as packed (``codec.encode_text``, ``encode_clauses``: at zlib's best level).
+        A document's first version is not decoded here (``entry`` None): nothing is its base yet."""
         latest = self.conn.execute("SELECT id, number FROM versions WHERE document_id=? ORDER BY number DESC "
                                    "LIMIT 1", (document_id,)).fetchone()
-        number = latest[1] + 1 if latest else 1
+        if latest is None:
+            return Stored(1, packed.text, packed.clauses, None, None)
         lines = decode_text(packed.text).split("\n")
         records = records_of_blob(packed.clauses)
-        if latest is not None:
-            base = self._lines(latest[0])
-            if base is not None and base.depth + 1 < delta.MAX_DEPTH:
-                d = delta.encode_version(base.text, base.records, lines, records)
-                if len(d) < len(packed.text) + len(packed.clauses):
-                    return Stored(number, d, b"", latest[0], Lines(base.depth + 1, lines, records))
-        clauses = delta.recompress(packed.clauses)
-        assert isinstance(clauses, bytes)
-        return Stored(number, delta.recompress(packed.text), clauses, None, Lines(0, lines, records))
+        base = self._lines(latest[0])
+        if base is not None and base.depth + 1 < delta.MAX_DEPTH:
+            d = delta.encode_version(base.text, base.records, lines, records)
+            if len(d) < len(packed.text) + len(packed.clauses):
+                return Stored(latest[1] + 1, d, b"", latest[0], Lines(base.depth + 1, lines, records))
+        return Stored(latest[1] + 1, packed.text, packed.clauses, None, Lines(0, lines, records))
 
     def _remember(self, key: tuple[int, str], entry: Lines) -> None:
         cache = self.lines_cache

@@ -24,7 +24,7 @@ import zlib
 MARK = b"\x01"  # first byte of a delta blob: zlib streams start with 0x78, texts are str
 MAX_DEPTH = 64  # deltas in a row before a version is stored whole again (a read: ~2 ms median, see bench/README.md)
 LEVEL = 6  # deltas are small: the better level costs nothing measurable
-WHOLE_LEVEL = 9  # a version stored whole (one in MAX_DEPTH): worth the extra milliseconds once
+WHOLE_LEVEL = 9  # a version stored whole (the first, then one in MAX_DEPTH): compressed once, read often
 
 Ops = list  # of [start, count] and str
 
