@@ -27,7 +27,8 @@ from tracker.compare.tag import load_rules, tag_text
 ROOT = Path(__file__).resolve().parents[1]
 LABELLED = ROOT / "tests" / "data" / "clauses-labelled.jsonl"
 PRIORITY = ("ai-training", "biometrics")
-VERSIONS_REPOS = ("OpenTermsArchive/contrib-versions", "OpenTermsArchive/genai-eu-versions")
+VERSIONS_REPOS = ("OpenTermsArchive/contrib-versions", "OpenTermsArchive/genai-eu-versions",
+                  "OpenTermsArchive/vlopses-us-versions")
 
 
 def _rows() -> list[dict]:
@@ -60,7 +61,7 @@ def test_labelled_file_provenance_and_split() -> None:
     texts = set()
     for r in ROWS:
         assert all(k in r for k in fields), r.get("text", "")[:60]
-        # Open Terms Archive's contrib collection, and genai for batch tags6-tune (ChatGPT, Qwen Chat)
+        # contrib collection; genai for tags6-tune (ChatGPT, Qwen Chat) and label7 (Grok, DeepSeek); vlopses for label7
         assert r["repo"] in VERSIONS_REPOS and r["path"].startswith(r["service"] + "/")
         assert len(r["commit"]) == 40 and int(r["commit"], 16) >= 0
         assert set(r["polarity"]) == set(r["tags"]) & set(PRIORITY), r["text"][:60]
