@@ -258,7 +258,8 @@ def test_issue16_composed_improve_our_models_is_confident(text: str) -> None:
 # Branch tags6 (tune side 1,255 clauses with batch tags6-tune, 315 clauses of ChatGPT and Qwen Chat from
 # the genai collection): tune ai-training 0.98/1.00, biometrics 0.94/0.94, polarity 0.92, secondary
 # 0.72 (the genai clauses' secondary wording fits the rules less: the floor moves to 0.70).
-TUNE_FLOORS = {"ai-training": (0.97, 0.96), "biometrics": (0.93, 0.93), "polarity": 0.90, "secondary": 0.70}
+# Branch tags7 (label7 folded in, 1,556 tune clauses): secondary back to 0.72 (measured 0.729).
+TUNE_FLOORS = {"ai-training": (0.97, 0.96), "biometrics": (0.93, 0.93), "polarity": 0.90, "secondary": 0.72}
 # Branch tags5 (held-out 1,081 clauses with batch tags5, 112 clauses labelled after the round's rule
 # work): held-out ai-training 0.92/0.62, biometrics 0.86/0.84, polarity 0.82, secondary 0.69; the
 # round's rules changed no held-out figure (the batch's own figures are the same before and after).
