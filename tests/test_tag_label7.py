@@ -80,3 +80,11 @@ def test_a_training_ban_on_users_is_still_vetoed() -> None:
     # composed: the company-AI exception of the user-prohibition veto does not free a user ban
     text = "Users shall not use the Service's content for training machine learning models."
     assert "ai-training" not in tag_text(text, "en").tags
+
+
+def test_french_definition_spoken_by_the_service() -> None:
+    # composed French counterpart of the Stripchat definition ("when we refer to ... we mean")
+    text = ("Lorsque nous parlons de « données sensibles », nous entendons les données qui révèlent "
+            "l'origine ethnique, la santé ou les données biométriques.")
+    assert "biometrics" not in tag_text(text, "fr").tags
+    assert "biometrics" in tag_text("Nous collectons votre gabarit facial pour vérifier votre identité.", "fr").tags
