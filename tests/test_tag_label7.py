@@ -38,6 +38,8 @@ CASES = [
      "biometrics"),
     ("verification by means not involving biometrics restricts", "Pornhub", "by means not involving biometric",
      "biometrics"),
+    ("a processor's purpose limit does not restrict the practice", "Pornhub",
+     "only to perform these tasks on our behalf, such as identity and document authenticity verification", "biometrics"),
     ("proof of adulthood is not children's data", "Pornhub", "proof of adulthood", "children"),
     ("uploaders over eighteen are not children", "Pornhub", "All Verified Uploaders must be over eighteen", "children"),
     ("the service's own minimum age stays children", "ChatGPT", "at least 18 years old to use ChatGPT agent", "children"),
