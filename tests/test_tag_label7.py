@@ -28,6 +28,10 @@ def clause(service: str, words: str) -> dict:
 # (kind, service, words, tag): the gold label decides whether the tag is expected, and its polarity
 CASES = [
     ("a link target is no wording", "ChatGPT", "fine-tuning) are yours alone", "ai-training"),
+    # tags6 judgement call, decided by the labelling rules: a flat "never ... used to train other models"
+    # beside the customer's own fine-tuning is negated
+    ("the customer's fine-tuning beside a flat no", "ChatGPT", "never served to or shared with other customers or used to train",
+     "ai-training"),
     ("the company's own AI in a 'shall not' sentence is no user ban", "Grok", "Google OAuth", "ai-training"),
     ("a pointer that states the practice", "Grok", "data we use to train our models", "ai-training"),
     ("the service processing training data, with an excluded purpose", "Grok", "in relation to Grok", "ai-training"),
