@@ -265,7 +265,9 @@ TUNE_FLOORS = {"ai-training": (0.97, 0.96), "biometrics": (0.93, 0.93), "polarit
 # round's rules changed no held-out figure (the batch's own figures are the same before and after).
 # Branch tags6 (rules frozen at 320c4c0, measured once): held-out ai-training 0.89/0.62, biometrics
 # 0.88/0.84, polarity 0.82, secondary 0.69 (one more ai-training false alarm than tags5's rules).
-HELDOUT_FLOORS = {"ai-training": (0.87, 0.60), "biometrics": (0.85, 0.81), "polarity": 0.80, "secondary": 0.68}
+# Branch tags7 (rules frozen at e5ee343, measured once on 1,127 clauses with 46 of batch label7):
+# ai-training 0.92/0.62, biometrics 0.88/0.84, polarity 0.82, secondary 0.70: ai-training P floor raised.
+HELDOUT_FLOORS = {"ai-training": (0.90, 0.60), "biometrics": (0.85, 0.81), "polarity": 0.80, "secondary": 0.68}
 
 
 @pytest.mark.parametrize("side, floors", [("tune", TUNE_FLOORS), ("heldout", HELDOUT_FLOORS)])
