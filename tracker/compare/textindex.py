@@ -14,6 +14,10 @@ from bisect import bisect_right
 from tracker.compare.ruleset import RuleSet, load_rules
 
 TOKEN = re.compile(r"\w+", re.UNICODE)
+# URLs are not wording: a Markdown link target ("[Custom models](https://.../fine-tuning)") or a bare
+# address becomes one "___" token in the matched copy (same offsets, the same word distances for
+# the rest), so its path words trigger no rule
+_URL = re.compile(r"(?<=\]\()[^)\s]+|\bhttps?://[^\s)\]>\"]+|\bwww\.[^\s)\]>\"]+")
 # sentence ends: . ! ? ; followed by space, or a line break (list items, table rows); not the
 # period of "e.g." / "i.e." / "incl." / "vs." / "cf." (the sentence goes on)
 _NOT_ABBR = r"(?<!e\.g\.)(?<!i\.e\.)(?<!incl\.)(?<!\bvs\.)(?<!\bcf\.)"
@@ -33,6 +37,8 @@ class TextIndex:
             low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
         self.raw = text
         self.norm = low.replace("’", "'").replace("‘", "'")
+        if "http" in low or "](" in low or "www." in low:
+            self.norm = _URL.sub(lambda m: "_" * len(m.group()), self.norm)
         ms = list(TOKEN.finditer(self.norm))
         self.words = [m.group() for m in ms]
         self.starts = [m.start() for m in ms]
