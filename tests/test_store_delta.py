@@ -163,3 +163,45 @@ def test_versions_written_as_deltas_read_back_after_rollback_and_rewind(tmp_path
             s.add_version(row.id, text="short", clauses=[make_clause("short", (), "paragraph")])
         v = s.latest_version(row.id)
         assert v is not None and v.number == 26 and v.text == "short" and len(ids) == 30
+
+
+def test_keyframes_hold_text_and_clauses_in_one_lzma_stream() -> None:
+    history = _history(3, seed=7)
+    for text, clauses in history:
+        from tracker.store.codec import clause_records
+
+        lines, records = text.split("\n"), clause_records(clauses)
+        blob = delta.encode_whole(lines, records)
+        assert delta.is_whole(blob) and not delta.is_delta(blob)
+        assert delta.decode_whole(blob) == (lines, records)
+    assert delta.decode_whole(delta.encode_whole([""], [])) == ([""], [])
+    assert delta.decode_whole(delta.encode_whole(["a\x00b", "ü"], ['["x"]'])) == (["a\x00b", "ü"], ['["x"]'])
+
+
+def test_database_of_schema_6_migrates_its_keyframes_exactly(tmp_path: Path) -> None:
+    """A file as the release before this one wrote it (schema 6: deltas, keyframes as zlib'd text and
+    format-3 clauses) opens as schema 7 with every keyframe in one LZMA stream, every version exact."""
+    from tracker.store.schema import rewrite_as_deltas
+
+    history = _history(delta.MAX_DEPTH + 10, seed=11)
+    db = tmp_path / "six.db"
+    _schema5_database(db, history)
+    with sqlite3.connect(db) as con:  # migration 6 as that release ran it
+        con.executescript(MIGRATIONS[5])
+        rewrite_as_deltas(con)
+        con.execute("PRAGMA user_version = 6")
+        old = con.execute("SELECT COUNT(*), SUM(length(text) + length(clauses)) FROM versions WHERE base_id IS NULL "
+                          "AND length(clauses) > 0").fetchone()
+    assert old[0] == 2  # the first version and the one after MAX_DEPTH deltas
+    with Store(db) as s:
+        assert s.schema_version() == (len(MIGRATIONS), len(MIGRATIONS)) and len(MIGRATIONS) >= 7
+        kept = s.conn.execute("SELECT text, clauses FROM versions WHERE base_id IS NULL").fetchall()
+    assert len(kept) == 2 and all(delta.is_whole(t) and c == b"" for t, c in kept)
+    assert sum(len(t) for t, _ in kept) < old[1]
+    with Store(db) as s:
+        for number in range(len(history), 0, -1):
+            s.lines_cache.clear()
+            v = s.version_by_number(1, number)
+            assert v is not None and v.text == history[number - 1][0], number
+            assert as_dicts(v.clauses) == as_dicts(history[number - 1][1]), number
+        assert s.version_clause_counts(1) == {n: len(c) for n, (_, c) in enumerate(history, 1)}

@@ -41,10 +41,19 @@ class Stored:
     entry: Lines
 
 
+def whole_lines(text: str | bytes, clauses: bytes) -> tuple[list[str], list[str]]:
+    """(text lines, clause records) of a version stored whole: a keyframe (``delta.encode_whole``), or
+    zlib'd text and clauses as stored before migration 7."""
+    if delta.is_whole(text):
+        assert isinstance(text, bytes)
+        return delta.decode_whole(text)
+    return decode_text(text).split("\n"), records_of_blob(clauses)
+
+
 class VersionChains(Connection):
     def _to_store(self, document_id: int, packed: PackedVersion) -> Stored:
         """A new version as its changes against the document's latest version when that is smaller,
-        else as packed (recompressed at zlib's best level: a version kept whole is read often)."""
+        else whole (``delta.smallest_whole``: mostly text and clause records in one LZMA stream)."""
         latest = self.conn.execute("SELECT id, number FROM versions WHERE document_id=? ORDER BY number DESC "
                                    "LIMIT 1", (document_id,)).fetchone()
         number = latest[1] + 1 if latest else 1
@@ -56,9 +65,8 @@ class VersionChains(Connection):
                 d = delta.encode_version(base.text, base.records, lines, records)
                 if len(d) < len(packed.text) + len(packed.clauses):
                     return Stored(number, d, b"", latest[0], Lines(base.depth + 1, lines, records))
-        clauses = delta.recompress(packed.clauses)
-        assert isinstance(clauses, bytes)
-        return Stored(number, delta.recompress(packed.text), clauses, None, Lines(0, lines, records))
+        text, clauses = delta.smallest_whole(packed.text, packed.clauses, lines, records)
+        return Stored(number, text, clauses, None, Lines(0, lines, records))
 
     def _remember(self, key: tuple[int, str], entry: Lines) -> None:
         cache = self.lines_cache
@@ -82,7 +90,7 @@ class VersionChains(Connection):
             if entry is not None:
                 break
             if row[3] is None:
-                entry = Lines(0, decode_text(row[1]).split("\n"), records_of_blob(row[2]))
+                entry = Lines(0, *whole_lines(row[1], row[2]))
                 self._remember(key, entry)
                 break
             chain.append((key, row[1]))
@@ -96,7 +104,8 @@ class VersionChains(Connection):
 
     def _decoded(self, vid: int, digest: str, text: str | bytes, clauses: bytes, base_id: int | None,
                  with_clauses: bool = True) -> tuple[str, list[Clause]]:
-        if base_id is None and (vid, digest) not in self.lines_cache:  # standalone: decoded as it is
+        if base_id is None and not delta.is_whole(text) and (vid, digest) not in self.lines_cache:
+            # stored whole in the format before migration 7 (a capture note's text, an older file): as it is
             return decode_text(text), decode_clauses(clauses) if with_clauses else []
         entry = self._lines(vid)
         if entry is None:

@@ -15,7 +15,8 @@ Design choices, and why:
 
 The parts: ``connection`` (opening, transactions), ``schema`` (migrations), ``records`` (what is read
 back), ``chains`` (versions as deltas), and the queries by table: this module (documents, checks, versions, changes, publication
-reads), ``notes`` (capture notes, import marks) and ``outbox`` (notifications), joined in ``Store``.
+reads), ``notes`` (capture notes, import marks), ``outbox`` (notifications) and ``report_rows`` (the
+report's rows kept per change), joined in ``Store``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from tracker.store.connection import row_id
 from tracker.store.notes import CaptureNotes
 from tracker.store.outbox import Outbox
 from tracker.store.records import ChangeHead, ChangeRecord, DocumentRow, Version, VersionHead, iso, now_ts
+from tracker.store.report_rows import ReportRows
 from tracker.store.schema import META_TABLE, MIGRATIONS
 
 
@@ -50,7 +52,7 @@ def declaration_hash(doc: Document) -> str:
     return sha256(json.dumps(spec, sort_keys=True))[:16]
 
 
-class Store(CaptureNotes, Outbox, VersionChains):
+class Store(CaptureNotes, Outbox, ReportRows, VersionChains):
     """All reads and writes of the database. One instance per process (per thread for readers)."""
 
     def identity(self) -> str:
@@ -352,7 +354,8 @@ class Store(CaptureNotes, Outbox, VersionChains):
                                  "ORDER BY number", (document_id,))
         out = {}
         for vid, n, clauses, base_id in rows:
-            entry = self._lines(vid) if base_id is not None else None
+            # deltas and keyframes (``delta.encode_whole``) keep their clauses in ``text``: ``clauses`` is empty
+            entry = self._lines(vid) if base_id is not None or not clauses else None
             out[n] = len(entry.records) if entry is not None else clause_count(clauses)
         return out
 

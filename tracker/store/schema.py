@@ -161,6 +161,24 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE versions ADD COLUMN base_id INTEGER REFERENCES versions(id)
     """,
+    # 7: no table change. Versions kept whole (``base_id`` NULL) hold their text and clause records in
+    # one LZMA stream in ``text`` (``delta.encode_whole``; ``clauses`` empty) unless a short page is smaller
+    # as it was: each is rewritten so (``rewrite_keyframes``, below); the number makes older releases
+    # refuse the file. ``report_rows``: the report's rows of each change, kept ready to read
+    # (tracker.store.report_rows).
+    """
+    CREATE TABLE report_rows (
+        change_id INTEGER PRIMARY KEY,
+        stamp TEXT NOT NULL,
+        rows BLOB
+    );
+    CREATE TRIGGER report_rows_new_change AFTER INSERT ON changes BEGIN
+        DELETE FROM report_rows WHERE change_id = new.id; END;
+    CREATE TRIGGER report_rows_new_diff AFTER UPDATE OF diff ON changes BEGIN
+        DELETE FROM report_rows WHERE change_id = old.id; END;
+    CREATE TRIGGER report_rows_gone AFTER DELETE ON changes BEGIN
+        DELETE FROM report_rows WHERE change_id = old.id; END
+    """,
 ]
 
 
@@ -194,8 +212,24 @@ def rewrite_as_deltas(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE changes SET diff=? WHERE id=?", (again, cid))
 
 
+def rewrite_keyframes(conn: sqlite3.Connection) -> None:
+    """Migration 7: every version stored whole rewritten as ``delta.encode_whole`` when that is smaller
+    (``delta.smallest_whole``; one at a time)."""
+    from tracker.store import delta
+    from tracker.store.codec import decode_text, records_of_blob
+
+    ids = [r[0] for r in conn.execute("SELECT id FROM versions WHERE base_id IS NULL ORDER BY id")]
+    for vid in ids:
+        text, clauses = conn.execute("SELECT text, clauses FROM versions WHERE id=?", (vid,)).fetchone()
+        if delta.is_whole(text):
+            continue
+        new = delta.smallest_whole(text, clauses, decode_text(text).split("\n"), records_of_blob(clauses))
+        if new != (text, clauses):
+            conn.execute("UPDATE versions SET text=?, clauses=? WHERE id=?", (*new, vid))
+
+
 # Steps run after the SQL of a migration (by its number), inside the same transaction.
-AFTER: dict[int, Callable[[sqlite3.Connection], None]] = {6: rewrite_as_deltas}
+AFTER: dict[int, Callable[[sqlite3.Connection], None]] = {6: rewrite_as_deltas, 7: rewrite_keyframes}
 
 
 EMPTY_FILE_GRACE = 5.0  # seconds: a 0-byte file younger than this is a database being created
@@ -215,6 +249,20 @@ def refuse_empty_file(path: Path) -> None:
                            "never written; restore it from a backup, or delete it to start a new database")
 
 
+def statements(script: str) -> list[str]:
+    """A migration's SQL as single statements (a trigger's body holds ``;`` of its own)."""
+    out, buf = [], ""
+    for piece in script.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                out.append(buf)
+            buf = ""
+    if buf.strip(" \n;"):
+        out.append(buf)
+    return out
+
+
 def migrate(store: Connection) -> None:
     """Bring the file to this release's schema (numbered migrations, ``PRAGMA user_version``)."""
     try:
@@ -231,9 +279,8 @@ def migrate(store: Connection) -> None:
     with store.transaction():
         current = store.conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
         for number in range(current, len(MIGRATIONS)):
-            for statement in MIGRATIONS[number].split(";"):
-                if statement.strip():
-                    store.conn.execute(statement)
+            for statement in statements(MIGRATIONS[number]):
+                store.conn.execute(statement)
             if number + 1 in AFTER:
                 AFTER[number + 1](store.conn)
                 rewritten = True
