@@ -198,6 +198,9 @@ def test_database_of_schema_6_migrates_its_keyframes_exactly(tmp_path: Path) -> 
         kept = s.conn.execute("SELECT text, clauses FROM versions WHERE base_id IS NULL").fetchall()
     assert len(kept) == 2 and all(delta.is_whole(t) and c == b"" for t, c in kept)
     assert sum(len(t) for t, _ in kept) < old[1]
+    with sqlite3.connect(db) as con:
+        diff = con.execute("SELECT diff FROM changes").fetchone()[0]
+    assert diff[1] & 0x20  # rewritten with the diffs' preset dictionary
     with Store(db) as s:
         for number in range(len(history), 0, -1):
             s.lines_cache.clear()
@@ -205,3 +208,21 @@ def test_database_of_schema_6_migrates_its_keyframes_exactly(tmp_path: Path) -> 
             assert v is not None and v.text == history[number - 1][0], number
             assert as_dicts(v.clauses) == as_dicts(history[number - 1][1]), number
         assert s.version_clause_counts(1) == {n: len(c) for n, (_, c) in enumerate(history, 1)}
+        assert s.change(1) is not None and s.change(1).diff.changes == []  # type: ignore[union-attr]
+
+
+def test_diff_zdict_is_frozen_and_diffs_read_with_or_without_it() -> None:
+    """The preset dictionary is part of the file format: stored diffs need these exact bytes."""
+    import hashlib
+
+    from tracker.store.codec import pack_diff, unpack
+    from tracker.store.diff_zdict import DIFF_ZDICT
+
+    assert hashlib.sha256(DIFF_ZDICT).hexdigest() == "2e005717168b45b9e61076c580ba44487f80e49f2a562b489090f6c8ee6fd4ff"
+    diff = {"changes": [{"kind": "modified", "section": "Sharing", "old": "We share data.", "new": "We sell data.",
+                         "edits": [{"op": "replace", "old": "share", "new": "sell"}], "tags": ["data-sharing"]}],
+            "events": [], "note": "", "stats": {"added": 0, "removed": 0, "modified": 1}}
+    blob = pack_diff(diff)
+    assert blob[1] & 0x20 and unpack(blob) == diff  # FDICT set: made with the dictionary
+    assert len(blob) < len(pack(diff, 9))
+    assert unpack(pack(diff)) == diff  # diffs stored before it still read

@@ -37,10 +37,31 @@ def pack(obj: object, level: int = COMPRESSION) -> bytes:
     return zlib.compress(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), level)
 
 
+def pack_diff(obj: object) -> bytes:
+    """A diff for ``changes.diff``: zlib's best level with the preset dictionary of diffs (``diff_zdict``),
+    about 10% smaller than without."""
+    from tracker.store.diff_zdict import DIFF_ZDICT
+
+    co = zlib.compressobj(9, zdict=DIFF_ZDICT)
+    return co.compress(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")) + co.flush()
+
+
+def _inflate(blob: bytes) -> bytes:
+    if len(blob) > 1 and blob[1] & 0x20:  # FDICT: made with a preset dictionary (``pack_diff``)
+        from tracker.store.diff_zdict import DIFF_ZDICT
+
+        if blob[2:6] != zlib.adler32(DIFF_ZDICT).to_bytes(4, "big"):
+            raise TrackerError("a stored diff was compressed with an unknown dictionary: made by a newer "
+                               "policy-tracker; upgrade")
+        d = zlib.decompressobj(zdict=DIFF_ZDICT)
+        return d.decompress(blob) + d.flush()
+    return zlib.decompress(blob)
+
+
 def unpack(blob: bytes | None) -> object:
     if blob is None:
         return None
-    return json.loads(zlib.decompress(blob).decode("utf-8"))
+    return json.loads(_inflate(blob).decode("utf-8"))
 
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode

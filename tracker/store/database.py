@@ -26,13 +26,12 @@ import sqlite3
 import zlib
 
 from tracker.models import Clause, DiffResult, Document
-from tracker.store import delta
 from tracker.store.chains import VersionChains
 from tracker.store.codec import (
     COMPRESSION,
     PackedVersion,
     clause_count,
-    pack,
+    pack_diff,
     pack_version,
     sha256,
     unpack,
@@ -114,7 +113,7 @@ class Store(CaptureNotes, Outbox, ReportRows, VersionChains):
         """Rewrite a stored change's diff and the tags it is listed under (its versions, date and
         publication stay)."""
         self.conn.execute("UPDATE changes SET diff=?, tags=? WHERE id=?",
-                          (pack(diff.to_dict()), json.dumps(tags), change_id))
+                          (pack_diff(diff.to_dict()), json.dumps(tags), change_id))
 
     # ------------------------------------------------------------------ health (the doctor command)
 
@@ -372,7 +371,7 @@ class Store(CaptureNotes, Outbox, ReportRows, VersionChains):
             "INSERT OR REPLACE INTO changes (document_id, from_version, to_version, detected_at, significant, tags, diff) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (document_id, from_version, to_version, detected_at, len(diff.significant) if published else 0,
-             json.dumps(tags), pack(diff.to_dict(), delta.WHOLE_LEVEL)))
+             json.dumps(tags), pack_diff(diff.to_dict())))
         return row_id(cur)
 
     def changes(self, *, service: str | None = None, tag: str | None = None, significant_only: bool = True,

@@ -164,7 +164,8 @@ MIGRATIONS: list[str] = [
     # 7: no table change. Versions kept whole (``base_id`` NULL) hold their text and clause records in
     # one LZMA stream in ``text`` (``delta.encode_whole``; ``clauses`` empty) unless a short page is smaller
     # as it was: each is rewritten so (``rewrite_keyframes``, below); the number makes older releases
-    # refuse the file. ``report_rows``: the report's rows of each change, kept ready to read
+    # refuse the file. Diffs are compressed with a preset dictionary (``codec.pack_diff``).
+    # ``report_rows``: the report's rows of each change, kept ready to read
     # (tracker.store.report_rows).
     """
     CREATE TABLE report_rows (
@@ -214,9 +215,9 @@ def rewrite_as_deltas(conn: sqlite3.Connection) -> None:
 
 def rewrite_keyframes(conn: sqlite3.Connection) -> None:
     """Migration 7: every version stored whole rewritten as ``delta.encode_whole`` when that is smaller
-    (``delta.smallest_whole``; one at a time)."""
+    (``delta.smallest_whole``), every diff compressed with the diffs' preset dictionary (one at a time)."""
     from tracker.store import delta
-    from tracker.store.codec import decode_text, records_of_blob
+    from tracker.store.codec import decode_text, pack_diff, records_of_blob, unpack
 
     ids = [r[0] for r in conn.execute("SELECT id FROM versions WHERE base_id IS NULL ORDER BY id")]
     for vid in ids:
@@ -226,6 +227,12 @@ def rewrite_keyframes(conn: sqlite3.Connection) -> None:
         new = delta.smallest_whole(text, clauses, decode_text(text).split("\n"), records_of_blob(clauses))
         if new != (text, clauses):
             conn.execute("UPDATE versions SET text=?, clauses=? WHERE id=?", (*new, vid))
+    ids = [r[0] for r in conn.execute("SELECT id FROM changes ORDER BY id")]
+    for cid in ids:  # diffs: with their preset dictionary (``codec.pack_diff``)
+        diff = conn.execute("SELECT diff FROM changes WHERE id=?", (cid,)).fetchone()[0]
+        again = pack_diff(unpack(diff))
+        if len(again) < len(diff):
+            conn.execute("UPDATE changes SET diff=? WHERE id=?", (again, cid))
 
 
 # Steps run after the SQL of a migration (by its number), inside the same transaction.
