@@ -373,7 +373,7 @@ def _names(services: list[str], changes: list[ChangeHead], aliases: dict[str, st
     """Every service name that needs a file name: stored ones, and the platforms former names join."""
     from tracker.sources.declarations import service_lanes
 
-    names = services + [c.service for c in changes]
+    names = list(dict.fromkeys(services + [c.service for c in changes]))
     return names + sorted(set(service_lanes(names, aliases or {}).values()))
 
 
@@ -408,7 +408,7 @@ def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entr
     from tracker.sources.declarations import service_lanes
 
     code = code_hash()
-    lanes = service_lanes(services + [c.service for c in changes], aliases or {})
+    lanes = service_lanes(dict.fromkeys(services + [c.service for c in changes]), aliases or {})
     slugs = service_slugs(_names(services, changes, aliases), kept)
     pages = {c.id: change_file(c.service, c.type, c.to_version, slugs) for c in changes}
     plans = [_FeedPlan("all", "Policy changes: all services", "Every significant change of every watched policy",
