@@ -224,7 +224,7 @@ def rewrite_keyframes(conn: sqlite3.Connection) -> None:
         text, clauses = conn.execute("SELECT text, clauses FROM versions WHERE id=?", (vid,)).fetchone()
         if delta.is_whole(text):
             continue
-        new = delta.smallest_whole(text, clauses, decode_text(text).split("\n"), records_of_blob(clauses))
+        new = delta.smallest_whole(text, clauses, decode_text(text).split("\n"), records_of_blob(clauses), delta.BEST)
         if new != (text, clauses):
             conn.execute("UPDATE versions SET text=?, clauses=? WHERE id=?", (*new, vid))
     ids = [r[0] for r in conn.execute("SELECT id FROM changes ORDER BY id")]
