@@ -111,14 +111,15 @@ def measure_db(db: Path, repo: Path, label: str) -> dict:
     r0 = run_measured(tracker(db, feeds, "report", "--format", "json"))
     r1 = run_measured(tracker(db, feeds, "report", "--tag", "ai-training"))
     r2 = run_measured(tracker(db, feeds, "report", "--format", "json"))
-    res["report_first"] = {"wall_s": r0.wall, "rss_mb": r0.rss_mb, "rc": r0.rc}
-    res["report_tag"] = {"wall_s": r1.wall, "rss_mb": r1.rss_mb, "rc": r1.rc}
-    res["report_all_json"] = {"wall_s": r2.wall, "rss_mb": r2.rss_mb, "rc": r2.rc}
+    res["report_first"] = {"wall_s": r0.wall, "rss_mb": r0.rss_mb, "cpu_s": r0.user + r0.sys, "rc": r0.rc}
+    res["report_tag"] = {"wall_s": r1.wall, "rss_mb": r1.rss_mb, "cpu_s": r1.user + r1.sys, "rc": r1.rc}
+    res["report_all_json"] = {"wall_s": r2.wall, "rss_mb": r2.rss_mb, "cpu_s": r2.user + r2.sys, "rc": r2.rc}
     res["db_bytes_after_report"] = db.stat().st_size
     f1 = run_measured(tracker(db, feeds, "feeds", "--rebuild", "--base-url", "https://feeds.example.test/"))
-    res["feeds_full"] = {"wall_s": f1.wall, "rss_mb": f1.rss_mb, "rc": f1.rc, "err": f1.stderr[-300:]}
+    res["feeds_full"] = {"wall_s": f1.wall, "rss_mb": f1.rss_mb, "cpu_s": f1.user + f1.sys, "rc": f1.rc,
+                         "err": f1.stderr[-300:]}
     f2 = run_measured(tracker(db, feeds, "feeds"))
-    res["feeds_nothing_new"] = {"wall_s": f2.wall, "rss_mb": f2.rss_mb, "rc": f2.rc}
+    res["feeds_nothing_new"] = {"wall_s": f2.wall, "rss_mb": f2.rss_mb, "cpu_s": f2.user + f2.sys, "rc": f2.rc}
     res["feeds_one_change"] = feeds_one_change(db, feeds)
     res["load_after"] = os.getloadavg()[0]  # the machine is shared: figures are only comparable at like load
     return res
@@ -139,7 +140,8 @@ def feeds_one_change(db: Path, feeds: Path) -> dict:
                      "tags, diff FROM changes WHERE document_id=? AND significant > 0 ORDER BY to_version DESC LIMIT 1",
                      (number, number + 1, doc))
     run = run_measured(tracker(db, feeds, "feeds"))
-    return {"wall_s": run.wall, "rss_mb": run.rss_mb, "rc": run.rc, "err": run.stderr[-300:]}
+    return {"wall_s": run.wall, "rss_mb": run.rss_mb, "cpu_s": run.user + run.sys, "rc": run.rc,
+            "err": run.stderr[-300:]}
 
 
 def import_repo(repo: Path, label: str) -> dict:
@@ -154,7 +156,7 @@ def import_repo(repo: Path, label: str) -> dict:
     again = run_measured(tracker(db, work / "feeds", "import-versions", str(repo), "--no-feeds"))
     res = {"commits": n, "import": {"wall_s": first.wall, "rss_mb": first.rss_mb, "commits_per_s": n / first.wall,
                                     "user_s": first.user, "rc": first.rc, "summary": first.stdout[:400]},
-           "reimport": {"wall_s": again.wall, "rss_mb": again.rss_mb, "rc": again.rc}}
+           "reimport": {"wall_s": again.wall, "rss_mb": again.rss_mb, "cpu_s": again.user + again.sys, "rc": again.rc}}
     return res | measure_db(db, repo, label)
 
 
@@ -166,32 +168,33 @@ def clone_bundle(bundle: Path = BUNDLE) -> Path:
     return repo
 
 
+def _row(what: str, m: dict, note: str = "") -> list[str]:
+    """A measured command as a table row: wall and CPU seconds (CPU says more on a loaded machine), peak RSS."""
+    cpu = m.get("cpu_s", m.get("user_s"))
+    return [what, f"{m['wall_s']:.2f}", "" if cpu is None else f"{cpu:.2f}", f"{m['rss_mb']:.0f}", note]
+
+
 def render(results: list[dict]) -> str:
     lines = []
     for r in results:
         rows = []
         if "import" in r:
-            rows += [["import-versions", f"{r['import']['wall_s']:.1f}", f"{r['import']['rss_mb']:.0f}",
-                      f"{r['import']['commits_per_s']:.0f} commits/s"],
-                     ["re-import, nothing new", f"{r['reimport']['wall_s']:.2f}", f"{r['reimport']['rss_mb']:.0f}", ""]]
-        rows += [["database", "", "", f"{r['db_bytes'] / 2**20:.1f} MB = {r['db_to_pack']:.2f}x the git pack "
+            rows += [_row("import-versions", r["import"], f"{r['import']['commits_per_s']:.0f} commits/s"),
+                     _row("re-import, nothing new", r["reimport"])]
+        after = r["db_bytes_after_report"]
+        rows += [["database", "", "", "", f"{r['db_bytes'] / 2**20:.1f} MB = {r['db_to_pack']:.2f}x the git pack "
                   f"({r['pack_bytes'] / 2**20:.1f} MB)"],
-                 ["show/diff (slowest, whole process)", f"{r['reads']['worst_s']:.2f}", "",
+                 ["show/diff (slowest, whole process)", f"{r['reads']['worst_s']:.2f}", "", "",
                   f"start-up alone {r['reads']['start_s']:.2f} s; one read in process {r['read_ms_in_process']:.1f} ms"],
-                 ["report, first (makes the rows it keeps)", f"{r['report_first']['wall_s']:.2f}",
-                  f"{r['report_first']['rss_mb']:.0f}",
-                  f"database then {r['db_bytes_after_report'] / 2**20:.1f} MB = "
-                  f"{r['db_bytes_after_report'] / r['pack_bytes']:.2f}x the git pack"],
-                 ["report --tag ai-training", f"{r['report_tag']['wall_s']:.2f}", f"{r['report_tag']['rss_mb']:.0f}", ""],
-                 ["report --format json (every tag)", f"{r['report_all_json']['wall_s']:.2f}",
-                  f"{r['report_all_json']['rss_mb']:.0f}", ""],
-                 ["feeds, full rebuild", f"{r['feeds_full']['wall_s']:.2f}", f"{r['feeds_full']['rss_mb']:.0f}", ""],
-                 ["feeds, nothing new", f"{r['feeds_nothing_new']['wall_s']:.2f}",
-                  f"{r['feeds_nothing_new']['rss_mb']:.0f}", ""],
-                 ["feeds, one more change", f"{r['feeds_one_change']['wall_s']:.2f}",
-                  f"{r['feeds_one_change']['rss_mb']:.0f}", ""]]
+                 _row("report, first (makes the rows it keeps)", r["report_first"],
+                      f"database then {after / 2**20:.1f} MB = {after / r['pack_bytes']:.2f}x the git pack"),
+                 _row("report --tag ai-training", r["report_tag"]),
+                 _row("report --format json (every tag)", r["report_all_json"]),
+                 _row("feeds, full rebuild", r["feeds_full"]),
+                 _row("feeds, nothing new", r["feeds_nothing_new"]),
+                 _row("feeds, one more change", r["feeds_one_change"])]
         lines.append(f"## {r['label']}" + (f" ({r['commits']} commits)" if "commits" in r else ""))
-        lines.append(table(["what", "wall s", "peak RSS MB", "note"], rows))
+        lines.append(table(["what", "wall s", "CPU s", "peak RSS MB", "note"], rows))
         top = list(r["tables"].items())[:8]
         lines.append(f"load average (1 min) {r['load_before']:.1f} before the measures, {r['load_after']:.1f} after")
         lines.append("largest tables and indexes: " + ", ".join(f"{k} {v / 2**20:.1f} MB" for k, v in top))
