@@ -10,11 +10,13 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, Extracted
 
 
+@lru_cache(maxsize=8192)  # versions of a document share most clauses: reading one after another hashes each once
 def clause_id(norm: str) -> str:
     """Short stable id of a normalised clause (12 hex digits of BLAKE2b): same wording, same id.
 
@@ -184,9 +186,13 @@ class PackedVersion:
     snapshot: bytes | None = None  # the raw page, compressed for the snapshots table
 
     def decode_clauses(self) -> list[Clause]:
-        """The clauses: those it was packed from when still at hand (same process), else decoded."""
+        """The clauses: those it was packed from when still at hand (same process), else decoded once
+        (the check step asks for them more than once per capture: an import decoded each twice)."""
         kept = self.__dict__.get("_clauses")
-        return list(kept) if kept is not None else decode_clauses(self.clauses)
+        if kept is None:
+            kept = tuple(decode_clauses(self.clauses))
+            object.__setattr__(self, "_clauses", kept)
+        return list(kept)
 
     def __getstate__(self) -> dict:
         # Sent to another process without the clause objects: the bytes are what crosses.
