@@ -226,3 +226,23 @@ def test_diff_zdict_is_frozen_and_diffs_read_with_or_without_it() -> None:
     assert blob[1] & 0x20 and unpack(blob) == diff  # FDICT set: made with the dictionary
     assert len(blob) < len(pack(diff, 9))
     assert unpack(pack(diff)) == diff  # diffs stored before it still read
+
+
+def test_a_first_check_is_stored_fast_an_import_compact(tmp_path: Path) -> None:
+    """A document's first version from a check stays zlib'd (no LZMA in a first cycle); from an import,
+    and at every keyframe of a chain, text and clause records go into one LZMA stream."""
+    history = _history(3, seed=13)
+    with Store(tmp_path / "t.db") as s:
+        for service, source in (("Checked", "check"), ("Imported", "import")):
+            row = s.ensure_document(Document(service=service, type="Privacy Policy", url=f"https://{service}.test/p"))
+            with s.transaction():
+                for text, clauses in history:
+                    s.add_version(row.id, text=text, clauses=clauses, source=source)
+        first = dict(s.conn.execute("SELECT d.service, v.text FROM versions v JOIN documents d ON d.id = v.document_id "
+                                    "WHERE v.number = 1").fetchall())
+        assert not delta.is_whole(first["Checked"]) and delta.is_whole(first["Imported"])
+        for doc in (1, 2):
+            for number, (text, clauses) in enumerate(history, 1):
+                s.lines_cache.clear()
+                v = s.version_by_number(doc, number)
+                assert v is not None and v.text == text and as_dicts(v.clauses) == as_dicts(clauses)

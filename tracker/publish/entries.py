@@ -1,5 +1,6 @@
 """Feed entries kept between builds (issue 20): a change's title, summary and HTML content as its feed
-entries show them, one small file each under the feeds folder's ``.feeds-entries/``.
+entries show them, one small file each under the feeds folder's ``.feeds-entries/`` (JSON, named ``<key>.entry``: not
+mistaken for a JSON Feed by whatever walks the folder).
 
 A new change makes the all, service and tag feeds it appears in stale, and each of them shows 50
 entries: re-rendering those from their diffs (decode, then the HTML of up to 25 clauses each) was
@@ -36,7 +37,7 @@ class EntryCache:
 
     def load(self, key: str) -> Texts | None:
         try:
-            value = json.loads((self.dir / f"{key}.json").read_bytes())
+            value = json.loads((self.dir / f"{key}.entry").read_bytes())
         except (OSError, ValueError):
             return None
         if isinstance(value, list) and len(value) == 3 and all(isinstance(v, str) for v in value):
@@ -50,14 +51,14 @@ class EntryCache:
         self.dir.mkdir(exist_ok=True)
         for key, memo in shown.items():
             if memo in texts and memo not in self.loaded:
-                write_atomic(f"{self.dir}/{key}.json",
+                write_atomic(f"{self.dir}/{key}.entry",
                              json.dumps(list(texts[memo]), ensure_ascii=False).encode("utf-8"), folders)
         try:
             names = [e.name for e in os.scandir(self.dir)]
         except OSError:
             return
         for name in names:
-            if name.endswith(".json") and name[:-5] not in shown:
+            if name.endswith(".entry") and name[:-6] not in shown:
                 try:
                     os.unlink(self.dir / name)
                 except OSError:

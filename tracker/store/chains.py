@@ -51,9 +51,10 @@ def whole_lines(text: str | bytes, clauses: bytes) -> tuple[list[str], list[str]
 
 
 class VersionChains(Connection):
-    def _to_store(self, document_id: int, packed: PackedVersion) -> Stored:
+    def _to_store(self, document_id: int, packed: PackedVersion, compact: bool = True) -> Stored:
         """A new version as its changes against the document's latest version when that is smaller,
-        else whole (``delta.smallest_whole``: mostly text and clause records in one LZMA stream)."""
+        else whole (``delta.smallest_whole``: mostly text and clause records in one LZMA stream; a first
+        version stored by a check, not ``compact``, as packed)."""
         latest = self.conn.execute("SELECT id, number FROM versions WHERE document_id=? ORDER BY number DESC "
                                    "LIMIT 1", (document_id,)).fetchone()
         number = latest[1] + 1 if latest else 1
@@ -65,6 +66,12 @@ class VersionChains(Connection):
                 d = delta.encode_version(base.text, base.records, lines, records)
                 if len(d) < len(packed.text) + len(packed.clauses):
                     return Stored(number, d, b"", latest[0], Lines(base.depth + 1, lines, records))
+        if not compact and latest is None:
+            # A document's first check: zlib, text and clauses apart, as before schema 7: LZMA would add about 7 ms to every new
+            # document of a first cycle, for bytes that an import or the next keyframe saves instead.
+            clauses = delta.recompress(packed.clauses)
+            assert isinstance(clauses, bytes)
+            return Stored(number, delta.recompress(packed.text), clauses, None, Lines(0, lines, records))
         text, clauses = delta.smallest_whole(packed.text, packed.clauses, lines, records)
         return Stored(number, text, clauses, None, Lines(0, lines, records))
 

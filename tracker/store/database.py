@@ -277,7 +277,7 @@ class Store(CaptureNotes, Outbox, ReportRows, VersionChains):
         (version id, number, recorded_at). Stored as its changes against the document's latest version
         (``tracker.store.delta``) when that is smaller, else as packed (``VersionChains._to_store``)."""
         recorded_at = now_ts() if recorded_at is None else recorded_at
-        st = self._to_store(document_id, packed)
+        st = self._to_store(document_id, packed, compact=source != "check")
         cur = self.conn.execute(
             "INSERT INTO versions (document_id, number, recorded_at, check_id, snapshot_sha256, sha256, text, "
             "length, clauses, lang, source, source_ref, base_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
