@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,19 @@ def allow_private_addresses(monkeypatch) -> None:
 def strict_policy(monkeypatch) -> None:
     """The fetch policy as users get it: private and loopback addresses refused."""
     monkeypatch.delenv("POLICY_TRACKER_ALLOW_PRIVATE", raising=False)
+
+
+@pytest.fixture
+def shared_root():
+    """A folder another user may enter (pytest's tmp_path is private to root): for
+    ``Workspace.run_unprivileged``."""
+    root = Path(tempfile.mkdtemp(prefix="pt-shared-"))
+    root.chmod(0o755)
+    yield root
+    for p in [root, *root.rglob("*")]:  # what a test made read-only can be removed again
+        if p.is_dir():
+            p.chmod(0o755)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -97,25 +97,18 @@ def test_a_store_of_this_release_is_looked_at_once(tmp_path: Path) -> None:
         assert store.changes_without_events() == []  # a diff stored today has its events key, even empty
 
 
-def test_a_read_only_old_store_is_read_with_a_warning(tmp_path: Path) -> None:
-    from test_database_errors import run_unprivileged
-
-    root = Path(__import__("tempfile").mkdtemp(prefix="pt-backfill-"))
-    try:
-        root.chmod(0o755)
-        ws = _old_workspace(root / "ws")
-        Store(ws.db).close()  # in WAL mode, as any release leaves it (a read-only file in another mode cannot be opened)
-        ws.root.chmod(0o777)
-        ws.db.chmod(0o444)
-        r = run_unprivileged(ws, "report")
-        assert r.code == 0 and "Traceback" not in r.err, r.err
-        assert "warning: 1 change(s) stored by an earlier release lack their AI-training" in r.err
-        assert "readonly" in r.err or "read-only" in r.err
-        assert "data-retention changed" in r.out  # the report is still there, without the events
-        ws.db.chmod(0o644)
-        assert "events" not in unpack(_raw_changes(ws.db)[0][1])
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def test_a_read_only_old_store_is_read_with_a_warning(shared_root: Path) -> None:
+    ws = _old_workspace(shared_root / "ws")
+    Store(ws.db).close()  # in WAL mode, as any release leaves it
+    ws.root.chmod(0o777)
+    ws.db.chmod(0o444)
+    r = ws.run_unprivileged("report")
+    assert r.code == 0 and "Traceback" not in r.err, r.err
+    assert "warning: 1 change(s) stored by an earlier release lack their AI-training" in r.err
+    assert "readonly" in r.err or "read-only" in r.err
+    assert "data-retention changed" in r.out  # the report is still there, without the events
+    ws.db.chmod(0o644)
+    assert "events" not in unpack(_raw_changes(ws.db)[0][1])
 
 
 @pytest.mark.parametrize("command", [["list"], ["history", "Chirpline"], ["diff", "Chirpline"]])
@@ -126,3 +119,26 @@ def test_every_command_but_doctor_brings_an_old_store_up_to_date(tmp_path: Path,
     r = ws.run(*command)
     assert r.code == 0 and "computed the AI-training and biometrics events of 1 change(s)" in r.err, r.err
     assert unpack(_raw_changes(ws.db)[0][1])["events"]
+
+
+def test_check_rebuilds_the_feeds_after_a_backfill(tmp_path: Path, httpserver) -> None:
+    """An old store whose feeds were published before events: the first `check` after the upgrade finds
+    nothing new on the page, yet brings the feeds up to date with the events it just computed."""
+    from tracker.demo import demo_versions
+    from tracker.publish.build import build_feeds
+
+    ws = _old_workspace(tmp_path / "ws")
+    with Store(ws.db) as store:  # the feeds as the old release left them: the stored diff, no events
+        build_feeds(store, ws.feeds)
+    old_title = feedparser.parse((ws.feeds / "all.atom").read_bytes()).entries[0].title
+    assert "AI training" not in old_title and "Data retention" in old_title, old_title
+    httpserver.expect_request("/privacy").respond_with_data(demo_versions()[1], content_type="text/html")
+    ws.declare("Chirpline", httpserver.url_for("/privacy"))
+    r = ws.run("check")
+    assert r.code == 0, r.err
+    assert "computed the AI-training and biometrics events of 1 change(s)" in r.err
+    assert "Chirpline / Privacy Policy: unchanged" in r.out, r.out  # nothing new on the page itself
+    title = feedparser.parse((ws.feeds / "all.atom").read_bytes()).entries[0].title
+    assert title.startswith("Chirpline Privacy Policy — AI training added (may train)"), title
+    page = (ws.feeds / "changes/chirpline-privacy-policy-v2.html").read_text(encoding="utf-8")
+    assert "AI training added (may train)" in page

@@ -15,14 +15,11 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 from helpers import Workspace, assert_one_line_error
 from pages import policy_html
-
-NOBODY = 65534
 
 
 def checked_workspace(root: Path, httpserver) -> Workspace:
@@ -39,37 +36,13 @@ def checked_workspace(root: Path, httpserver) -> Workspace:
     return ws
 
 
-@pytest.fixture
-def shared_root():
-    """A folder another user may enter (pytest's tmp_path is private to root)."""
-    root = Path(tempfile.mkdtemp(prefix="pt-dberr-"))
-    root.chmod(0o755)
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
-
-
-def run_unprivileged(ws: Workspace, *args: str):
-    """The CLI as a user the permissions apply to (``nobody``, through setpriv, when the tests run as root)."""
-    from helpers import Result
-
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        if not shutil.which("setpriv"):
-            pytest.skip("running as root without setpriv: permissions cannot be made to hold")
-        prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-    env = dict(ws.env(), HOME=str(ws.root))  # root's home is not nobody's to read (requests looks for .netrc)
-    p = subprocess.run([*prefix, sys.executable, "-m", "tracker", *args], capture_output=True, text=True,
-                       env=env, cwd=ws.root, timeout=120)
-    return Result(p.returncode, p.stdout, p.stderr)
-
-
 def test_a_read_only_database_file_is_named_as_such(shared_root, httpserver) -> None:
     ws = checked_workspace(shared_root / "ws", httpserver)
     ws.root.chmod(0o777)  # the folder is writable: only the file is not
     for p in ws.root.rglob("*"):
         p.chmod(0o777 if p.is_dir() else 0o666)
     ws.db.chmod(0o444)
-    r = run_unprivileged(ws, "check")
+    r = ws.run_unprivileged("check")
     assert_one_line_error(r, str(ws.db), "read-only")
     assert r.code == 2 and "disk I/O" not in r.err
 
@@ -79,7 +52,7 @@ def test_a_read_only_folder_is_named_as_such(shared_root, httpserver) -> None:
     for p in [ws.root, *ws.root.rglob("*")]:
         p.chmod(0o755 if p.is_dir() else 0o666)  # the file may be written, its folder not (no -wal, -shm)
     ws.feeds.chmod(0o777)
-    r = run_unprivileged(ws, "check")
+    r = ws.run_unprivileged("check")
     assert r.code == 2 and "Traceback" not in r.err
     assert_one_line_error(r, str(ws.db), "folder", "read-only")
 
@@ -236,3 +209,68 @@ def test_a_full_disk_is_said_in_words(tmp_path, httpserver) -> None:
     assert lines and "Traceback" not in err, err
     assert any("tracker.db" in line and "full" in line for line in lines), err
     assert "disk I/O error" not in err
+
+
+READ_ONLY_COMMANDS = [["list"], ["show", "Acme"], ["history", "Acme"], ["diff", "Acme"], ["report", "--format", "json"]]
+
+
+@pytest.mark.parametrize("folder_writable", [False, True], ids=["read-only-folder", "writable-folder"])
+def test_commands_that_only_read_open_a_read_only_database(shared_root, httpserver, folder_writable) -> None:
+    """A database on read-only media or with read-only permissions (its folder too: SQLite cannot make
+    the -shm file WAL needs) is read by the commands that only read; it is left exactly as it was; a
+    command that writes says so in one line."""
+    ws = checked_workspace(shared_root / "ws", httpserver)
+    out = shared_root / "elsewhere"
+    out.mkdir(mode=0o777)
+    out.chmod(0o777)
+    for p in ws.feeds.rglob("*"):  # what `check` must write but the database: allowed
+        p.chmod(0o777 if p.is_dir() else 0o666)
+    ws.feeds.chmod(0o777)
+    before = ws.db.read_bytes()
+    ws.db.chmod(0o444)
+    ws.root.chmod(0o777 if folder_writable else 0o555)
+    for cmd in READ_ONLY_COMMANDS:
+        r = ws.run_unprivileged(*cmd)
+        assert r.code == 0 and "Traceback" not in r.err and r.err == "", (cmd, r.code, r.err)
+        assert "Acme" in r.out or "advertisers" in r.out, (cmd, r.out)
+    assert "advertisers" in ws.run_unprivileged("diff", "Acme").out
+    r = ws.run_unprivileged("--feeds", str(out), "feeds")  # another folder: the database is only read
+    assert r.code == 0 and "Traceback" not in r.err, r.err
+    assert "advertisers" in (out / "index.html").read_text() or any(
+        "advertisers" in p.read_text() for p in out.rglob("*.html"))
+    r = ws.run_unprivileged("doctor")  # examined all the same
+    assert "Traceback" not in r.err and f"database {ws.db}" in r.out and "cannot" not in r.out, (r.out, r.err)
+    r = ws.run_unprivileged("check")
+    assert_one_line_error(r, str(ws.db), "read-only")
+    assert ws.db.read_bytes() == before
+    assert not (ws.root / "tracker.db-wal").exists() or folder_writable
+
+
+def test_a_read_only_database_that_needs_upgrading_says_so(shared_root) -> None:
+    """An older release's file (schema 4) cannot be upgraded where it may not be written: one line."""
+    ws = Workspace(shared_root / "ws")
+    ws.root.mkdir()
+    shutil.copyfile(Path(__file__).parent / "data" / "store-before-events.db", ws.db)
+    ws.db.chmod(0o444)
+    ws.root.chmod(0o555)
+    r = ws.run_unprivileged("list")
+    assert_one_line_error(r, str(ws.db), "must be upgraded (schema 4 to", "read-only")
+
+
+def test_a_read_only_folder_with_changes_left_in_the_wal_is_not_read_without_them(shared_root, httpserver) -> None:
+    """A read-only folder holding a -wal file with changes (a writer stopped before they were written
+    into the database file): read as immutable, the file alone would be out of date. One line instead."""
+    ws = checked_workspace(shared_root / "ws", httpserver)
+    copy = Workspace(shared_root / "copy")
+    copy.root.mkdir()
+    con = sqlite3.connect(ws.db)
+    con.execute("PRAGMA wal_autocheckpoint = 0")
+    con.execute("UPDATE documents SET url = url || '?moved'")
+    con.commit()
+    shutil.copyfile(ws.db, copy.db)  # as a crash or a copy leaves them: the file, and its -wal, no -shm
+    shutil.copyfile(f"{ws.db}-wal", f"{copy.db}-wal")
+    con.close()
+    assert Path(f"{copy.db}-wal").stat().st_size > 0
+    copy.root.chmod(0o555)
+    r = copy.run_unprivileged("list")
+    assert_one_line_error(r, str(copy.db), "tracker.db-wal", "read-only")

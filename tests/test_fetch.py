@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 
+from helpers import POLICY_BODY, keepalive_server
 from werkzeug import Response
 
 from tracker.capture.fetch import Fetcher, decode_body, parse_retry_after
@@ -212,44 +213,9 @@ def test_a_declared_proxy_is_used(monkeypatch, httpserver) -> None:
 def test_not_modified_answers_keep_the_connection_for_the_next_request() -> None:
     """A 304 has no body; closing it without reading that (empty) body closed the socket, so every
     conditional GET to a host opened a new connection (and over HTTPS, a new TLS handshake)."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    connections: list[int] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            connections.append(1)
-            super().setup()
-
-        def do_GET(self) -> None:  # noqa: N802
-            if self.headers.get("If-None-Match") == '"v1"':
-                self.send_response(304)
-                self.send_header("ETag", '"v1"')
-                self.end_headers()
-                return
-            body = b"<p>policy</p>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("ETag", '"v1"')
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/privacy"
-        with Fetcher() as f:
-            first = f.fetch(url)
-            later = [f.fetch(url, etag=first.etag) for _ in range(3)]
-        assert first.ok and first.body == b"<p>policy</p>"
-        assert all(r.ok and r.not_modified for r in later)
-        assert len(connections) == 1
-    finally:
-        server.shutdown()
-        server.server_close()
+    with keepalive_server(etag='"v1"') as (url, connections), Fetcher() as f:
+        first = f.fetch(url)
+        later = [f.fetch(url, etag=first.etag) for _ in range(3)]
+    assert first.ok and first.body == POLICY_BODY
+    assert all(r.ok and r.not_modified for r in later)
+    assert len(connections) == 1

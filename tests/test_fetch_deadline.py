@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from helpers import POLICY_BODY, keepalive_server
 from werkzeug import Response
 
 from tracker.capture.fetch import Fetcher
@@ -189,41 +190,12 @@ def test_a_resolver_that_does_not_answer_is_bounded(monkeypatch) -> None:
 def test_a_passed_deadline_does_not_touch_the_next_fetch_on_the_same_connection() -> None:
     """The watchdog fires for every deadline; a fetch that finished in time must not have its kept-alive
     connection shut down under the next fetch."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    connections: list[int] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            connections.append(1)
-            super().setup()
-
-        def do_GET(self) -> None:  # noqa: N802
-            body = b"<p>policy</p>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/privacy"
-        with Fetcher(total_timeout=0.5) as f:
-            first = f.fetch(url)
-            time.sleep(1.0)  # the first fetch's deadline has passed (and fired) by now
-            second = f.fetch(url)
-        assert first.ok and second.ok and second.body == b"<p>policy</p>"
-        assert len(connections) == 1
-    finally:
-        server.shutdown()
-        server.server_close()
+    with keepalive_server() as (url, connections), Fetcher(total_timeout=0.5) as f:
+        first = f.fetch(url)
+        time.sleep(1.0)  # the first fetch's deadline has passed (and fired) by now
+        second = f.fetch(url)
+    assert first.ok and second.ok and second.body == POLICY_BODY
+    assert len(connections) == 1
 
 
 def test_check_with_a_timeout_is_not_held_by_a_tarpit(ws, tarpits) -> None:

@@ -14,6 +14,7 @@ import pytest
 from werkzeug import Response
 
 from tracker.capture.fetch import Fetcher, describe
+from tracker.models import FetchResult
 from tracker.publish.termsafe import redact_url, safe, safe_line
 
 RAW = "\x1b]0;owned\x07\x1b[2J\x1b[31m"
@@ -136,30 +137,27 @@ def test_tls_error() -> None:
     assert "_ssl.c" not in r.error and "SSLError" not in r.error
 
 
-def test_read_timeout() -> None:
+def _fetch_from_a_silent_server(fetcher: Fetcher, path: str) -> FetchResult:
+    """``fetcher`` against a server that accepts the connection and never answers."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
     held = []
     threading.Thread(target=lambda: held.append(srv.accept()), daemon=True).start()
     try:
-        r = Fetcher(read_timeout=0.5, retries=0).fetch(f"http://127.0.0.1:{srv.getsockname()[1]}/privacy")
+        return fetcher.fetch(f"http://127.0.0.1:{srv.getsockname()[1]}{path}")
     finally:
         srv.close()
+
+
+def test_read_timeout() -> None:
+    r = _fetch_from_a_silent_server(Fetcher(read_timeout=0.5, retries=0), "/privacy")
     assert not r.ok and r.reason == "timeout"
     assert r.error == "127.0.0.1 sent nothing for too long (read timeout)", r.error
 
 
 def test_deadline_message() -> None:
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    held = []
-    threading.Thread(target=lambda: held.append(srv.accept()), daemon=True).start()
-    try:
-        r = Fetcher(read_timeout=10, total_timeout=0.5, retries=0).fetch(f"http://127.0.0.1:{srv.getsockname()[1]}/")
-    finally:
-        srv.close()
+    r = _fetch_from_a_silent_server(Fetcher(read_timeout=10, total_timeout=0.5, retries=0), "/")
     assert r.reason == "timeout" and r.error.startswith("no complete answer within the 0.5 s deadline"), r.error
 
 

@@ -59,12 +59,11 @@ def test_pages_follow_the_systems_dark_mode(site: Path, tmp_path: Path, name: st
 
 
 # Elements hidden by the page's own print rules, and the visible text they hold on screen.
-PRINT = ("var hidden=[];for(var s of document.styleSheets)for(var r of s.cssRules)if(r.media&&"
-         "[...r.media].includes('print'))for(var x of r.cssRules)if(x.style&&x.style.display=='none')"
-         "document.querySelectorAll(x.selectorText).forEach(e=>hidden.push(e));"
-         "var wide=0;for(var s of document.styleSheets)for(var r of s.cssRules)if(r.media&&"
-         "[...r.media].includes('print'))for(var x of r.cssRules)if(x.selectorText=='body'&&x.style.maxWidth=='none')"
-         "wide=1;parent.document.body.dataset.m=JSON.stringify([hidden.map(e=>e.tagName+'.'+e.className),"
+PRINT = ("var hidden=[],wide=0;for(var s of document.styleSheets)for(var r of s.cssRules)"
+         "if(r.media&&[...r.media].includes('print'))for(var x of r.cssRules){"
+         "if(x.style&&x.style.display=='none')document.querySelectorAll(x.selectorText).forEach(e=>hidden.push(e));"
+         "if(x.selectorText=='body'&&x.style.maxWidth=='none')wide=1}"
+         "parent.document.body.dataset.m=JSON.stringify([hidden.map(e=>e.tagName+'.'+e.className),"
          "[...document.querySelectorAll('nav')].length,wide]);")
 
 

@@ -1,14 +1,14 @@
-"""The store's version encoding: format-2 clause blobs and compressed text read back exactly, and
-databases written before (format-1 blobs, plain text, schema 2) keep working in a real SQLite file."""
+"""The store's version encoding: clause blobs and compressed text read back exactly; databases written
+by earlier releases (format-2 blobs, plain text, schema 3) keep working in a real SQLite file, and those
+of development versions (format 1, schemas 1 and 2) are refused in words."""
 
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
-from helpers import shared_dir
+from helpers import as_dicts, clauses_format2, old_database, shared_dir
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, Document
@@ -22,7 +22,7 @@ from tracker.store.codec import (
     sha256,
 )
 from tracker.store.database import Store
-from tracker.store.schema import MIGRATIONS
+from tracker.store.schema import BASE_SCHEMA, SCHEMA
 from tracker.text.clauses import make_clause
 from tracker.text.html import extract_html
 from tracker.text.normalise import clause_id
@@ -52,10 +52,6 @@ def tricky_clauses() -> list[Clause]:
     ]
 
 
-def as_dicts(clauses: list[Clause]) -> list[dict]:
-    return [c.to_dict() for c in clauses]
-
-
 def test_format_2_round_trip_is_exact() -> None:
     clauses = tricky_clauses()
     back = decode_clauses(encode_clauses(clauses))
@@ -76,12 +72,14 @@ def test_format_2_round_trip_of_extracted_page_and_text() -> None:
     assert decode_text(encode_text("")) == ""
 
 
-def test_format_1_blob_still_readable() -> None:
+def test_format_2_blob_still_readable_and_format_1_refused() -> None:
     clauses = tricky_clauses()
-    old = pack(as_dicts(clauses))
+    old = clauses_format2(clauses)
     assert as_dicts(decode_clauses(old)) == as_dicts(clauses)
     assert clause_count(old) == len(clauses)
     assert decode_text("plain text as before") == "plain text as before"
+    with pytest.raises(TrackerError, match="format 1 by a development version"):
+        decode_clauses(pack(as_dicts(clauses)))
 
 
 def test_unknown_format_refused_in_one_line() -> None:
@@ -100,28 +98,39 @@ def test_real_policies_round_trip() -> None:
     assert checked > 100
 
 
-def _old_database(path: Path, clauses: list[Clause], text: str) -> None:
-    """A file as schema 2 wrote it: format-1 clause blob, plain text."""
-    con = sqlite3.connect(path)
-    for migration in MIGRATIONS[:2]:
-        con.executescript(migration)
+def test_a_database_of_a_development_version_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    """Schemas 1 and 2 (clauses in format 1) were never released: such a file is refused in words,
+    and a file of a later schema that still holds a format-1 row is refused by its migration."""
+    db = tmp_path / "dev.db"
+    con = sqlite3.connect(db)
+    con.executescript(BASE_SCHEMA)
     con.execute("PRAGMA user_version = 2")
-    con.execute("INSERT INTO documents (id, service, type, url, created_at) VALUES (1, 'Acme', 'Privacy Policy', "
-                "'https://acme.test/privacy', 0)")
-    con.execute("INSERT INTO versions (document_id, number, recorded_at, sha256, text, length, clauses) "
-                "VALUES (1, 1, ?, ?, ?, ?, ?)", (time.time(), sha256(text), text, len(text), pack(as_dicts(clauses))))
-    con.commit()
+    tables = con.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
     con.close()
+    with pytest.raises(TrackerError, match="development version of policy-tracker .schema 2, clauses in storage "
+                                           "format 1."):
+        Store(db)
+    with sqlite3.connect(db) as con:  # nothing migrated
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert con.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == tables
+    ex = extract_html(PAGE)
+    db = tmp_path / "five.db"
+    old_database(db, 5, [(ex.text, pack(as_dicts(ex.clauses)), sha256(ex.text), len(ex.text))])
+    with pytest.raises(TrackerError, match=f"{db}: clauses stored in format 1 by a development version"):
+        Store(db)
+    with sqlite3.connect(db) as con:  # the migration was rolled back
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert con.execute("SELECT clauses FROM versions").fetchone()[0] == pack(as_dicts(ex.clauses))
 
 
 def test_old_database_upgrades_and_mixes_with_new_versions(tmp_path: Path) -> None:
     old = extract_html(PAGE)
-    db = tmp_path / "old.db"
-    _old_database(db, old.clauses, old.text)
+    db = tmp_path / "old.db"  # schema 3: the text stored plain (as older rows and short texts are), format 2
+    old_database(db, 3, [(old.text, clauses_format2(old.clauses), sha256(old.text), len(old.text))])
     new_clauses = [*old.clauses, make_clause("We now train models on your posts.", ("Sharing",), "paragraph")]
     new_text = old.text + "\n\nWe now train models on your posts."
     with Store(db) as s:
-        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA
         v1 = s.latest_version(1)
         assert v1 is not None and v1.text == old.text and v1.sha256 == sha256(old.text)
         assert as_dicts(v1.clauses) == as_dicts(old.clauses)
@@ -162,7 +171,7 @@ def test_store_written_by_pipeline_order_reads_back(tmp_path: Path) -> None:
 def test_newer_schema_refused(tmp_path: Path) -> None:
     db = tmp_path / "new.db"
     con = sqlite3.connect(db)
-    con.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    con.execute(f"PRAGMA user_version = {SCHEMA + 1}")
     con.close()
     with pytest.raises(TrackerError, match="newer policy-tracker"):
         Store(db)

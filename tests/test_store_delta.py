@@ -3,24 +3,19 @@ migration of a database written by the release before (schema 5: whole versions,
 
 from __future__ import annotations
 
-import json
 import random
 import sqlite3
-import zlib
 from pathlib import Path
 
 import pytest
+from helpers import as_dicts, clauses_format2, old_database
 
 from tracker.models import Clause, Document
 from tracker.store import delta
 from tracker.store.codec import encode_text, pack, sha256
-from tracker.store.database import MIGRATIONS, Store
+from tracker.store.database import Store
+from tracker.store.schema import SCHEMA
 from tracker.text.clauses import make_clause
-from tracker.text.normalise import clause_id
-
-
-def as_dicts(clauses: list[Clause]) -> list[dict]:
-    return [c.to_dict() for c in clauses]
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -54,19 +49,6 @@ def test_unchanged_lines_cost_one_copy() -> None:
     assert ops == [[0, 200], "a new clause", [200, len(base) - 200]]
 
 
-def _format2(clauses: list[Clause]) -> bytes:
-    """Clauses as the release before wrote them (format 2: distinct sections once, rows indexing them)."""
-    sections: dict[tuple[str, ...], int] = {}
-    rows = []
-    for c in clauses:
-        folded = c.text.casefold()
-        n = None if c.norm == folded else (len(folded) - len(c.norm) if folded.endswith(c.norm) else c.norm)
-        rows.append([None if c.id == clause_id(c.norm) else c.id, c.text, n, sections.setdefault(c.section, len(sections)),
-                     c.kind, c.metadata, c.context])
-    blob = json.dumps({"v": 2, "sections": list(sections), "rows": rows}, ensure_ascii=False, separators=(",", ":"))
-    return zlib.compress(blob.encode("utf-8"), 1)
-
-
 def _history(n: int, seed: int = 3) -> list[tuple[str, list[Clause]]]:
     """``n`` versions of one policy, each a small edit of the one before (sections inserted too)."""
     rng = random.Random(seed)
@@ -94,22 +76,10 @@ def _history(n: int, seed: int = 3) -> list[tuple[str, list[Clause]]]:
 
 def _schema5_database(path: Path, history: list[tuple[str, list[Clause]]]) -> None:
     """A file as the release before wrote it: schema 5, every version whole (text zlib'd, clauses in
-    format 2; the first one as schema 2 wrote it: plain text, format-1 clauses), a change between them."""
-    con = sqlite3.connect(path)
-    for migration in MIGRATIONS[:5]:
-        con.executescript(migration)
-    con.execute("PRAGMA user_version = 5")
-    con.execute("INSERT INTO documents (id, service, type, url, created_at) VALUES (1, 'Acme', 'Privacy Policy', "
-                "'https://acme.test/privacy', 0)")
-    for number, (text, clauses) in enumerate(history, 1):
-        stored_text = text if number == 1 else encode_text(text)
-        blob = pack(as_dicts(clauses)) if number == 1 else _format2(clauses)
-        con.execute("INSERT INTO versions (document_id, number, recorded_at, sha256, text, length, clauses) "
-                    "VALUES (1, ?, ?, ?, ?, ?, ?)", (number, 1000.0 + number, sha256(text), stored_text, len(text), blob))
-    con.execute("INSERT INTO changes (document_id, from_version, to_version, detected_at, significant, tags, diff) "
-                "VALUES (1, 1, 2, 1002, 1, '[]', ?)", (pack({"changes": []}),))
-    con.commit()
-    con.close()
+    format 2; the first one's text plain, as short texts and older rows are), a change between them."""
+    old_database(path, 5, [(text if number == 1 else encode_text(text), clauses_format2(clauses), sha256(text),
+                            len(text)) for number, (text, clauses) in enumerate(history, 1)],
+                 changes=((1, 2, pack({"changes": []})),))
 
 
 def test_database_of_the_release_before_migrates_to_deltas_exactly(tmp_path: Path) -> None:
@@ -119,7 +89,7 @@ def test_database_of_the_release_before_migrates_to_deltas_exactly(tmp_path: Pat
     with sqlite3.connect(db) as con:
         before = con.execute("SELECT SUM(length(text) + length(clauses)) FROM versions").fetchone()[0]
     with Store(db) as s:
-        assert s.schema_version() == (len(MIGRATIONS), len(MIGRATIONS))
+        assert s.schema_version() == (SCHEMA, SCHEMA)
         rows = s.conn.execute("SELECT number, base_id FROM versions ORDER BY number").fetchall()
         after = s.conn.execute("SELECT SUM(length(text) + length(clauses)) FROM versions").fetchone()[0]
     assert rows[0][1] is None and rows[1][1] is not None  # the first whole, the next a delta of it
@@ -181,20 +151,20 @@ def test_keyframes_hold_text_and_clauses_in_one_lzma_stream() -> None:
 def test_database_of_schema_6_migrates_its_keyframes_exactly(tmp_path: Path) -> None:
     """A file as the release before this one wrote it (schema 6: deltas, keyframes as zlib'd text and
     format-3 clauses) opens as schema 7 with every keyframe in one LZMA stream, every version exact."""
-    from tracker.store.schema import rewrite_as_deltas
+    from tracker.store.schema import MIGRATIONS, rewrite_as_deltas
 
     history = _history(delta.MAX_DEPTH + 10, seed=11)
     db = tmp_path / "six.db"
     _schema5_database(db, history)
     with sqlite3.connect(db) as con:  # migration 6 as that release ran it
-        con.executescript(MIGRATIONS[5])
+        con.executescript(MIGRATIONS[6])
         rewrite_as_deltas(con)
         con.execute("PRAGMA user_version = 6")
         old = con.execute("SELECT COUNT(*), SUM(length(text) + length(clauses)) FROM versions WHERE base_id IS NULL "
                           "AND length(clauses) > 0").fetchone()
     assert old[0] == 2  # the first version and the one after MAX_DEPTH deltas
     with Store(db) as s:
-        assert s.schema_version() == (len(MIGRATIONS), len(MIGRATIONS)) and len(MIGRATIONS) >= 7
+        assert s.schema_version() == (SCHEMA, SCHEMA) and SCHEMA >= 7
         kept = s.conn.execute("SELECT text, clauses FROM versions WHERE base_id IS NULL").fetchall()
     assert len(kept) == 2 and all(delta.is_whole(t) and c == b"" for t, c in kept)
     assert sum(len(t) for t, _ in kept) < old[1]

@@ -61,27 +61,37 @@ def test_smarter_and_fed_into_need_a_model(text: str) -> None:
     assert "ai-training" not in tag_text(text, "en").tags
 
 
-@pytest.mark.parametrize("text, tag, want", [
+@pytest.mark.parametrize("text, lang, tag, want", [
     ("Users who choose to verify their profile submit a selfie, from which we create a facial template.",
-     "biometrics", "conditional"),
-    ("If you opt to use voice authentication, we will create a voiceprint.", "biometrics", "conditional"),
+     "en", "biometrics", "conditional"),
+    ("If you opt to use voice authentication, we will create a voiceprint.", "en", "biometrics", "conditional"),
     ("Members who opt into Face Verification provide a video selfie that we analyse with facial recognition.",
-     "biometrics", "conditional"),
-    ("If you authorize it, we will use your voice print to identify you when you call us.", "biometrics",
+     "en", "biometrics", "conditional"),
+    ("If you authorize it, we will use your voice print to identify you when you call us.", "en", "biometrics",
      "conditional"),
     ("Voice ID, which you can enable in settings, creates a voice profile to recognise your voice.",
-     "biometrics", "conditional"),
+     "en", "biometrics", "conditional"),
     ("You may allow us to use your content to improve our AI features by turning on the setting.",
-     "ai-training", "conditional"),
-    ("We may ask for your permission to use your recordings to improve our speech models.", "ai-training",
+     "en", "ai-training", "conditional"),
+    ("We may ask for your permission to use your recordings to improve our speech models.", "en", "ai-training",
      "conditional"),
     ("Audio snippets used to improve speech recognition are retained for 18 months and then deleted.",
-     "ai-training", "restricted"),
-    ("We use your data to improve our AI models. You can change this in your settings.", "ai-training",
+     "en", "ai-training", "restricted"),
+    ("We use your data to improve our AI models. You can change this in your settings.", "en", "ai-training",
      "restricted"),
+    ("Avec votre consentement, vos enregistrements vocaux sont utilisés pour améliorer la reconnaissance vocale.",
+     "fr", "ai-training", "conditional"),
+    ("Les informations sont utilisées pour améliorer nos systèmes de recommandation.", "fr", "ai-training", "affirmed"),
+    ("Vos retours nous aident à perfectionner nos filtres anti-spam.", "fr", "ai-training", "affirmed"),
+    ("Si vous l'acceptez, vos publications serviront à l'entraînement de nos modèles d'IA.", "fr", "ai-training",
+     "conditional"),
+    ("Les données biométriques sont supprimées immédiatement après la vérification.", "fr", "biometrics", "restricted"),
+    ("Nous ne procédons à aucune reconnaissance faciale sur vos photos.", "fr", "biometrics", "negated"),
 ])
-def test_polarity_from_the_definitions(text: str, tag: str, want: str) -> None:
-    r = tag_text(text, "en")
+def test_polarity_from_the_definitions(text: str, lang: str, tag: str, want: str) -> None:
+    """Conditional, restricted, affirmed and negated statements as the labelling rules define them, in
+    English and French (consent gates, recommendation systems, deletion after the check)."""
+    r = tag_text(text, lang)
     assert tag in r.tags and r.polarity[tag] == want, r
 
 
@@ -98,21 +108,6 @@ def test_what_a_law_says_is_no_practice(text: str) -> None:
 def test_the_service_describing_its_own_sensitive_data_stays_tagged() -> None:
     r = tag_text("Sensitive personal information we collect includes biometric data.", "en")
     assert "biometrics" in r.tags and r.polarity["biometrics"] == "affirmed"
-
-
-@pytest.mark.parametrize("text, tag, want", [
-    ("Avec votre consentement, vos enregistrements vocaux sont utilisés pour améliorer la reconnaissance vocale.",
-     "ai-training", "conditional"),
-    ("Les informations sont utilisées pour améliorer nos systèmes de recommandation.", "ai-training", "affirmed"),
-    ("Vos retours nous aident à perfectionner nos filtres anti-spam.", "ai-training", "affirmed"),
-    ("Si vous l'acceptez, vos publications serviront à l'entraînement de nos modèles d'IA.", "ai-training",
-     "conditional"),
-    ("Les données biométriques sont supprimées immédiatement après la vérification.", "biometrics", "restricted"),
-    ("Nous ne procédons à aucune reconnaissance faciale sur vos photos.", "biometrics", "negated"),
-])
-def test_french_kinds(text: str, tag: str, want: str) -> None:
-    r = tag_text(text, "fr")
-    assert tag in r.tags and r.polarity[tag] == want, r
 
 
 @pytest.mark.parametrize("text", [

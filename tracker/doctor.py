@@ -57,7 +57,7 @@ def examine(db: Path, policies: Path, feeds: Path, broken_after: int = 3, now: f
     if not db.exists():
         return [Finding("fail", f"database {db}", "does not exist (run `policy-tracker check` to make it)")]
     try:
-        store = Store(db)
+        store = Store(db, read_only=True)  # a file it may not write is examined all the same
     except TrackerError as e:
         return [Finding("fail", f"database {db}", str(e).removeprefix(f"{db}: "))]
     with store:

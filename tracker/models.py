@@ -129,12 +129,6 @@ class Clause:
         return {"id": self.id, "text": self.text, "norm": self.norm, "section": list(self.section),
                 "kind": self.kind, "metadata": self.metadata, "context": self.context}
 
-    @classmethod
-    def from_dict(cls, d: dict) -> Clause:
-        d = dict(d)
-        d["section"] = tuple(d.get("section") or ())
-        return cls(**d)
-
 
 @dataclass
 class Extracted:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,11 +27,6 @@ def forkserver_context() -> multiprocessing.context.BaseContext:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     return ctx
-
-
-def default_size() -> int:
-    """Workers for a machine: one per core beyond the first (the parent keeps one), at most four."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
 class Pool:

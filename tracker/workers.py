@@ -243,5 +243,5 @@ def extract(extractors: Extractors | None, doc: Document, capture: Capture, prev
 
 def default_workers() -> int:
     """Extraction workers for a cycle or the daemon: at least one (the deadline needs a process to
-    kill), else one per core beyond the first, at most four (as :func:`tracker.pool.default_size`)."""
+    kill), else one per core beyond the first (this process keeps one), at most four."""
     return max(1, min(4, (os.cpu_count() or 1) - 1))

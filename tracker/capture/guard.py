@@ -241,6 +241,8 @@ def other_language(text: str, html_lang: str | None, declared: str | None, previ
     only when the text does not contradict the page's own tag (a wrong tag alone refuses nothing)."""
     from tracker.text import language
 
+    if not declared and not previous:  # nothing to compare with: a first check of an undeclared language
+        return None
     detected = language.detect(text)
     if declared:
         if detected is not None and not language.matches(declared, detected):
@@ -249,8 +251,6 @@ def other_language(text: str, html_lang: str | None, declared: str | None, previ
         if detected is None and html_lang and language.primary(html_lang) != language.primary(declared):
             return (f"the page says it is in {html_lang!r}, not in the declared language (lang = {declared!r}): "
                     "another edition of the page was served")
-        return None
-    if not previous:
         return None
     if detected is not None and not language.matches(previous, detected) and (
             html_lang is None or language.matches(html_lang, detected)):

@@ -124,7 +124,7 @@ def complete_service(ctx: click.Context, param: click.Parameter, incomplete: str
         pass
     try:
         if cfg.db.exists():
-            with cfg.store() as store:
+            with cfg.store(read_only=True) as store:
                 names |= {r.service for r in store.documents()}
     except Exception:  # noqa: BLE001
         pass

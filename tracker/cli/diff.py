@@ -212,7 +212,7 @@ def diff_cmd(cfg, service, files, type_, from_, to, fmt, show_all, tag) -> None:
     else:
         if not cfg.db.exists():
             raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` first)")
-        with cfg.store() as store:
+        with cfg.store(read_only=True) as store:
             docs = stored_documents(store, service, type_)
             several = len(docs) > 1
             if several and (from_ is not None or to is not None):

@@ -51,7 +51,7 @@ def list_(cfg: Config, as_json: bool, broken_after: int) -> int:
     rows = {}
     notes: dict[tuple[str, str], list] = {}  # open capture notes: a held capture, failed import commits
     if cfg.db.exists():
-        with cfg.store() as store:
+        with cfg.store(read_only=True) as store:
             rows = {(r.service, r.type): r for r in store.documents()}
             for n in store.capture_notes(open_only=True):
                 notes.setdefault((n.service, n.type), []).append(n)
@@ -144,7 +144,7 @@ def history(cfg: Config, service: str, type_: str | None, as_json: bool) -> None
     """Stored versions of a service's documents (or of one, with --type), newest first."""
     need_db(cfg)
     blocks = []
-    with cfg.store() as store:
+    with cfg.store(read_only=True) as store:
         for doc in stored_documents(store, service, type_):
             versions = store.versions(doc.service, doc.type)
             clause_counts = store.version_clause_counts(doc.id)
@@ -196,7 +196,7 @@ def show(cfg: Config, service: str, type_: str | None, number: int | None, raw: 
     need_db(cfg)
     if number == 0:
         raise TrackerError("--version 0: versions are numbered from 1 (or -1 for the latest)")
-    with cfg.store() as store:
+    with cfg.store(read_only=True) as store:
         docs = stored_documents(store, service, type_)
         if len(docs) > 1 and (raw or number is not None):
             raise TrackerError(f"{docs[0].service} has several documents; choose one with --type for "

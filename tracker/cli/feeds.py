@@ -53,7 +53,7 @@ def feeds(cfg: Config, base_url: str | None, max_entries: int, broken_after: int
         raise TrackerError(f"--base-url {base_url!r}: expected an absolute http(s) URL, or `local`")
     if not cfg.db.exists():
         raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` first)")
-    with cfg.store() as store:
+    with cfg.store(read_only=True) as store:
         try:
             paths = build_feeds(store, cfg.feeds, base_url=base_url.strip() if base_url else None,
                                 max_entries=max_entries, broken_after=broken_after, adopt=rebuild,

@@ -158,7 +158,7 @@ def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | N
         raise TrackerError(f"{cfg.db}: no database yet (run `policy-tracker check` or `import-versions` first)")
     from tracker.sources.declarations import service_lanes
 
-    with cfg.store() as store:
+    with cfg.store(read_only=True) as store:
         lanes = service_lanes(store.service_names(), cfg.aliases())  # stored former names -> platform
         svc: list[str | None] = [None]  # None: every service
         if service:

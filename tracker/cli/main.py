@@ -48,8 +48,11 @@ class Config:
     damage_checked: bool = False  # the database file was looked at for zeroed pages (tracker/store/trouble.py)
     events_checked: bool = False  # changes stored by an earlier release were given their events (tracker/backfill.py)
     backfilled: int = 0  # ... how many, by this command (the feeds are rebuilt when there were some)
+    declared: list | None = None  # the declared documents, once read (``documents``)
 
-    def store(self):
+    def store(self, read_only: bool = False):
+        """The database, checked for damage and brought up to date once per command. ``read_only``:
+        the command only reads it, and may do so from a file or folder it cannot write."""
         from tracker.store.database import Store
 
         if not self.damage_checked:  # once per command: a damaged file is never read silently
@@ -60,7 +63,7 @@ class Config:
             if warning:
                 click.echo(f"policy-tracker: warning: {safe(warning)}", err=True)
                 self.bad_input += 1
-        store = Store(self.db)
+        store = Store(self.db, read_only=read_only)
         if not self.events_checked:  # once per command (a no-op but for one lookup once it is done)
             self.events_checked = True
             from tracker.backfill import backfill_events
@@ -82,6 +85,7 @@ class Config:
         if missing_ok and not self.policies.exists():
             return []
         docs, problems = read_policies(self.policies)
+        self.declared = docs
         if report and problems:
             for line in problems:
                 click.echo(f"policy-tracker: error: {safe(line)} (skipped)", err=True)
@@ -95,6 +99,8 @@ class Config:
         own reading's to report."""
         from tracker.sources.declarations import former_names, read_policies
 
+        if self.declared is not None:  # already read by this command: the folder is read once
+            return former_names(self.declared)
         if not self.policies.is_dir():
             return {}
         try:

@@ -3,6 +3,7 @@ and the dilution of a tag that rests only on one item of a long enumeration."""
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
@@ -73,12 +74,24 @@ def _match_regex(rule: Rule, t: TextIndex) -> list[Hit]:
     return hits
 
 
+# a list item that opens a sentence: "(b) ...", "b) ...", "(ii) ...", "2. ..."
+_ITEM = re.compile(r"[\W_]*(?:\([a-z0-9]{1,4}\)|[a-z0-9]{1,4}[.)])\s")
+
+
 def vetoed(hit: Hit, vetoes: list[Hit], t: TextIndex) -> bool:
     for v in vetoes:
         if v.rule.targets and hit.rule.id not in v.rule.targets:
             continue
         if v.rule.scope == "clause":  # the whole text is of a kind (a definition): every hit
             if v.rule.unless is None or not v.rule.unless.search(t.norm):
+                return True
+            continue
+        if v.rule.scope == "items":
+            # "you agree as follows: (i) ...; (b) the video is not used for training ...": the
+            # sentence that opens a list of the user's obligations, and the list items after it
+            if hit.sent < v.sent or (hit.sent > v.sent and not _ITEM.match(t.norm, *t.sentence(hit.sent))):
+                continue
+            if v.rule.unless is None or not v.rule.unless.search(t.norm, *t.sentence(hit.sent)):
                 return True
             continue
         if v.sent != hit.sent:

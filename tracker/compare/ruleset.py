@@ -59,7 +59,8 @@ class Rule:
     window: int
     lang: str  # en | fr | any
     veto: bool = False
-    # veto scope: window (near the hit), sentence, or clause (the whole text); a positive rule with
+    # veto scope: window (near the hit), sentence, items (its sentence and the list items after it),
+    # or clause (the whole text); a positive rule with
     # scope "clause" needs its other groups anywhere in the text, not in the sentence of the first
     scope: str = "window"
     targets: tuple[str, ...] = ()  # a veto that applies only to these rule ids (all when empty)

@@ -84,7 +84,10 @@ def tag_text(text: str, lang: str | None = None, rules: RuleSet | None = None,
             seen.add((h.start, h.end))
             ev.append(Evidence(rule=h.rule.id, start=h.start, end=h.end, text=text[h.start:h.end]))
         (result.tags if score >= rs.confident else result.possible).append(tag)
-        strong = [h for h in hits if h.rule.weight >= rs.possible] or hits
+        # polarity from the sentences that carry the tag: a weak hit elsewhere ("to improve user
+        # experience (... AI technology)" next to "Viber does not use ... to train") is no statement
+        carrying = {i for i, d in per_sent.items() if sum(d.values()) >= rs.confident}
+        strong = [h for h in hits if h.rule.weight >= rs.possible and (not carrying or h.sent in carrying)] or hits
         result.polarity[tag] = polarity_of(t, strong, rs, lg, cue_cache, tag)
         result.evidence[tag] = ev
     return result

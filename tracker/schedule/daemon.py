@@ -21,8 +21,6 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 import os
 import random
@@ -33,7 +31,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -44,7 +41,6 @@ from tracker.capture.browser import fetch_document
 from tracker.capture.fetch import Fetcher, host_of
 from tracker.check import (
     Capture,
-    CheckOutcome,
     Page,
     check_failed_internally,
     check_fetch,
@@ -54,19 +50,19 @@ from tracker.errors import TrackerError
 from tracker.models import Document
 from tracker.publish.build import build_feeds
 from tracker.publish.folder import public_base
-from tracker.publish.notify import Notifier
+from tracker.schedule.deliver import Deliveries
+from tracker.schedule.lock import DaemonLock
 from tracker.schedule.politeness import TICK, HostGate, due_at, human_seconds, jittered, retry_delay
 from tracker.schedule.watch import DeclarationWatcher
 from tracker.sources.declarations import former_names
 from tracker.store.database import Store, declaration_hash
-from tracker.store.records import iso, now_ts
+from tracker.store.records import now_ts
 from tracker.workers import EXTRACT_TIMEOUT, Extractors, default_workers, extract
 
 log = logging.getLogger("tracker.daemon")
 
 SAFETY_INTERVAL = 3600  # APScheduler's own interval: only used if a job died before rescheduling
 FEEDS_MIN_SPACING = 0.5  # seconds between two feed rebuilds (more when a rebuild is slow)
-OUTBOX_RETRY = 60.0  # seconds between two attempts at notifications that could not be delivered
 
 Key = tuple[str, str]
 
@@ -98,40 +94,6 @@ class Paths:
         return Store(self.db)
 
 
-class DaemonLock:
-    """``fcntl.flock`` on ``<db>.lock``: one daemon per database; the kernel frees it if we die."""
-
-    def __init__(self, db: Path) -> None:
-        self.path = Path(str(db) + ".lock")
-        self._fh: TextIO | None = None
-
-    def acquire(self) -> None:
-        try:
-            fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the process lifetime
-        except OSError as e:
-            raise TrackerError(f"{self.path}: cannot create the daemon lock file: {e.strerror or e}") from None
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.seek(0)
-            pid = fh.read().strip() or "?"
-            fh.close()
-            raise TrackerError(f"another `policy-tracker run` (pid {pid}) is already using {self.path.with_suffix('')}"
-                               f"; stop it first (lock file {self.path})") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()}\n")
-        fh.flush()
-        self._fh = fh
-
-    def release(self) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
-
-
-
 def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
@@ -159,11 +121,7 @@ class Daemon:
         # check (extract-timeout), never a job of the scheduler or its host's queue.
         self.extractors = Extractors(min(opts.jobs, default_workers()), opts.extract_timeout)
         self.watcher = DeclarationWatcher(paths.policies)
-        self.notifier: Notifier | None = None
-        if opts.notify:
-            self.notifier = Notifier(list(opts.notify), base_url=public_base(paths.feeds))
-        self._deliver_lock = threading.Lock()
-        self._next_delivery = 0.0
+        self.deliveries = Deliveries(opts.notify, public_base(paths.feeds), self.db_lock) if opts.notify else None
         # Opened by run(), which every other method runs under: the connection belongs to the daemon's threads.
         self.store: Store
         self.scheduler: BackgroundScheduler
@@ -177,8 +135,8 @@ class Daemon:
             raise TrackerError(f"{self.paths.policies}: no such policies folder (use --policies DIR or "
                                "`policy-tracker add`)")
         self.store = self.paths.store()
-        if self.notifier:
-            self.notifier.register(self.store)
+        if self.deliveries:
+            self.deliveries.start(self.store)
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers=self.opts.jobs)},
@@ -205,8 +163,8 @@ class Daemon:
         last_poll = time.monotonic()
         while not self.stop.is_set():
             self.stop.wait(TICK)
-            if self.notifier and time.monotonic() >= self._next_delivery:
-                self._deliver()
+            if self.deliveries and self.deliveries.due():
+                self.deliveries.send()
             if self.opts.once:
                 with self._count_lock:
                     if not self.pending and self.in_flight == 0:
@@ -263,8 +221,8 @@ class Daemon:
         self._deliver()
         self.fetcher.close()
         self.extractors.close()
-        if self.notifier:
-            self.notifier.close()
+        if self.deliveries:
+            self.deliveries.close()
         self.store.close()
         if self.opts.once:
             log.info("done: %d check(s)", self.checks)
@@ -436,14 +394,14 @@ class Daemon:
             log.warning("%s: BROKEN after %d failed checks in a row (%s); see feeds/status.atom",
                         doc.label, failures, out.reason)
             self.feeds_dirty.set()
-            if self.notifier:
-                self._notify_broken(self.notifier, out, failures)
+            if self.deliveries:
+                self.deliveries.broken(out, failures)
         elif moved == "recovered":
             log.warning("%s: recovered (good checks in a row after a broken spell)", doc.label)
             self.feeds_dirty.set()
         if out.state in ("changed", "new") or out.noted:  # noted: status.atom shows a capture note
             self.feeds_dirty.set()
-        if out.state == "changed" and out.change_id is not None and self.notifier:
+        if out.state == "changed" and out.change_id is not None:
             self._deliver()  # the change is committed: it is queued with any earlier undelivered one, and sent
         return next_run
 
@@ -454,42 +412,9 @@ class Daemon:
             states = self.store.check_states(document_id, WINDOW)
         return transition(states, self.opts.broken_after)
 
-    def _notify_broken(self, notifier: Notifier, out: CheckOutcome, failures: int) -> None:
-        d = out.document
-        body = {"event": "check-broken", "service": d.service, "type": d.type, "url": d.url,
-                "failures": failures, "reason": out.reason, "error": out.error, "at": iso(out.at),
-                "title": f"{d.service} {d.type}: broken",
-                "text": f"{d.service} {d.type}: broken after {failures} failed checks in a row ({out.reason})"}
-        with self.db_lock:
-            row = self.store.document(d.service, d.type)
-            notifier.queue_event(self.store, f"broken:{d.service}/{d.type}:{int(out.at)}", body,
-                                      document_id=row.id if row else None)
-        self._deliver()
-
     def _deliver(self) -> None:
-        """Send what the outbox holds for our channels; failures are logged and stay queued for later.
-        One delivery at a time (the database lock is held only to read and mark the queue)."""
-        if not self.notifier:
-            return
-        if not self._deliver_lock.acquire(blocking=False):
-            self._next_delivery = 0.0  # one is under way: the main loop runs another right after it
-            return
-        try:
-            self._next_delivery = time.monotonic() + OUTBOX_RETRY
-            with self.db_lock:
-                errors = self.notifier.queue_changes(self.store)
-                claimed = {ch.key: self.store.outbox_claim(ch.key) for ch in self.notifier.channels}
-            for ch in self.notifier.channels:
-                for oid, _event, data in claimed[ch.key]:
-                    err = ch.send(json.loads(data))
-                    with self.db_lock:
-                        self.store.outbox_done(oid, err)
-                    if err:
-                        errors.append(f"notify {ch.label}: {err}; kept, tried again in {human_seconds(OUTBOX_RETRY)}")
-            for err in errors:
-                log.warning("%s", err)
-        finally:
-            self._deliver_lock.release()
+        if self.deliveries:
+            self.deliveries.send()
 
     # ------------------------------------------------------------------ feeds
 

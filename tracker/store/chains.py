@@ -38,7 +38,7 @@ class Stored:
     text: str | bytes
     clauses: bytes
     base_id: int | None
-    entry: Lines
+    entry: Lines | None  # the decoded version, for the next one's delta (None: decoded when needed)
 
 
 def whole_lines(text: str | bytes, clauses: bytes) -> tuple[list[str], list[str]]:
@@ -53,10 +53,16 @@ def whole_lines(text: str | bytes, clauses: bytes) -> tuple[list[str], list[str]
 class VersionChains(Connection):
     def _to_store(self, document_id: int, packed: PackedVersion, compact: bool = True) -> Stored:
         """A new version as its changes against the document's latest version when that is smaller,
-        else whole (``delta.smallest_whole``: mostly text and clause records in one LZMA stream; a first
-        version stored by a check, not ``compact``, as packed)."""
+        else whole: by a check, as packed (``codec.encode_text``, ``encode_clauses``: at zlib's best level,
+        where the page was extracted); by an import, and every later keyframe, as ``delta.smallest_whole``
+        (mostly text and clause records in one LZMA stream). A document's first version from a check is
+        not decoded here (``entry`` None): nothing is its base yet."""
         latest = self.conn.execute("SELECT id, number FROM versions WHERE document_id=? ORDER BY number DESC "
                                    "LIMIT 1", (document_id,)).fetchone()
+        if latest is None and not compact:
+            # A document's first check: as packed (LZMA would add about 7 ms to every new document of a
+            # first cycle, in the one writer thread, for bytes that the next keyframe saves instead).
+            return Stored(1, packed.text, packed.clauses, None, None)
         number = latest[1] + 1 if latest else 1
         lines = decode_text(packed.text).split("\n")
         records = records_of_blob(packed.clauses)
@@ -66,12 +72,6 @@ class VersionChains(Connection):
                 d = delta.encode_version(base.text, base.records, lines, records)
                 if len(d) < len(packed.text) + len(packed.clauses):
                     return Stored(number, d, b"", latest[0], Lines(base.depth + 1, lines, records))
-        if not compact and latest is None:
-            # A document's first check: zlib, text and clauses apart, as before schema 7: LZMA would add about 7 ms to every new
-            # document of a first cycle, for bytes that an import or the next keyframe saves instead.
-            clauses = delta.recompress(packed.clauses)
-            assert isinstance(clauses, bytes)
-            return Stored(number, delta.recompress(packed.text), clauses, None, Lines(0, lines, records))
         text, clauses = delta.smallest_whole(packed.text, packed.clauses, lines, records)
         return Stored(number, text, clauses, None, Lines(0, lines, records))
 

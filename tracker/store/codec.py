@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from tracker.errors import TrackerError
 from tracker.models import Clause, Extracted
+from tracker.store.delta import WHOLE_LEVEL
 
 
 @lru_cache(maxsize=8192)  # versions of a document share most clauses: reading one after another hashes each once
@@ -32,7 +33,10 @@ def sha256(data: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-COMPRESSION = 1  # zlib level: 2.6x faster than 6 on policy pages for ~25% more bytes
+COMPRESSION = 1  # zlib level of page snapshots: 2.6x faster than 6 on policy pages for ~25% more bytes
+# A version's text and clauses are compressed once, at zlib's best level (WHOLE_LEVEL), where the page
+# is extracted (a worker process): kept whole they are most of a database (issue 20), and the process
+# that stores them, which writes every version of a cycle in turn, then has nothing to compress again.
 
 
 def pack(obj: object, level: int = COMPRESSION) -> bytes:
@@ -121,7 +125,7 @@ def clauses_from_records(records: list[str]) -> list[Clause]:
 
 def encode_clauses(clauses: list[Clause], ids_derived: bool = False) -> bytes:
     """Clauses -> a standalone ``versions.clauses`` blob (format 3): zlib of a header line and one record a line."""
-    return zlib.compress(_FORMAT3 + "\n".join(clause_records(clauses, ids_derived)).encode("utf-8"), COMPRESSION)
+    return zlib.compress(_FORMAT3 + "\n".join(clause_records(clauses, ids_derived)).encode("utf-8"), WHOLE_LEVEL)
 
 
 def records_of_blob(blob: bytes) -> list[str]:
@@ -134,10 +138,12 @@ def records_of_blob(blob: bytes) -> list[str]:
 
 
 def _decode_json_clauses(data: bytes) -> list[Clause]:
-    """Formats 1 (a list of ``Clause.to_dict()``) and 2 (distinct sections once, then rows)."""
+    """Format 2 (distinct sections once, then rows), which files of schemas 3 to 5 hold. Format 1 (a bare
+    list, written by development versions at schemas 1 and 2) is refused: those files are (``schema.migrate``)."""
     parsed = json.loads(data)
-    if isinstance(parsed, list):  # format 1
-        return [Clause.from_dict(d) for d in parsed]
+    if isinstance(parsed, list):
+        raise TrackerError("clauses stored in format 1 by a development version of policy-tracker, which this "
+                           "release does not read: start a new database (or import the history again)")
     if parsed.get("v") != 2:
         raise TrackerError(f"clauses stored in format {parsed.get('v')!r}: made by a newer policy-tracker; upgrade")
     sections = [tuple(s) for s in parsed["sections"]]
@@ -165,7 +171,7 @@ def encode_text(text: str) -> str | bytes:
     """A version's text for ``versions.text``: zlib bytes (about a fifth of the size), or the string itself
     when compressing would not make it smaller (short texts)."""
     raw = text.encode("utf-8")
-    packed = zlib.compress(raw, COMPRESSION)
+    packed = zlib.compress(raw, WHOLE_LEVEL)
     return packed if len(packed) < len(raw) else text
 
 

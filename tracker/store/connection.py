@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
+from urllib.parse import quote
 
 from tracker.errors import TrackerError
 from tracker.store.schema import migrate, refuse_empty_file
@@ -32,28 +33,52 @@ class Connection:
     """An open database file: WAL, busy timeout, migrations applied; transactions and savepoints.
     The queries are methods of :class:`tracker.store.database.Store` and the classes it joins."""
 
-    def __init__(self, path: Path | str, *, timeout: float = 30.0) -> None:
+    def __init__(self, path: Path | str, *, timeout: float = 30.0, read_only: bool = False) -> None:
+        """``read_only``: the command only reads, so a file that may not be written (its permissions, its
+        folder's, a read-only file system) is opened read-only instead of refused (see :meth:`_open_read_only`)."""
         self.path = Path(path)
         if self.path.exists() and self.path.is_dir():
             raise TrackerError(f"{self.path}: is a folder, not a database file")
         if not self.path.parent.exists():
             raise TrackerError(f"{self.path}: folder {self.path.parent} does not exist")
         refuse_empty_file(self.path)
+        from tracker.store.trouble import explain, read_only_place  # what happened, in words
+
+        self.read_only = read_only and self.path.exists() and read_only_place(self.path) is not None
         try:
-            conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            conn.execute("PRAGMA synchronous = NORMAL")
+            if self.read_only:
+                conn = self._open_read_only(timeout)
+            else:
+                conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False)
+                conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as e:
-            from tracker.store.trouble import explain  # what happened, in words
-
             raise explain(self.path, e) from None
         self.conn = conn
         # decoded versions by (id, sha256), read through their deltas (tracker.store.chains)
         self.lines_cache: OrderedDict = OrderedDict()
-        self.wal = mode == "wal"
         migrate(self)
+
+    def _open_read_only(self, timeout: float) -> sqlite3.Connection:
+        """The file opened read-only (``mode=ro``). A database in WAL mode is read through its -shm
+        file, which SQLite cannot make in a read-only folder: the file is then opened as immutable
+        (``immutable=1``: no locks, no WAL; right for read-only media, where nobody writes either)."""
+        uri = "file:" + quote(str(self.path.resolve()))
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:  # no -shm and none can be made
+            conn.close()
+            wal = Path(f"{self.path}-wal")
+            if wal.exists() and wal.stat().st_size:  # immutable would read the file without them
+                raise TrackerError(f"{self.path}: its last changes are still in {wal.name}, and its folder is "
+                                   "read-only: open it once where it can be written") from None
+            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
 
     @cached_property
     def db(self) -> Database:

@@ -41,7 +41,7 @@ from tracker.store.notes import CaptureNotes
 from tracker.store.outbox import Outbox
 from tracker.store.records import ChangeHead, ChangeRecord, DocumentRow, Version, VersionHead, iso, now_ts
 from tracker.store.report_rows import ReportRows
-from tracker.store.schema import META_TABLE, MIGRATIONS
+from tracker.store.schema import META_TABLE, SCHEMA
 
 
 def declaration_hash(doc: Document) -> str:
@@ -126,7 +126,7 @@ class Store(CaptureNotes, Outbox, ReportRows, VersionChains):
 
     def schema_version(self) -> tuple[int, int]:
         """(the file's schema number, this release's)."""
-        return self.conn.execute("PRAGMA user_version").fetchone()[0], len(MIGRATIONS)
+        return self.conn.execute("PRAGMA user_version").fetchone()[0], SCHEMA
 
     def broken_links(self) -> dict[str, int]:
         """The project's own invariants, as counts of rows breaking them: every version's snapshot is
@@ -284,7 +284,8 @@ class Store(CaptureNotes, Outbox, ReportRows, VersionChains):
             (document_id, st.number, recorded_at, check_id, snapshot_sha256, packed.sha256, st.text, packed.length,
              st.clauses, lang, source, source_ref, st.base_id))
         vid = row_id(cur)
-        self._remember((vid, packed.sha256), st.entry)
+        if st.entry is not None:
+            self._remember((vid, packed.sha256), st.entry)
         return vid, st.number, recorded_at
 
     def link_check_version(self, check_id: int, version_id: int) -> None:

@@ -37,7 +37,7 @@ _LZMA = {"format": lzma.FORMAT_RAW, "filters": [{"id": lzma.FILTER_LZMA2, "prese
 FAST, BEST = 1, 6
 MAX_DEPTH = 64  # deltas in a row before a version is stored whole again (a read: ~2 ms median, see bench/README.md)
 LEVEL = 6  # deltas are small: the better level costs nothing measurable
-WHOLE_LEVEL = 9  # a version stored whole (one in MAX_DEPTH): worth the extra milliseconds once
+WHOLE_LEVEL = 9  # a version stored whole (the first, then one in MAX_DEPTH): compressed once, read often
 
 Ops = list  # of [start, count] and str
 
@@ -119,10 +119,9 @@ def encode_whole(text: list[str], records: list[str], preset: int = FAST) -> byt
 def smallest_whole(text: str | bytes, clauses: bytes, lines: list[str], records: list[str],
                    preset: int = FAST) -> tuple[str | bytes, bytes]:
     """How a version kept whole is stored: ``encode_whole`` (clauses then empty), or its zlib'd text and
-    clauses as they were (``text``, ``clauses``: recompressed at zlib's best level) when those are
-    smaller: a short page, where LZMA's own overhead outweighs what it finds."""
+    clauses as they were (``text``, ``clauses``: packed at zlib's best level) when those are smaller: a
+    short page, where LZMA's own overhead outweighs what it finds."""
     blob = encode_whole(lines, records, preset)
-    text, clauses = recompress(text), recompress(clauses)  # type: ignore[assignment]
     return (blob, b"") if len(blob) < len(text) + len(clauses) else (text, clauses)
 
 

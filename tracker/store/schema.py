@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 # made when first needed, outside the numbered migrations.
 META_TABLE = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID"
 
-MIGRATIONS: list[str] = [
-    # 1: the first schema
-    """
+# A new file is made at schema BASE in one step. Schemas 1 and 2 were those of development versions that
+# stored clauses in format 1 (3 changed no table: it marked clauses in format 2); this release reads
+# neither, and refuses such a file (``migrate``).
+BASE = 3
+BASE_SCHEMA = """
     CREATE TABLE documents (
         id INTEGER PRIMARY KEY,
         service TEXT NOT NULL,
@@ -74,6 +76,7 @@ MIGRATIONS: list[str] = [
         clauses BLOB NOT NULL,
         lang TEXT,
         source TEXT NOT NULL DEFAULT 'check',
+        source_ref TEXT,
         UNIQUE (document_id, number)
     );
     CREATE TABLE changes (
@@ -88,25 +91,19 @@ MIGRATIONS: list[str] = [
         UNIQUE (document_id, to_version)
     );
     CREATE INDEX changes_detected ON changes (detected_at);
-    """,
-    # 2: history import (tracker.sources.ota_versions): the commit each imported version came from, and every
-    # commit already processed per document, so a re-run of ``import-versions`` skips them.
-    """
-    ALTER TABLE versions ADD COLUMN source_ref TEXT;
+        -- history import (tracker.sources.ota_versions): every commit already processed per document, so a
+    -- re-run of ``import-versions`` skips them (versions.source_ref: the commit a version came from)
     CREATE TABLE imported_commits (
         document_id INTEGER NOT NULL REFERENCES documents(id),
         commit_sha TEXT NOT NULL,
         outcome TEXT NOT NULL,
         PRIMARY KEY (document_id, commit_sha)
     ) WITHOUT ROWID;
-    """,
-    # 3: no table change. Versions written from now on keep their clauses in format 2 and their text
-    # zlib-compressed (see ``encode_clauses``/``encode_text``): the number makes older releases, which
-    # cannot read them, refuse the file with "upgrade first" instead of failing on the first version.
     """
-    SELECT 1
-    """,
-    # 4: notifications outbox (tracker.publish.notify). One row per event and channel, delivered at most
+
+# The migration to each later schema, by number (``PRAGMA user_version``), applied in order when a file is opened.
+MIGRATIONS: dict[int, str] = {
+    4:  # notifications outbox (tracker.publish.notify). One row per event and channel, delivered at most
     # once per channel and retried by later cycles until it is; ``outbox_channels`` keeps, per channel,
     # the last change already queued, so a change stored by a process that died before queuing it is
     # still sent. A channel is the sha256 of its URL: the URL itself (often a secret) is not stored.
@@ -132,7 +129,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_pending ON outbox (channel, delivered_at);
     """,
-    # 5: capture notes (tracker.check): what a capture was when it was not a plain new version — a
+    5:  # capture notes (tracker.check): what a capture was when it was not a plain new version — a
     # suspect capture held until another confirms it (its packed text kept, to become the reference),
     # a refused capture accepted because it came back, a technical re-baseline, a failed import commit.
     # status.atom and `list` show them. The index finds a return to an earlier text by its hash.
@@ -155,13 +152,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX capture_notes_document ON capture_notes (document_id, open);
     CREATE INDEX versions_document_sha ON versions (document_id, sha256)
     """,
-    # 6: versions stored as their changes against the version before (tracker.store.delta), clauses in
+    6:  # versions stored as their changes against the version before (tracker.store.delta), clauses in
     # format 3 (one line per clause). ``base_id``: the version a row's text and clauses are deltas of
     # (NULL: stored whole). Every existing version is rewritten so (``rewrite_as_deltas``, below).
     """
     ALTER TABLE versions ADD COLUMN base_id INTEGER REFERENCES versions(id)
     """,
-    # 7: no table change. Versions kept whole (``base_id`` NULL) hold their text and clause records in
+    7:  # no table change. Versions kept whole (``base_id`` NULL) hold their text and clause records in
     # one LZMA stream in ``text`` (``delta.encode_whole``; ``clauses`` empty) unless a short page is smaller
     # as it was: each is rewritten so (``rewrite_keyframes``, below); the number makes older releases
     # refuse the file. Diffs are compressed with a preset dictionary (``codec.pack_diff``).
@@ -180,7 +177,8 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER report_rows_gone AFTER DELETE ON changes BEGIN
         DELETE FROM report_rows WHERE change_id = old.id; END
     """,
-]
+}
+SCHEMA = max(MIGRATIONS)  # this release's
 
 
 def rewrite_as_deltas(conn: sqlite3.Connection) -> None:
@@ -271,29 +269,48 @@ def statements(script: str) -> list[str]:
 
 
 def migrate(store: Connection) -> None:
-    """Bring the file to this release's schema (numbered migrations, ``PRAGMA user_version``)."""
+    """Bring the file to this release's schema (``PRAGMA user_version``): a new file is made at ``BASE``,
+    then the numbered migrations run in order, in one transaction."""
     try:
         current = store.conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as e:
         from tracker.store.trouble import explain  # what happened, in words
 
         raise explain(store.path, e) from None
-    if current > len(MIGRATIONS):
+    if current > SCHEMA:
         raise TrackerError(f"{store.path}: made by a newer policy-tracker (schema {current}); upgrade first")
-    if current == len(MIGRATIONS):
+    if 0 < current < BASE:
+        raise TrackerError(f"{store.path}: made by a development version of policy-tracker (schema {current}, "
+                           "clauses in storage format 1), which this release does not read: move it away and "
+                           "start a new database (or import the history again with `import-versions`)")
+    if current == SCHEMA:
         return
+    if store.read_only:
+        raise TrackerError(f"{store.path}: the database must be upgraded (schema {current} to {SCHEMA}), "
+                           "which writes to it, and it is read-only: run a command once with write access to it")
     rewritten = False
     with store.transaction():
         current = store.conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
-        for number in range(current, len(MIGRATIONS)):
-            for statement in statements(MIGRATIONS[number]):
+        steps = [(BASE, BASE_SCHEMA)] if current == 0 else []
+        steps += [(n, sql) for n, sql in sorted(MIGRATIONS.items()) if n > max(current, BASE)]
+        for number, sql in steps:
+            for statement in statements(sql):
                 store.conn.execute(statement)
-            if number + 1 in AFTER:
-                AFTER[number + 1](store.conn)
-                rewritten = True
-            store.conn.execute(f"PRAGMA user_version = {number + 1}")
+            if number in AFTER:
+                try:
+                    AFTER[number](store.conn)
+                except TrackerError as e:  # rolled back: the file is left as it was
+                    raise TrackerError(f"{store.path}: {e}") from None
+                rewritten = current != 0  # a new file has nothing to give back
+            store.conn.execute(f"PRAGMA user_version = {number}")
     if rewritten:  # give the space of the rewritten rows back to the file system
         try:
             store.conn.execute("VACUUM")
         except sqlite3.OperationalError:  # another connection is reading: the space is reused instead
             pass
+
+
+def schema_statements(version: int) -> list[str]:
+    """The SQL that makes a new file at ``version`` (``BASE`` or later), as ``migrate`` would, without the
+    rewrites that follow migrations (tests write files of earlier releases with it)."""
+    return [BASE_SCHEMA, *(MIGRATIONS[n] for n in sorted(MIGRATIONS) if n <= version)]

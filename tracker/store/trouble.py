@@ -41,7 +41,7 @@ def _code(error: sqlite3.Error) -> int | None:
     return None
 
 
-def _read_only_place(path: Path) -> str | None:
+def read_only_place(path: Path) -> str | None:
     """Why nothing can be written at ``path``, if that is visible from here."""
     folder = path.parent if str(path.parent) else Path(".")
     try:
@@ -74,7 +74,7 @@ def explain(path: Path | str, error: sqlite3.Error) -> DatabaseTrouble:
     code = _code(error)
     name = getattr(error, "sqlite_errorname", None) or type(error).__name__
     free = _free_bytes(path)
-    read_only = _read_only_place(path)
+    read_only = read_only_place(path)
     if code == FULL or (code == IOERR and free is not None and free < 64 * 1024):
         if free is not None and free < 1024 * 1024:
             what = f"the disk is full ({free // 1024} KB free on {path.parent or '.'}): free some space and run again"

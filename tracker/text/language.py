@@ -102,11 +102,13 @@ def detect(text: str, sample: int = 20000) -> str | None:
         return None
     if kind != "latin":
         return kind
-    words = [w.lower() for w in _WORD.findall(text[:sample])]
-    if len(words) < MIN_WORDS:
+    # each distinct word counted once, then each language's few function words looked up: the same
+    # shares as testing every word against every language, in a tenth of the lookups
+    words = Counter(w.lower() for w in _WORD.findall(text[:sample]))
+    total = sum(words.values())
+    if total < MIN_WORDS:
         return None
-    scores = sorted(((sum(w in vocab for w in words) / len(words), lang) for lang, vocab in _WORDS.items()),
-                    reverse=True)
+    scores = sorted(((sum(words[w] for w in vocab) / total, lang) for lang, vocab in _WORDS.items()), reverse=True)
     (best, lang), (second, other) = scores[0], scores[1]
     if best < MIN_SHARE:
         return None

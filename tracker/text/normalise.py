@@ -224,10 +224,6 @@ def mask_emails(norm: str) -> str:
     return _EMAIL.sub("<email>", norm) if "@" in norm or "protected]" in norm else norm
 
 
-def has_email_placeholder(text: str) -> bool:
-    return "protected]" in text.casefold() and _EMAIL.search(text) is not None
-
-
 # OTA's Markdown of a link whose text holds a block ("<a><div>…</div></a>") leaves the link's end on a
 # line of its own: "](https://lm.facebook.com/l.php?u=…&h=…)", whose tracking token changes at every
 # capture; an image inside such a link leaves "[![alt](data:…)" before it.
