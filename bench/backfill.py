@@ -28,12 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.backfill import FLAG, backfill_events  # noqa: E402
 from tracker.check import analyse  # noqa: E402
+from tracker.store.codec import unpack  # noqa: E402
 from tracker.store.database import Store  # noqa: E402
 
 
 def events_by_change(db: Path) -> dict[int, list]:
     with sqlite3.connect(db) as conn:
-        return {cid: json.loads(zlib.decompress(blob)).get("events")
+        return {cid: unpack(blob).get("events")
                 for cid, blob in conn.execute("SELECT id, diff FROM changes")}
 
 
@@ -42,7 +43,7 @@ def strip(db: Path) -> None:
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT id, diff FROM changes").fetchall()
         for cid, blob in rows:
-            d = json.loads(zlib.decompress(blob))
+            d = unpack(blob)
             d.pop("events", None)
             d.pop("note", None)
             conn.execute("UPDATE changes SET diff=? WHERE id=?",

@@ -5,8 +5,8 @@ Imports the development archive (``../shared/history/contrib-dev.bundle``, clone
 each into a fresh database, as whole child processes (wall time, peak RSS of the process tree, see
 ``common.run_measured``). Then, on each imported database: a re-import with nothing new, the
 database size against the repository's ``git count-objects -v`` size-pack (and per table, from
-SQLite's ``dbstat``), ``show``/``diff`` of versions, ``report --tag ai-training`` and ``report`` of
-every tag as JSON, a full ``feeds`` rebuild into an empty folder and ``feeds`` after one more change.
+SQLite's ``dbstat``), ``show``/``diff`` of versions, a first ``report`` (which makes the rows it keeps),
+``report --tag ai-training`` and ``report`` of every tag as JSON (and the size once the rows are kept), a full ``feeds`` rebuild into an empty folder and ``feeds`` after one more change.
 
     .venv/bin/python bench/history.py [REPO ...] [--no-bundle] [--db-only DB --repo REPO] [--json]
 
@@ -17,6 +17,7 @@ to DB); ``--repo`` names the repository it was imported from (for the pack size)
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -103,18 +104,24 @@ def measure_db(db: Path, repo: Path, label: str) -> dict:
     size = db.stat().st_size
     pack = pack_bytes(repo)
     res: dict = {"label": label, "db_bytes": size, "pack_bytes": pack, "db_to_pack": size / pack,
-                 "tables": table_sizes(db)}
+                 "tables": table_sizes(db), "load_before": os.getloadavg()[0]}
     res["reads"] = reads(db, feeds)
     res["read_ms_in_process"] = in_process_read_ms(db)
+    # The first report makes the rows it keeps per change (``report_rows``) from the diffs; later ones read them.
+    r0 = run_measured(tracker(db, feeds, "report", "--format", "json"))
     r1 = run_measured(tracker(db, feeds, "report", "--tag", "ai-training"))
     r2 = run_measured(tracker(db, feeds, "report", "--format", "json"))
-    res["report_tag"] = {"wall_s": r1.wall, "rss_mb": r1.rss_mb, "rc": r1.rc}
-    res["report_all_json"] = {"wall_s": r2.wall, "rss_mb": r2.rss_mb, "rc": r2.rc}
+    res["report_first"] = {"wall_s": r0.wall, "rss_mb": r0.rss_mb, "cpu_s": r0.user + r0.sys, "rc": r0.rc}
+    res["report_tag"] = {"wall_s": r1.wall, "rss_mb": r1.rss_mb, "cpu_s": r1.user + r1.sys, "rc": r1.rc}
+    res["report_all_json"] = {"wall_s": r2.wall, "rss_mb": r2.rss_mb, "cpu_s": r2.user + r2.sys, "rc": r2.rc}
+    res["db_bytes_after_report"] = db.stat().st_size
     f1 = run_measured(tracker(db, feeds, "feeds", "--rebuild", "--base-url", "https://feeds.example.test/"))
-    res["feeds_full"] = {"wall_s": f1.wall, "rss_mb": f1.rss_mb, "rc": f1.rc, "err": f1.stderr[-300:]}
+    res["feeds_full"] = {"wall_s": f1.wall, "rss_mb": f1.rss_mb, "cpu_s": f1.user + f1.sys, "rc": f1.rc,
+                         "err": f1.stderr[-300:]}
     f2 = run_measured(tracker(db, feeds, "feeds"))
-    res["feeds_nothing_new"] = {"wall_s": f2.wall, "rss_mb": f2.rss_mb, "rc": f2.rc}
+    res["feeds_nothing_new"] = {"wall_s": f2.wall, "rss_mb": f2.rss_mb, "cpu_s": f2.user + f2.sys, "rc": f2.rc}
     res["feeds_one_change"] = feeds_one_change(db, feeds)
+    res["load_after"] = os.getloadavg()[0]  # the machine is shared: figures are only comparable at like load
     return res
 
 
@@ -133,7 +140,8 @@ def feeds_one_change(db: Path, feeds: Path) -> dict:
                      "tags, diff FROM changes WHERE document_id=? AND significant > 0 ORDER BY to_version DESC LIMIT 1",
                      (number, number + 1, doc))
     run = run_measured(tracker(db, feeds, "feeds"))
-    return {"wall_s": run.wall, "rss_mb": run.rss_mb, "rc": run.rc, "err": run.stderr[-300:]}
+    return {"wall_s": run.wall, "rss_mb": run.rss_mb, "cpu_s": run.user + run.sys, "rc": run.rc,
+            "err": run.stderr[-300:]}
 
 
 def import_repo(repo: Path, label: str) -> dict:
@@ -148,7 +156,7 @@ def import_repo(repo: Path, label: str) -> dict:
     again = run_measured(tracker(db, work / "feeds", "import-versions", str(repo), "--no-feeds"))
     res = {"commits": n, "import": {"wall_s": first.wall, "rss_mb": first.rss_mb, "commits_per_s": n / first.wall,
                                     "user_s": first.user, "rc": first.rc, "summary": first.stdout[:400]},
-           "reimport": {"wall_s": again.wall, "rss_mb": again.rss_mb, "rc": again.rc}}
+           "reimport": {"wall_s": again.wall, "rss_mb": again.rss_mb, "cpu_s": again.user + again.sys, "rc": again.rc}}
     return res | measure_db(db, repo, label)
 
 
@@ -160,29 +168,35 @@ def clone_bundle(bundle: Path = BUNDLE) -> Path:
     return repo
 
 
+def _row(what: str, m: dict, note: str = "") -> list[str]:
+    """A measured command as a table row: wall and CPU seconds (CPU says more on a loaded machine), peak RSS."""
+    cpu = m.get("cpu_s", m.get("user_s"))
+    return [what, f"{m['wall_s']:.2f}", "" if cpu is None else f"{cpu:.2f}", f"{m['rss_mb']:.0f}", note]
+
+
 def render(results: list[dict]) -> str:
     lines = []
     for r in results:
         rows = []
         if "import" in r:
-            rows += [["import-versions", f"{r['import']['wall_s']:.1f}", f"{r['import']['rss_mb']:.0f}",
-                      f"{r['import']['commits_per_s']:.0f} commits/s"],
-                     ["re-import, nothing new", f"{r['reimport']['wall_s']:.2f}", f"{r['reimport']['rss_mb']:.0f}", ""]]
-        rows += [["database", "", "", f"{r['db_bytes'] / 2**20:.1f} MB = {r['db_to_pack']:.2f}x the git pack "
+            rows += [_row("import-versions", r["import"], f"{r['import']['commits_per_s']:.0f} commits/s"),
+                     _row("re-import, nothing new", r["reimport"])]
+        after = r["db_bytes_after_report"]
+        rows += [["database", "", "", "", f"{r['db_bytes'] / 2**20:.1f} MB = {r['db_to_pack']:.2f}x the git pack "
                   f"({r['pack_bytes'] / 2**20:.1f} MB)"],
-                 ["show/diff (slowest, whole process)", f"{r['reads']['worst_s']:.2f}", "",
+                 ["show/diff (slowest, whole process)", f"{r['reads']['worst_s']:.2f}", "", "",
                   f"start-up alone {r['reads']['start_s']:.2f} s; one read in process {r['read_ms_in_process']:.1f} ms"],
-                 ["report --tag ai-training", f"{r['report_tag']['wall_s']:.2f}", f"{r['report_tag']['rss_mb']:.0f}", ""],
-                 ["report --format json (every tag)", f"{r['report_all_json']['wall_s']:.2f}",
-                  f"{r['report_all_json']['rss_mb']:.0f}", ""],
-                 ["feeds, full rebuild", f"{r['feeds_full']['wall_s']:.2f}", f"{r['feeds_full']['rss_mb']:.0f}", ""],
-                 ["feeds, nothing new", f"{r['feeds_nothing_new']['wall_s']:.2f}",
-                  f"{r['feeds_nothing_new']['rss_mb']:.0f}", ""],
-                 ["feeds, one more change", f"{r['feeds_one_change']['wall_s']:.2f}",
-                  f"{r['feeds_one_change']['rss_mb']:.0f}", ""]]
+                 _row("report, first (makes the rows it keeps)", r["report_first"],
+                      f"database then {after / 2**20:.1f} MB = {after / r['pack_bytes']:.2f}x the git pack"),
+                 _row("report --tag ai-training", r["report_tag"]),
+                 _row("report --format json (every tag)", r["report_all_json"]),
+                 _row("feeds, full rebuild", r["feeds_full"]),
+                 _row("feeds, nothing new", r["feeds_nothing_new"]),
+                 _row("feeds, one more change", r["feeds_one_change"])]
         lines.append(f"## {r['label']}" + (f" ({r['commits']} commits)" if "commits" in r else ""))
-        lines.append(table(["what", "wall s", "peak RSS MB", "note"], rows))
+        lines.append(table(["what", "wall s", "CPU s", "peak RSS MB", "note"], rows))
         top = list(r["tables"].items())[:8]
+        lines.append(f"load average (1 min) {r['load_before']:.1f} before the measures, {r['load_after']:.1f} after")
         lines.append("largest tables and indexes: " + ", ".join(f"{k} {v / 2**20:.1f} MB" for k, v in top))
         failed = [k for k, v in r.items() if isinstance(v, dict) and v.get("rc")]
         if failed:

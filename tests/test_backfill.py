@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import zlib
 from pathlib import Path
 
 import feedparser
@@ -20,6 +19,7 @@ from helpers import ROOT, Workspace
 from tracker.backfill import FLAG, backfill_events
 from tracker.check import analyse
 from tracker.models import Document
+from tracker.store.codec import unpack
 from tracker.store.database import Store
 
 OLD_STORE = ROOT / "tests/data/store-before-events.db"
@@ -41,7 +41,7 @@ def _old_workspace(root: Path) -> Workspace:
 def test_the_fixture_is_a_store_from_before_events() -> None:
     rows = _raw_changes(OLD_STORE)
     assert len(rows) == 1
-    diff = json.loads(zlib.decompress(rows[0][1]))
+    diff = unpack(rows[0][1])
     assert "events" not in diff and "note" not in diff
     assert rows[0][2] == ["biometrics", "ai-training", "data-retention", "user-rights"]
 
@@ -56,7 +56,7 @@ def test_an_old_store_gets_its_events_once_and_every_reader_shows_them(tmp_path:
     assert firsts == [("ai-training", "added", "affirmed"), ("biometrics", "added", "conditional")]
     assert rows[0]["text"].startswith(AI)
     stored = _raw_changes(ws.db)
-    diff = json.loads(zlib.decompress(stored[0][1]))
+    diff = unpack(stored[0][1])
     assert [(e["tag"], e["kind"], e["stance"]) for e in diff["events"]] == [
         ("ai-training", "added", "affirmed"), ("biometrics", "added", "conditional")]
     assert sorted(stored[0][2]) == ["ai-training", "biometrics", "data-retention", "user-rights"]
@@ -108,17 +108,17 @@ def test_a_read_only_old_store_is_read_with_a_warning(shared_root: Path) -> None
     assert "readonly" in r.err or "read-only" in r.err
     assert "data-retention changed" in r.out  # the report is still there, without the events
     ws.db.chmod(0o644)
-    assert "events" not in json.loads(zlib.decompress(_raw_changes(ws.db)[0][1]))
+    assert "events" not in unpack(_raw_changes(ws.db)[0][1])
 
 
 @pytest.mark.parametrize("command", [["list"], ["history", "Chirpline"], ["diff", "Chirpline"]])
 def test_every_command_but_doctor_brings_an_old_store_up_to_date(tmp_path: Path, command: list[str]) -> None:
     ws = _old_workspace(tmp_path / "ws")
     assert ws.run("doctor").code in (0, 2, 3)  # doctor writes nothing
-    assert "events" not in json.loads(zlib.decompress(_raw_changes(ws.db)[0][1]))
+    assert "events" not in unpack(_raw_changes(ws.db)[0][1])
     r = ws.run(*command)
     assert r.code == 0 and "computed the AI-training and biometrics events of 1 change(s)" in r.err, r.err
-    assert json.loads(zlib.decompress(_raw_changes(ws.db)[0][1]))["events"]
+    assert unpack(_raw_changes(ws.db)[0][1])["events"]
 
 
 def test_check_rebuilds_the_feeds_after_a_backfill(tmp_path: Path, httpserver) -> None:

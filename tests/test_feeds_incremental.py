@@ -23,6 +23,7 @@ from feeddata import (
 from tracker.compare.tag import tag_changes
 from tracker.models import DiffResult
 from tracker.publish.build import build_feeds
+from tracker.publish.entries import ENTRIES
 from tracker.publish.folder import MANIFEST
 
 BASE = "https://feeds.example.test/"
@@ -77,6 +78,10 @@ def test_incremental_equals_full_over_cycles_and_repairs(tmp_path: Path) -> None
     same_as_full(store, out, scratch)
     (out / MANIFEST).write_text("{not json")
     same_as_full(store, out, scratch)
+    for kept in (out / ENTRIES).iterdir():  # kept entry texts lost or unreadable: made again when shown
+        kept.write_text("{not json") if kept.name < "8" else kept.unlink()
+    add_change(store, "Zeta", "Cookies", [added("Any dispute goes to the courts.")], ts(day + 1))
+    same_as_full(store, out, scratch)
     (out / MANIFEST).unlink()
     same_as_full(store, out, scratch)
 
@@ -119,7 +124,11 @@ def test_only_needed_diffs_are_read(tmp_path: Path) -> None:
     assert diffs_read(store, lambda: build_feeds(store, out, max_entries=3)) == 0  # nothing new: nothing read
     assert tree(out) == snapshot
     add_change(store, "Service 9", "Privacy Policy", [added("One more clause about cookies.")], ts(28))
-    # the new change, and the other entries of the feeds it enters (all; maybe a tag feed): not all 12
+    # the new change only: the other entries of the feeds it enters were kept (``.feeds-entries``)
+    assert diffs_read(store, lambda: build_feeds(store, out, max_entries=3)) == 1
+    for kept in (out / ENTRIES).iterdir():  # entries lost or unreadable are made again from their diffs
+        kept.write_text("{not json") if kept.name < "8" else kept.unlink()
+    add_change(store, "Service 10", "Privacy Policy", [added("Yet one more clause about cookies.")], ts(29))
     assert 3 <= diffs_read(store, lambda: build_feeds(store, out, max_entries=3)) <= 5
 
 

@@ -133,3 +133,86 @@ def test_versions_written_as_deltas_read_back_after_rollback_and_rewind(tmp_path
             s.add_version(row.id, text="short", clauses=[make_clause("short", (), "paragraph")])
         v = s.latest_version(row.id)
         assert v is not None and v.number == 26 and v.text == "short" and len(ids) == 30
+
+
+def test_keyframes_hold_text_and_clauses_in_one_lzma_stream() -> None:
+    history = _history(3, seed=7)
+    for text, clauses in history:
+        from tracker.store.codec import clause_records
+
+        lines, records = text.split("\n"), clause_records(clauses)
+        blob = delta.encode_whole(lines, records)
+        assert delta.is_whole(blob) and not delta.is_delta(blob)
+        assert delta.decode_whole(blob) == (lines, records)
+    assert delta.decode_whole(delta.encode_whole([""], [])) == ([""], [])
+    assert delta.decode_whole(delta.encode_whole(["a\x00b", "ü"], ['["x"]'])) == (["a\x00b", "ü"], ['["x"]'])
+
+
+def test_database_of_schema_6_migrates_its_keyframes_exactly(tmp_path: Path) -> None:
+    """A file as the release before this one wrote it (schema 6: deltas, keyframes as zlib'd text and
+    format-3 clauses) opens as schema 7 with every keyframe in one LZMA stream, every version exact."""
+    from tracker.store.schema import MIGRATIONS, rewrite_as_deltas
+
+    history = _history(delta.MAX_DEPTH + 10, seed=11)
+    db = tmp_path / "six.db"
+    _schema5_database(db, history)
+    with sqlite3.connect(db) as con:  # migration 6 as that release ran it
+        con.executescript(MIGRATIONS[6])
+        rewrite_as_deltas(con)
+        con.execute("PRAGMA user_version = 6")
+        old = con.execute("SELECT COUNT(*), SUM(length(text) + length(clauses)) FROM versions WHERE base_id IS NULL "
+                          "AND length(clauses) > 0").fetchone()
+    assert old[0] == 2  # the first version and the one after MAX_DEPTH deltas
+    with Store(db) as s:
+        assert s.schema_version() == (SCHEMA, SCHEMA) and SCHEMA >= 7
+        kept = s.conn.execute("SELECT text, clauses FROM versions WHERE base_id IS NULL").fetchall()
+    assert len(kept) == 2 and all(delta.is_whole(t) and c == b"" for t, c in kept)
+    assert sum(len(t) for t, _ in kept) < old[1]
+    with sqlite3.connect(db) as con:
+        diff = con.execute("SELECT diff FROM changes").fetchone()[0]
+    assert diff[1] & 0x20  # rewritten with the diffs' preset dictionary
+    with Store(db) as s:
+        for number in range(len(history), 0, -1):
+            s.lines_cache.clear()
+            v = s.version_by_number(1, number)
+            assert v is not None and v.text == history[number - 1][0], number
+            assert as_dicts(v.clauses) == as_dicts(history[number - 1][1]), number
+        assert s.version_clause_counts(1) == {n: len(c) for n, (_, c) in enumerate(history, 1)}
+        assert s.change(1) is not None and s.change(1).diff.changes == []  # type: ignore[union-attr]
+
+
+def test_diff_zdict_is_frozen_and_diffs_read_with_or_without_it() -> None:
+    """The preset dictionary is part of the file format: stored diffs need these exact bytes."""
+    import hashlib
+
+    from tracker.store.codec import pack_diff, unpack
+    from tracker.store.diff_zdict import DIFF_ZDICT
+
+    assert hashlib.sha256(DIFF_ZDICT).hexdigest() == "2e005717168b45b9e61076c580ba44487f80e49f2a562b489090f6c8ee6fd4ff"
+    diff = {"changes": [{"kind": "modified", "section": "Sharing", "old": "We share data.", "new": "We sell data.",
+                         "edits": [{"op": "replace", "old": "share", "new": "sell"}], "tags": ["data-sharing"]}],
+            "events": [], "note": "", "stats": {"added": 0, "removed": 0, "modified": 1}}
+    blob = pack_diff(diff)
+    assert blob[1] & 0x20 and unpack(blob) == diff  # FDICT set: made with the dictionary
+    assert len(blob) < len(pack(diff, 9))
+    assert unpack(pack(diff)) == diff  # diffs stored before it still read
+
+
+def test_a_first_check_is_stored_fast_an_import_compact(tmp_path: Path) -> None:
+    """A document's first version from a check stays zlib'd (no LZMA in a first cycle); from an import,
+    and at every keyframe of a chain, text and clause records go into one LZMA stream."""
+    history = _history(3, seed=13)
+    with Store(tmp_path / "t.db") as s:
+        for service, source in (("Checked", "check"), ("Imported", "import")):
+            row = s.ensure_document(Document(service=service, type="Privacy Policy", url=f"https://{service}.test/p"))
+            with s.transaction():
+                for text, clauses in history:
+                    s.add_version(row.id, text=text, clauses=clauses, source=source)
+        first = dict(s.conn.execute("SELECT d.service, v.text FROM versions v JOIN documents d ON d.id = v.document_id "
+                                    "WHERE v.number = 1").fetchall())
+        assert not delta.is_whole(first["Checked"]) and delta.is_whole(first["Imported"])
+        for doc in (1, 2):
+            for number, (text, clauses) in enumerate(history, 1):
+                s.lines_cache.clear()
+                v = s.version_by_number(doc, number)
+                assert v is not None and v.text == text and as_dicts(v.clauses) == as_dicts(clauses)

@@ -21,6 +21,7 @@ from faultserver import FaultServer, policy_page
 from figures import record, table
 from lxml import etree, html
 
+from tracker.publish.entries import ENTRIES
 from tracker.publish.folder import MANIFEST, OWNER
 
 pytestmark = pytest.mark.slow  # tens of seconds each: left out of the quick loop (-m "not slow")
@@ -140,6 +141,15 @@ def inspect_outputs(feeds: Path) -> tuple[int, list[str], list[str]]:
             if not data.rstrip().lower().endswith(b"</html>"):
                 invalid.append(f"{rel}: incomplete HTML")
             bad += dangers(html.document_fromstring(data), rel)
+        elif rel.startswith(ENTRIES + "/") and p.suffix == ".entry":  # a kept feed entry: title, summary, HTML
+            try:
+                title, summary, content = json.loads(data)
+            except ValueError as e:
+                invalid.append(f"{rel}: {e}")
+                continue
+            for frag in html.fragments_fromstring(content or "<p></p>"):
+                if not isinstance(frag, str):
+                    bad += dangers(frag, f"{rel} (content)")
         elif rel in (MANIFEST, OWNER):  # the build's bookkeeping: hashes, sizes, titles; the database's id
             try:
                 json.loads(data)

@@ -149,7 +149,7 @@ def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | N
     policy-tracker report --tag biometrics --since 2022-01-01 --format html -o biometrics.html
     """
     from tracker.compare.tag import TAGS
-    from tracker.publish.report import build_rows, render_html, render_json, render_text
+    from tracker.publish.report import render_html, render_json, render_text, stored_rows
 
     if tag is not None and tag not in TAGS:
         raise TrackerError(f"--tag {tag!r}: unknown tag (known: {', '.join(TAGS)})")
@@ -171,10 +171,9 @@ def report_cmd(cfg: Config, tag: str | None, since: str | None, service: str | N
             if not names:
                 raise TrackerError(f"no stored document for service {service!r}")
             svc = [*sorted(names)]  # the service and its former names (declared ``aliases``)
-        records = [r for name in svc for r in store.changes(service=name, tag=tag, since=since_ts)]
-        records.sort(key=lambda r: r.detected_at, reverse=True)
+        # rows kept per change in the store (made from the diffs once): no diff decoded here (issue 20)
+        records, rows = stored_rows(store, tag=tag, since=since_ts, services=svc)
         pages = report_pages(cfg, store, records, output)
-    rows = build_rows(records, tag=tag)
     if fmt == "json":
         out = render_json(rows, pages=pages)
     elif fmt == "html":

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker import __version__
+from tracker.publish.entries import EntryCache
 from tracker.publish.feeds import (
     EPOCH,
     BadDeclaration,
@@ -245,7 +246,8 @@ def _first_build(manifest: dict[str, Any]) -> str:
 
 
 def _plan(store: Store, base: str, first_build: str, titles: _Titles, max_entries: int,
-          broken_after: int, problems: list[str] | None, aliases: dict[str, str] | None) -> _Plan:
+          broken_after: int, problems: list[str] | None, aliases: dict[str, str] | None,
+          texts: EntryTexts | None = None) -> _Plan:
     with store.read_snapshot():  # one consistent state while the daemon writes
         changes = store.change_heads()
         services = store.service_names()
@@ -255,7 +257,7 @@ def _plan(store: Store, base: str, first_build: str, titles: _Titles, max_entrie
         status, broken = render_status(_failing(store, broken_after), base, broken_after, since[""],
                                        bad_declarations(problems or []), _status_notes(store))
         kept = store.kept_file_names()
-        outputs = _outputs(changes, services, base, max_entries, broken, titles, since, refs, kept, aliases)
+        outputs = _outputs(changes, services, base, max_entries, broken, titles, since, refs, kept, aliases, texts)
     return _Plan(changes, services, outputs, status, kept)
 
 
@@ -275,9 +277,11 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
     known = manifest["files"]
     titles = _Titles(manifest["titles"])
     first_build = _first_build(manifest)
+    texts: EntryTexts = {}
     with store.read_snapshot():
-        plan = _plan(store, base, first_build, titles, max_entries, broken_after, problems, aliases)
+        plan = _plan(store, base, first_build, titles, max_entries, broken_after, problems, aliases, texts)
         stale = [o for o in plan.outputs if not all(_fresh(out_dir, rel, o.key, known) for rel in o.rels)]
+        entries = _kept_entries(out_dir, stale, texts, not known)
         records = {}
         stale_ids = {id(o) for o in stale}
         root, folders = str(out_dir), {str(out_dir)}
@@ -295,6 +299,7 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
     merged = {**plan.kept, **service_slugs(_names(plan.services, plan.changes, aliases), plan.kept)}
     if merged != plan.kept:  # names given for the first time are kept from now on
         store.keep_file_names(merged)
+    entries.save({entries.key(*e): (e[0].id, e[1]) for o in plan.outputs for e in o.entries or []}, texts)
     write_atomic(out_dir / "status.atom", plan.status)
     shown = [c.fp for c in plan.changes[:max_entries]]
     shown_titles = {fp: titles.by_fp[fp] for fp in shown if fp in titles.by_fp}
@@ -308,6 +313,24 @@ def build_feeds(store: Store, out_dir: Path, base_url: str | None = None, max_en
 
 
 RENDER_CHUNK = 400  # diffs in memory at once while rendering
+
+
+def _kept_entries(out_dir: Path, stale: list[_Output], texts: EntryTexts, first: bool) -> EntryCache:
+    """The entry texts kept by earlier builds for the stale feeds' entries, into ``texts``; those feeds
+    then need only the diffs of the entries not kept (``first``: no earlier build, nothing to read)."""
+    cache = EntryCache(out_dir, code_hash())
+    for o in stale:
+        if not o.entries:
+            continue
+        for c, page, source in o.entries:
+            memo = (c.id, page)
+            if memo not in texts and not first:
+                got = cache.load(cache.key(c, page, source))
+                if got is not None:
+                    texts[memo] = got
+                    cache.loaded.add(memo)
+        o.needs = [c for c, page, _ in o.entries if (c.id, page) not in texts]
+    return cache
 
 
 def _chunks(store: Store, stale: list[_Output]) -> Iterator[tuple[list[_Output], dict[int, ChangeRecord]]]:
@@ -350,7 +373,7 @@ def _names(services: list[str], changes: list[ChangeHead], aliases: dict[str, st
     """Every service name that needs a file name: stored ones, and the platforms former names join."""
     from tracker.sources.declarations import service_lanes
 
-    names = services + [c.service for c in changes]
+    names = list(dict.fromkeys(services + [c.service for c in changes]))
     return names + sorted(set(service_lanes(names, aliases or {}).values()))
 
 
@@ -363,6 +386,7 @@ class _Output:
     key: str
     needs: list[ChangeHead]
     render: Renderer
+    entries: list[tuple[ChangeHead, str, str]] | None = None  # a feed's entries: change, page URL, source
 
 
 @dataclass
@@ -379,12 +403,12 @@ class _FeedPlan:
 def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entries: int,
              broken: list[str], titles: _Titles, since: dict[str, str],
              refs: dict[int, tuple[str, str | None]], kept: dict[str, str] | None = None,
-             aliases: dict[str, str] | None = None) -> list[_Output]:
+             aliases: dict[str, str] | None = None, texts: EntryTexts | None = None) -> list[_Output]:
     """Every file built from the changes (all but status.atom), each with its key and renderer."""
     from tracker.sources.declarations import service_lanes
 
     code = code_hash()
-    lanes = service_lanes(services + [c.service for c in changes], aliases or {})
+    lanes = service_lanes(dict.fromkeys(services + [c.service for c in changes]), aliases or {})
     slugs = service_slugs(_names(services, changes, aliases), kept)
     pages = {c.id: change_file(c.service, c.type, c.to_version, slugs) for c in changes}
     plans = [_FeedPlan("all", "Policy changes: all services", "Every significant change of every watched policy",
@@ -406,13 +430,14 @@ def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entr
 
     sources = {c.id: source_link(c.url, *refs.get(c.id, ("check", None)))[0] for c in changes}
     outputs = []
-    texts: EntryTexts = {}
+    texts = {} if texts is None else texts
     for plan in plans:
         shown = plan.changes[:max_entries]
         key = _key("feed", code, base, max_entries, plan.path, plan.title, plan.subtitle,
                    [(c.fp, pages[c.id], sources[c.id]) for c in shown], None if shown else plan.since)
         render = _feed_renderer(plan, shown, base, pages, max_entries, texts, sources)
-        outputs.append(_Output(tuple(plan.path + ext for ext in FORMATS), key, shown, render))
+        outputs.append(_Output(tuple(plan.path + ext for ext in FORMATS), key, shown, render,
+                               [(c, base + "changes/" + pages[c.id], sources[c.id]) for c in shown]))
 
     by_doc: dict[int, list[ChangeHead]] = defaultdict(list)
     for c in changes:
@@ -465,7 +490,8 @@ def _outputs(changes: list[ChangeHead], services: list[str], base: str, max_entr
 def _feed_renderer(plan: _FeedPlan, shown: list[ChangeHead], base: str, pages: dict[int, str],
                    max_entries: int, texts: EntryTexts, sources: dict[int, str]) -> Renderer:
     def render(full: dict[int, ChangeRecord]) -> dict[str, bytes]:
-        spec = FeedSpec(plan.path, plan.title, plan.subtitle, [full[c.id] for c in shown], plan.since)
+        # a change whose entry texts are kept (``entries.EntryCache``) is shown from its head alone
+        spec = FeedSpec(plan.path, plan.title, plan.subtitle, [full.get(c.id, c) for c in shown], plan.since)
         atom, rss, js = render_feed(spec, base, pages, max_entries, texts=texts, sources=sources)
         return {plan.path + ".atom": atom, plan.path + ".rss": rss, plan.path + ".json": js}
     return render

@@ -29,7 +29,7 @@ from tracker.publish.jsonfeed import render_json_feed
 from tracker.publish.pages import KIND_MARKERS, clause_html, tag_label
 from tracker.publish.pages import event_html as _event_html
 from tracker.publish.sanitise import clean_text, esc, safe_url, truncate, uri_part
-from tracker.store.records import CaptureNote, ChangeRecord, DocumentRow, iso
+from tracker.store.records import CaptureNote, ChangeRecord, ChangeRow, DocumentRow, iso
 
 TAG_AUTHORITY = "tag:policy-tracker,2024:"
 EPOCH = "1970-01-01T00:00:00Z"
@@ -124,7 +124,7 @@ class FeedSpec:
     path: str  # relative to the feeds folder, without extension
     title: str
     subtitle: str
-    changes: Sequence[ChangeRecord]
+    changes: Sequence[ChangeRow]  # ChangeRecords, or heads of changes whose entry texts are given (``texts``)
     since: str = EPOCH  # <updated> of the feed while it has no entry: when it began (see build.feed_since)
 
 
@@ -214,6 +214,7 @@ def render_feed(spec: FeedSpec, base: str, pages: dict[int, str], max_entries: i
         fe.guid(eid, permalink=False)
         memo = (ch.id, page)
         if memo not in texts:
+            assert isinstance(ch, ChangeRecord), "an entry without kept texts is rendered from its diff"
             texts[memo] = (entry_title(ch), entry_summary(ch),
                            clean_text(entry_content(ch, page, sources.get(ch.id))))
         title, summary, content = texts[memo]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 from tracker.publish.sanitise import clean_text, esc, safe_url
-from tracker.store.records import ChangeRecord
+from tracker.store.records import ChangeRow
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -23,7 +23,7 @@ def _rfc3339(iso: str) -> str:
     return iso
 
 
-def render_json_feed(*, path: str, title: str, subtitle: str, base: str, items: list[tuple[ChangeRecord, str, str,
+def render_json_feed(*, path: str, title: str, subtitle: str, base: str, items: list[tuple[ChangeRow, str, str,
                      str, str, str, str]]) -> bytes:
     """One JSON Feed. ``items``: (change, entry id, page URL, title, summary, HTML content, source URL),
     newest first."""

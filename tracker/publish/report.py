@@ -19,12 +19,15 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.models import PRIORITY_TAGS, Change, Evidence, TagEvent
 from tracker.publish.display import trim_sentence
 from tracker.publish.sanitise import esc, truncate
-from tracker.store.records import ChangeRecord
+from tracker.store.records import ChangeHead, ChangeRecord
+
+if TYPE_CHECKING:
+    from tracker.store.database import Store
 
 SHORT_CLAUSE = 300  # a clause this short is its own key sentence
 DIRECTION_ORDER = ("stance", "added", "flipped", "removed", "changed")
@@ -97,7 +100,8 @@ def key_sentence(change: Change, tag: str, direction: str) -> tuple[str, str]:
     sentences = split_sentences(side)
     if len(sentences) <= 1 or len(side) <= SHORT_CLAUSE:
         return side.strip(), side.strip()
-    fresh = [s for s in sentences if _norm(s) not in {_norm(o) for o in split_sentences(other or "")}]
+    others = {_norm(o) for o in split_sentences(other or "")}  # once, not once per sentence
+    fresh = [s for s in sentences if _norm(s) not in others]
     shown = change.old if change.kind == "removed" or change.new is None else change.new
     hits: list[str] = []
     if side is shown:
@@ -127,6 +131,16 @@ def _event_row(rec: ChangeRecord, e: TagEvent) -> ReportRow:
 def build_rows(records: list[ChangeRecord], tag: str | None = None) -> list[ReportRow]:
     """Timeline rows, oldest first: the priority tags' events, and the other tags' clause directions
     (a moved clause is no news)."""
+    return sort_rows(_change_rows(records, tag))
+
+
+def sort_rows(rows: list[ReportRow]) -> list[ReportRow]:
+    rows.sort(key=lambda r: (r.detected_at, r.service.casefold(), r.type, r.tag,
+                             DIRECTION_ORDER.index(r.direction) if r.direction in DIRECTION_ORDER else 9))
+    return rows
+
+
+def _change_rows(records: list[ChangeRecord], tag: str | None) -> list[ReportRow]:
     rows: list[ReportRow] = []
     for rec in records:
         rows += [_event_row(rec, e) for e in rec.diff.events if tag is None or e.tag == tag]
@@ -143,9 +157,52 @@ def build_rows(records: list[ChangeRecord], tag: str | None = None) -> list[Repo
                                       type=rec.type, tag=t, direction=direction, text=sentence, clause=clause,
                                       section=ch.section, from_version=rec.from_version,
                                       to_version=rec.to_version, change_id=rec.id))
-    rows.sort(key=lambda r: (r.detected_at, r.service.casefold(), r.type, r.tag,
-                             DIRECTION_ORDER.index(r.direction) if r.direction in DIRECTION_ORDER else 9))
     return rows
+
+
+# --------------------------------------------------------------------------- rows kept in the store
+
+ROWS_FORMAT = 1  # of ``row_values``; bump it when what ``_change_rows`` makes of a diff changes (kept rows are then made again)
+
+
+def row_values(r: ReportRow) -> list:
+    """What a row adds to its change (kept in ``report_rows``): the key sentence as its span in the
+    clause when it is one (most are), to keep the text once."""
+    at = r.clause.find(r.text) if r.text else -1
+    text: str | list[int] = [at, len(r.text)] if at >= 0 else r.text
+    return [r.tag, r.direction, text, r.clause, r.section, r.stance, r.old_stance]
+
+
+def row_from_values(head: ChangeHead, values: list) -> ReportRow:
+    tag, direction, text, clause, section, stance, old_stance = values
+    if isinstance(text, list):
+        text = clause[text[0]:text[0] + text[1]]
+    return ReportRow(date=head.detected_at[:10], detected_at=head.detected_at, service=head.service, type=head.type,
+                     tag=tag, direction=direction, text=text, clause=clause, section=section,
+                     from_version=head.from_version, to_version=head.to_version, change_id=head.id, stance=stance,
+                     old_stance=old_stance)
+
+
+def stored_rows(store: Store, *, tag: str | None = None, since: float | None = None,
+                services: list[str | None] | None = None) -> tuple[list[ChangeHead], list[ReportRow]]:
+    """The report's changes that have rows (newest first) and its rows (oldest first), as ``build_rows`` makes them from the
+    stored changes, read from the rows kept per change (``Store.report_heads``); the rows of changes
+    not kept yet (or whose diff changed since) are made from their diffs and kept for the next time."""
+    heads = [h for name in services or [None] for h in store.report_heads(fmt=ROWS_FORMAT, service=name, tag=tag,
+                                                                          since=since)]
+    heads.sort(key=lambda h: h.head.detected_at, reverse=True)
+    missing = [h for h in heads if h.rows is None]
+    made = []
+    records = store.report_records(missing) if missing else {}
+    for h in missing:
+        rec = records.get(h.head.id)
+        if rec is not None:
+            h.rows = [row_values(r) for r in _change_rows([rec], None)]
+            made.append((h.head.id, h.stamp, h.rows))
+    store.keep_report_rows(made)
+    rows = [row_from_values(h.head, v) for h in heads for v in h.rows or [] if tag is None or v[0] == tag]
+    shown = {r.change_id for r in rows}
+    return [h.head for h in heads if h.head.id in shown], sort_rows(rows)
 
 
 # --------------------------------------------------------------------------- renderers
@@ -193,14 +250,28 @@ def render_text(rows: list[ReportRow], width: int = 160, pages: dict[int, str] |
 
 
 def render_json(rows: list[ReportRow], pages: dict[int, str] | None = None) -> str:
+    """``json.dumps(rows, ensure_ascii=False, indent=2)`` byte for byte, written out here: with ``indent``
+    the json module encodes in pure Python, 10x slower than its C string encoder used per value below
+    (a row's values are strings and numbers only)."""
+    if not rows:
+        return "[]"
+    dumps = _encode_value
+    keys: dict[str, str] = {}
     out = []
     for r in rows:
-        d = r.to_dict()
+        d = dict(vars(r))  # the fields in order, all strings and ints
         d["text"] = shown_sentence(r)
         if pages and r.change_id in pages:
             d["page"] = pages[r.change_id]
-        out.append(d)
-    return json.dumps(out, ensure_ascii=False, indent=2)
+        parts = []
+        for k, v in d.items():
+            key = keys.get(k) or keys.setdefault(k, f"    {dumps(k)}: ")
+            parts.append(key + (dumps(v) if type(v) is str else str(v)))
+        out.append("  {\n" + ",\n".join(parts) + "\n  }")
+    return "[\n" + ",\n".join(out) + "\n]"
+
+
+_encode_value = json.encoder.encode_basestring  # ensure_ascii=False's string encoder (C)
 
 
 def _ts(iso: str) -> float:

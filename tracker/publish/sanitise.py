@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 # XML 1.0 Char excludes C0 controls other than tab/LF/CR, surrogates and U+FFFE/U+FFFF.
@@ -60,6 +61,7 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
     return cut.rstrip() + " …", True
 
 
+@lru_cache(maxsize=4096)  # a feeds build asks once per change: the same few hundred names
 def file_slug(name: str) -> str:
     """A file-name safe slug for a service, document or tag: only ``[a-z0-9-]``, never a path.
 

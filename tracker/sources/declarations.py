@@ -403,8 +403,10 @@ def service_lanes(names: Iterable[str], former: dict[str, str]) -> dict[str, str
     that is itself a declared service stays its own."""
     keys = {k: v for k, v in former.items() if k.casefold() not in {s.casefold() for s in former.values()}}
     by_fold = {k.casefold(): v for k, v in keys.items()} | {slugify(k): v for k, v in keys.items()}
-    out = {}
-    for name in names:
+    out: dict[str, str] = {}
+    if not by_fold:  # no former name declared: nothing to match (the usual case; a feeds build passes
+        return out   # one name per change)
+    for name in dict.fromkeys(names):
         platform = by_fold.get(name.casefold()) or by_fold.get(slugify(name))
         if platform is not None and platform != name:
             out[name] = platform

@@ -41,23 +41,39 @@ class Stored:
     entry: Lines | None  # the decoded version, for the next one's delta (None: decoded when needed)
 
 
+def whole_lines(text: str | bytes, clauses: bytes) -> tuple[list[str], list[str]]:
+    """(text lines, clause records) of a version stored whole: a keyframe (``delta.encode_whole``), or
+    zlib'd text and clauses as stored before migration 7."""
+    if delta.is_whole(text):
+        assert isinstance(text, bytes)
+        return delta.decode_whole(text)
+    return decode_text(text).split("\n"), records_of_blob(clauses)
+
+
 class VersionChains(Connection):
-    def _to_store(self, document_id: int, packed: PackedVersion) -> Stored:
+    def _to_store(self, document_id: int, packed: PackedVersion, compact: bool = True) -> Stored:
         """A new version as its changes against the document's latest version when that is smaller,
-        else as packed (``codec.encode_text``, ``encode_clauses``: at zlib's best level).
-        A document's first version is not decoded here (``entry`` None): nothing is its base yet."""
+        else whole: by a check, as packed (``codec.encode_text``, ``encode_clauses``: at zlib's best level,
+        where the page was extracted); by an import, and every later keyframe, as ``delta.smallest_whole``
+        (mostly text and clause records in one LZMA stream). A document's first version from a check is
+        not decoded here (``entry`` None): nothing is its base yet."""
         latest = self.conn.execute("SELECT id, number FROM versions WHERE document_id=? ORDER BY number DESC "
                                    "LIMIT 1", (document_id,)).fetchone()
-        if latest is None:
+        if latest is None and not compact:
+            # A document's first check: as packed (LZMA would add about 7 ms to every new document of a
+            # first cycle, in the one writer thread, for bytes that the next keyframe saves instead).
             return Stored(1, packed.text, packed.clauses, None, None)
+        number = latest[1] + 1 if latest else 1
         lines = decode_text(packed.text).split("\n")
         records = records_of_blob(packed.clauses)
-        base = self._lines(latest[0])
-        if base is not None and base.depth + 1 < delta.MAX_DEPTH:
-            d = delta.encode_version(base.text, base.records, lines, records)
-            if len(d) < len(packed.text) + len(packed.clauses):
-                return Stored(latest[1] + 1, d, b"", latest[0], Lines(base.depth + 1, lines, records))
-        return Stored(latest[1] + 1, packed.text, packed.clauses, None, Lines(0, lines, records))
+        if latest is not None:
+            base = self._lines(latest[0])
+            if base is not None and base.depth + 1 < delta.MAX_DEPTH:
+                d = delta.encode_version(base.text, base.records, lines, records)
+                if len(d) < len(packed.text) + len(packed.clauses):
+                    return Stored(number, d, b"", latest[0], Lines(base.depth + 1, lines, records))
+        text, clauses = delta.smallest_whole(packed.text, packed.clauses, lines, records)
+        return Stored(number, text, clauses, None, Lines(0, lines, records))
 
     def _remember(self, key: tuple[int, str], entry: Lines) -> None:
         cache = self.lines_cache
@@ -81,7 +97,7 @@ class VersionChains(Connection):
             if entry is not None:
                 break
             if row[3] is None:
-                entry = Lines(0, decode_text(row[1]).split("\n"), records_of_blob(row[2]))
+                entry = Lines(0, *whole_lines(row[1], row[2]))
                 self._remember(key, entry)
                 break
             chain.append((key, row[1]))
@@ -95,7 +111,8 @@ class VersionChains(Connection):
 
     def _decoded(self, vid: int, digest: str, text: str | bytes, clauses: bytes, base_id: int | None,
                  with_clauses: bool = True) -> tuple[str, list[Clause]]:
-        if base_id is None and (vid, digest) not in self.lines_cache:  # standalone: decoded as it is
+        if base_id is None and not delta.is_whole(text) and (vid, digest) not in self.lines_cache:
+            # stored whole in the format before migration 7 (a capture note's text, an older file): as it is
             return decode_text(text), decode_clauses(clauses) if with_clauses else []
         entry = self._lines(vid)
         if entry is None:

@@ -15,7 +15,8 @@ Design choices, and why:
 
 The parts: ``connection`` (opening, transactions), ``schema`` (migrations), ``records`` (what is read
 back), ``chains`` (versions as deltas), and the queries by table: this module (documents, checks, versions, changes, publication
-reads), ``notes`` (capture notes, import marks) and ``outbox`` (notifications), joined in ``Store``.
+reads), ``notes`` (capture notes, import marks), ``outbox`` (notifications) and ``report_rows`` (the
+report's rows kept per change), joined in ``Store``.
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ import sqlite3
 import zlib
 
 from tracker.models import Clause, DiffResult, Document
-from tracker.store import delta
 from tracker.store.chains import VersionChains
 from tracker.store.codec import (
     COMPRESSION,
     PackedVersion,
     clause_count,
-    pack,
+    pack_diff,
     pack_version,
     sha256,
     unpack,
@@ -40,6 +40,7 @@ from tracker.store.connection import row_id
 from tracker.store.notes import CaptureNotes
 from tracker.store.outbox import Outbox
 from tracker.store.records import ChangeHead, ChangeRecord, DocumentRow, Version, VersionHead, iso, now_ts
+from tracker.store.report_rows import ReportRows
 from tracker.store.schema import META_TABLE, SCHEMA
 
 
@@ -50,7 +51,7 @@ def declaration_hash(doc: Document) -> str:
     return sha256(json.dumps(spec, sort_keys=True))[:16]
 
 
-class Store(CaptureNotes, Outbox, VersionChains):
+class Store(CaptureNotes, Outbox, ReportRows, VersionChains):
     """All reads and writes of the database. One instance per process (per thread for readers)."""
 
     def identity(self) -> str:
@@ -112,7 +113,7 @@ class Store(CaptureNotes, Outbox, VersionChains):
         """Rewrite a stored change's diff and the tags it is listed under (its versions, date and
         publication stay)."""
         self.conn.execute("UPDATE changes SET diff=?, tags=? WHERE id=?",
-                          (pack(diff.to_dict()), json.dumps(tags), change_id))
+                          (pack_diff(diff.to_dict()), json.dumps(tags), change_id))
 
     # ------------------------------------------------------------------ health (the doctor command)
 
@@ -276,7 +277,7 @@ class Store(CaptureNotes, Outbox, VersionChains):
         (version id, number, recorded_at). Stored as its changes against the document's latest version
         (``tracker.store.delta``) when that is smaller, else as packed (``VersionChains._to_store``)."""
         recorded_at = now_ts() if recorded_at is None else recorded_at
-        st = self._to_store(document_id, packed)
+        st = self._to_store(document_id, packed, compact=source != "check")
         cur = self.conn.execute(
             "INSERT INTO versions (document_id, number, recorded_at, check_id, snapshot_sha256, sha256, text, "
             "length, clauses, lang, source, source_ref, base_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -353,7 +354,8 @@ class Store(CaptureNotes, Outbox, VersionChains):
                                  "ORDER BY number", (document_id,))
         out = {}
         for vid, n, clauses, base_id in rows:
-            entry = self._lines(vid) if base_id is not None else None
+            # deltas and keyframes (``delta.encode_whole``) keep their clauses in ``text``: ``clauses`` is empty
+            entry = self._lines(vid) if base_id is not None or not clauses else None
             out[n] = len(entry.records) if entry is not None else clause_count(clauses)
         return out
 
@@ -370,7 +372,7 @@ class Store(CaptureNotes, Outbox, VersionChains):
             "INSERT OR REPLACE INTO changes (document_id, from_version, to_version, detected_at, significant, tags, diff) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (document_id, from_version, to_version, detected_at, len(diff.significant) if published else 0,
-             json.dumps(tags), pack(diff.to_dict(), delta.WHOLE_LEVEL)))
+             json.dumps(tags), pack_diff(diff.to_dict())))
         return row_id(cur)
 
     def changes(self, *, service: str | None = None, tag: str | None = None, significant_only: bool = True,

@@ -14,14 +14,27 @@ the previous copy (blank and repeated lines stay in runs): linear, about a milli
 
 A chain of deltas is read from its standalone start (a keyframe) forward; ``MAX_DEPTH`` bounds it so
 that any version is read in a few milliseconds, however long its document's history.
+
+A keyframe (a version stored whole) is its text and clause records in one LZMA stream after the
+marker ``WHOLE`` (migration 7): the records repeat the text's sentences, often more than zlib's 32 KB
+window apart, which LZMA's window spans. On the development archive keyframes went from 14.9 to
+7.4 MB (migration 7, at LZMA's best preset) for about 1 ms more per keyframe read.
 """
 
 from __future__ import annotations
 
 import json
+import lzma
 import zlib
 
 MARK = b"\x01"  # first byte of a delta blob: zlib streams start with 0x78, texts are str
+WHOLE = b"\x02"  # first byte of a keyframe: text and clause records in one LZMA stream (``encode_whole``)
+# The keyframe format itself (raw LZMA2, no container: 30 bytes less a row); never change it without a new marker.
+_LZMA = {"format": lzma.FORMAT_RAW, "filters": [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 1 << 23}]}
+# The encoder's effort is not part of the format (one decoder reads them all): a version written by a
+# check or an import is compressed fast (7 MB/s, 13% larger on the development archive's keyframes);
+# migration 7, run once, takes the time for the smallest (1.8 MB/s).
+FAST, BEST = 1, 6
 MAX_DEPTH = 64  # deltas in a row before a version is stored whole again (a read: ~2 ms median, see bench/README.md)
 LEVEL = 6  # deltas are small: the better level costs nothing measurable
 WHOLE_LEVEL = 9  # a version stored whole (the first, then one in MAX_DEPTH): compressed once, read often
@@ -92,6 +105,37 @@ def decode_ops(blob: bytes) -> Ops:
 
 def is_delta(value: object) -> bool:
     return isinstance(value, bytes) and value[:1] == MARK
+
+
+def encode_whole(text: list[str], records: list[str], preset: int = FAST) -> bytes:
+    """A version kept whole (``versions.text``; ``versions.clauses`` is then empty): the byte length of
+    its text, a newline, its text, then its clause records one a line, LZMA-compressed."""
+    body = "\n".join(text).encode("utf-8")
+    raw = b"%d\n" % len(body) + body + "\n".join(records).encode("utf-8")
+    filters = [{"id": lzma.FILTER_LZMA2, "preset": preset, "dict_size": 1 << 23}]
+    return WHOLE + lzma.compress(raw, format=lzma.FORMAT_RAW, filters=filters)
+
+
+def smallest_whole(text: str | bytes, clauses: bytes, lines: list[str], records: list[str],
+                   preset: int = FAST) -> tuple[str | bytes, bytes]:
+    """How a version kept whole is stored: ``encode_whole`` (clauses then empty), or its zlib'd text and
+    clauses as they were (``text``, ``clauses``: packed at zlib's best level) when those are smaller: a
+    short page, where LZMA's own overhead outweighs what it finds."""
+    blob = encode_whole(lines, records, preset)
+    return (blob, b"") if len(blob) < len(text) + len(clauses) else (text, clauses)
+
+
+def is_whole(value: object) -> bool:
+    return isinstance(value, bytes) and value[:1] == WHOLE
+
+
+def decode_whole(blob: bytes) -> tuple[list[str], list[str]]:
+    """(text lines, clause records) of an ``encode_whole`` blob."""
+    raw = lzma.decompress(blob[1:], **_LZMA)  # type: ignore[arg-type]
+    head = raw.index(b"\n")
+    end = head + 1 + int(raw[:head])
+    records = raw[end:].decode("utf-8")
+    return raw[head + 1:end].decode("utf-8").split("\n"), records.split("\n") if records else []
 
 
 def recompress(blob: str | bytes, level: int = WHOLE_LEVEL) -> str | bytes:

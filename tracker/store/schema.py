@@ -158,6 +158,25 @@ MIGRATIONS: dict[int, str] = {
     """
     ALTER TABLE versions ADD COLUMN base_id INTEGER REFERENCES versions(id)
     """,
+    7:  # no table change. Versions kept whole (``base_id`` NULL) hold their text and clause records in
+    # one LZMA stream in ``text`` (``delta.encode_whole``; ``clauses`` empty) unless a short page is smaller
+    # as it was: each is rewritten so (``rewrite_keyframes``, below); the number makes older releases
+    # refuse the file. Diffs are compressed with a preset dictionary (``codec.pack_diff``).
+    # ``report_rows``: the report's rows of each change, kept ready to read
+    # (tracker.store.report_rows).
+    """
+    CREATE TABLE report_rows (
+        change_id INTEGER PRIMARY KEY,
+        stamp TEXT NOT NULL,
+        rows BLOB
+    );
+    CREATE TRIGGER report_rows_new_change AFTER INSERT ON changes BEGIN
+        DELETE FROM report_rows WHERE change_id = new.id; END;
+    CREATE TRIGGER report_rows_new_diff AFTER UPDATE OF diff ON changes BEGIN
+        DELETE FROM report_rows WHERE change_id = old.id; END;
+    CREATE TRIGGER report_rows_gone AFTER DELETE ON changes BEGIN
+        DELETE FROM report_rows WHERE change_id = old.id; END
+    """,
 }
 SCHEMA = max(MIGRATIONS)  # this release's
 
@@ -192,8 +211,30 @@ def rewrite_as_deltas(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE changes SET diff=? WHERE id=?", (again, cid))
 
 
+def rewrite_keyframes(conn: sqlite3.Connection) -> None:
+    """Migration 7: every version stored whole rewritten as ``delta.encode_whole`` when that is smaller
+    (``delta.smallest_whole``), every diff compressed with the diffs' preset dictionary (one at a time)."""
+    from tracker.store import delta
+    from tracker.store.codec import decode_text, pack_diff, records_of_blob, unpack
+
+    ids = [r[0] for r in conn.execute("SELECT id FROM versions WHERE base_id IS NULL ORDER BY id")]
+    for vid in ids:
+        text, clauses = conn.execute("SELECT text, clauses FROM versions WHERE id=?", (vid,)).fetchone()
+        if delta.is_whole(text):
+            continue
+        new = delta.smallest_whole(text, clauses, decode_text(text).split("\n"), records_of_blob(clauses), delta.BEST)
+        if new != (text, clauses):
+            conn.execute("UPDATE versions SET text=?, clauses=? WHERE id=?", (*new, vid))
+    ids = [r[0] for r in conn.execute("SELECT id FROM changes ORDER BY id")]
+    for cid in ids:  # diffs: with their preset dictionary (``codec.pack_diff``)
+        diff = conn.execute("SELECT diff FROM changes WHERE id=?", (cid,)).fetchone()[0]
+        again = pack_diff(unpack(diff))
+        if len(again) < len(diff):
+            conn.execute("UPDATE changes SET diff=? WHERE id=?", (again, cid))
+
+
 # Steps run after the SQL of a migration (by its number), inside the same transaction.
-AFTER: dict[int, Callable[[sqlite3.Connection], None]] = {6: rewrite_as_deltas}
+AFTER: dict[int, Callable[[sqlite3.Connection], None]] = {6: rewrite_as_deltas, 7: rewrite_keyframes}
 
 
 EMPTY_FILE_GRACE = 5.0  # seconds: a 0-byte file younger than this is a database being created
@@ -211,6 +252,20 @@ def refuse_empty_file(path: Path) -> None:
     if st.st_size == 0 and time.time() - st.st_mtime > EMPTY_FILE_GRACE:
         raise TrackerError(f"{path}: the database file is empty (0 bytes), not a database: it was truncated or "
                            "never written; restore it from a backup, or delete it to start a new database")
+
+
+def statements(script: str) -> list[str]:
+    """A migration's SQL as single statements (a trigger's body holds ``;`` of its own)."""
+    out, buf = [], ""
+    for piece in script.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                out.append(buf)
+            buf = ""
+    if buf.strip(" \n;"):
+        out.append(buf)
+    return out
 
 
 def migrate(store: Connection) -> None:
@@ -239,9 +294,8 @@ def migrate(store: Connection) -> None:
         steps = [(BASE, BASE_SCHEMA)] if current == 0 else []
         steps += [(n, sql) for n, sql in sorted(MIGRATIONS.items()) if n > max(current, BASE)]
         for number, sql in steps:
-            for statement in sql.split(";"):
-                if statement.strip():
-                    store.conn.execute(statement)
+            for statement in statements(sql):
+                store.conn.execute(statement)
             if number in AFTER:
                 try:
                     AFTER[number](store.conn)
