@@ -74,6 +74,16 @@ def _history(n: int, seed: int = 3) -> list[tuple[str, list[Clause]]]:
     return out
 
 
+def _reads_back(s: Store, history: list) -> None:
+    """Every version of document 1, newest first with an empty line cache, reads back as it was stored."""
+    for number in range(len(history), 0, -1):
+        s.lines_cache.clear()
+        v = s.version_by_number(1, number)
+        assert v is not None and v.text == history[number - 1][0], number
+        assert as_dicts(v.clauses) == as_dicts(history[number - 1][1]), number
+    assert s.version_clause_counts(1) == {n: len(c) for n, (_, c) in enumerate(history, 1)}
+
+
 def _schema5_database(path: Path, history: list[tuple[str, list[Clause]]]) -> None:
     """A file as the release before wrote it: schema 5, every version whole (text zlib'd, clauses in
     format 2; the first one's text plain, as short texts and older rows are), a change between them."""
@@ -96,12 +106,7 @@ def test_database_of_the_release_before_migrates_to_deltas_exactly(tmp_path: Pat
     assert rows[delta.MAX_DEPTH][1] is None  # a chain never grows past MAX_DEPTH deltas
     assert after < before / 3
     with Store(db) as s:  # a fresh connection: everything from the file, newest first (no decoded chain at hand)
-        for number in range(len(history), 0, -1):
-            s.lines_cache.clear()
-            v = s.version_by_number(1, number)
-            assert v is not None and v.text == history[number - 1][0], number
-            assert as_dicts(v.clauses) == as_dicts(history[number - 1][1]), number
-        assert s.version_clause_counts(1) == {n: len(c) for n, (_, c) in enumerate(history, 1)}
+        _reads_back(s, history)
         assert [v.to_dict()["length"] for v in s.versions("Acme")] == [len(t) for t, _ in reversed(history)]
         assert s.change(1) is not None and not any(s.broken_links().values())
 
@@ -172,12 +177,7 @@ def test_database_of_schema_6_migrates_its_keyframes_exactly(tmp_path: Path) -> 
         diff = con.execute("SELECT diff FROM changes").fetchone()[0]
     assert diff[1] & 0x20  # rewritten with the diffs' preset dictionary
     with Store(db) as s:
-        for number in range(len(history), 0, -1):
-            s.lines_cache.clear()
-            v = s.version_by_number(1, number)
-            assert v is not None and v.text == history[number - 1][0], number
-            assert as_dicts(v.clauses) == as_dicts(history[number - 1][1]), number
-        assert s.version_clause_counts(1) == {n: len(c) for n, (_, c) in enumerate(history, 1)}
+        _reads_back(s, history)
         assert s.change(1) is not None and s.change(1).diff.changes == []  # type: ignore[union-attr]
 
 

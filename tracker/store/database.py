@@ -39,7 +39,16 @@ from tracker.store.codec import (
 from tracker.store.connection import row_id
 from tracker.store.notes import CaptureNotes
 from tracker.store.outbox import Outbox
-from tracker.store.records import ChangeHead, ChangeRecord, DocumentRow, Version, VersionHead, iso, now_ts
+from tracker.store.records import (
+    ChangeHead,
+    ChangeRecord,
+    DocumentRow,
+    Version,
+    VersionHead,
+    change_filters,
+    iso,
+    now_ts,
+)
 from tracker.store.report_rows import ReportRows
 from tracker.store.schema import META_TABLE, SCHEMA
 
@@ -381,15 +390,10 @@ class Store(CaptureNotes, Outbox, ReportRows, VersionChains):
         """Published changes, newest first."""
         sql = ("SELECT c.id, c.document_id, d.service, d.type, d.url, c.from_version, c.to_version, c.detected_at, "
                "c.diff, c.tags FROM changes c JOIN documents d ON d.id = c.document_id WHERE 1=1")
-        args: list = []
         if significant_only:
             sql += " AND c.significant > 0"
-        filters = {"d.service = ?": service, "c.detected_at >= ?": since, "c.id = ?": change_id,
-                   "EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?)": tag}
-        for condition, value in filters.items():
-            if value is not None:
-                sql += f" AND {condition}"
-                args.append(value)
+        where, args = change_filters(service, since, tag, change_id)
+        sql += where
         sql += " ORDER BY c.detected_at DESC, c.id DESC"
         if limit is not None:
             sql += " LIMIT ?"

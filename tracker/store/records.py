@@ -26,6 +26,16 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def change_filters(service: str | None = None, since: float | None = None, tag: str | None = None,
+                   change_id: int | None = None) -> tuple[str, list]:
+    """The WHERE terms (each starting with `` AND``) and arguments that ``changes`` and the report's kept rows
+    both filter by: one definition, so a report and a feed never disagree on which changes a filter keeps."""
+    filters = {"d.service = ?": service, "c.detected_at >= ?": since, "c.id = ?": change_id,
+               "EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?)": tag}
+    kept = [(condition, value) for condition, value in filters.items() if value is not None]
+    return "".join(f" AND {condition}" for condition, _ in kept), [value for _, value in kept]
+
+
 @dataclass
 class DocumentRow:
     id: int

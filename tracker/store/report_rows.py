@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 
 from tracker.store.connection import Connection
-from tracker.store.records import ChangeHead, ChangeRecord, iso
+from tracker.store.records import ChangeHead, ChangeRecord, change_filters, iso
 
 
 @dataclass
@@ -38,13 +38,8 @@ class ReportRows(Connection):
         sql = ("SELECT c.id, c.document_id, d.service, d.type, d.url, c.from_version, c.to_version, c.detected_at, "
                "c.tags, r.stamp, r.rows FROM changes c JOIN documents d ON d.id = c.document_id "
                "LEFT JOIN report_rows r ON r.change_id = c.id WHERE c.significant > 0")
-        args: list = []
-        filters = {"d.service = ?": service, "c.detected_at >= ?": since,
-                   "EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?)": tag}
-        for condition, value in filters.items():
-            if value is not None:
-                sql += f" AND {condition}"
-                args.append(value)
+        where, args = change_filters(service, since, tag)
+        sql += where
         sql += " ORDER BY c.detected_at DESC, c.id DESC"
         out = []
         stamp = str(fmt)
