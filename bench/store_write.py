@@ -1,11 +1,11 @@
-"""What storing a first version costs: CPU and bytes per document, format 2 vs the format-1 baseline.
+"""What storing a first version costs: CPU and bytes per document, against the raw records.
 
 N corpus pages (``bench/corpus.py``) are extracted once (untimed), then written as
 ``pipeline.commit_prepared`` writes a new document (savepoint, ``put_snapshot``, ``record_check``,
-``add_version``, ``link_check_version``) in one transaction, into a fresh SQLite file. The baseline is
-the same store with the format-1 encoders swapped back in (clauses as a list of ``Clause.to_dict()``,
-the text uncompressed), so both are measured in the same run on the same machine. Then
-``latest_version`` is read back for every document. Best of ``--reps``.
+``add_version``, ``link_check_version``) in one transaction, into a fresh SQLite file. Then
+``latest_version`` is read back for every document. Best of ``--reps``. The stored bytes are set against
+the raw records (the text as UTF-8, the clauses as JSON of ``Clause.to_dict()``): the format-1 baseline this
+script used to swap in can no longer be read back, since this release refuses format-1 clauses.
 
     .venv/bin/python bench/store_write.py [--n 200] [--reps 3]
 """
@@ -13,6 +13,7 @@ the text uncompressed), so both are measured in the same run on the same machine
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -23,12 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import Corpus  # noqa: E402
 
 from tracker.models import Document, Extracted  # noqa: E402
-from tracker.store import codec  # noqa: E402
-from tracker.store.codec import pack  # noqa: E402
 from tracker.store.database import Store  # noqa: E402
 from tracker.text.html import extract_html  # noqa: E402
-
-FORMAT_1 = {"encode_clauses": lambda clauses, ids_derived=False: pack([c.to_dict() for c in clauses]), "encode_text": lambda t: t}
 
 
 def extract_all(n: int) -> tuple[list[Document], list[bytes], list[Extracted]]:
@@ -71,17 +68,9 @@ def run_once(folder: Path, docs: list[Document], bodies: list[bytes], extracted:
             "text_bytes": version_bytes[0], "clauses_bytes": version_bytes[1]}
 
 
-def measure(variant: dict | None, reps: int, *data) -> dict:
-    saved = {k: getattr(codec, k) for k in FORMAT_1}  # the encoders live in tracker.store.codec
-    if variant:
-        for k, f in variant.items():
-            setattr(codec, k, f)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            runs = [run_once(Path(tmp), *data) for _ in range(reps)]
-    finally:
-        for k, f in saved.items():
-            setattr(codec, k, f)
+def measure(reps: int, *data) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [run_once(Path(tmp), *data) for _ in range(reps)]
     return {k: min(r[k] for r in runs) for k in runs[0]}
 
 
@@ -94,16 +83,14 @@ def main() -> None:
     clauses = sum(len(e.clauses) for e in data[2])
     print(f"{args.n} documents, {clauses / args.n:.0f} clauses and {sum(map(len, data[1])) / args.n / 1e3:.1f} KB "
           f"of HTML each; best of {args.reps}")
-    base = measure(FORMAT_1, args.reps, *data)
-    new = measure(None, args.reps, *data)
-    print(f"{'':22}{'format 1':>12}{'format 2':>12}{'ratio':>8}")
-    for key, label, scale, unit in [("write_s", "write (s)", 1, ""), ("read_s", "latest_version x N (s)", 1, ""),
-                                    ("db_bytes", "db file (KB/doc)", 1e3 * args.n, ""),
-                                    ("text_bytes", "versions.text (KB/doc)", 1e3 * args.n, ""),
-                                    ("clauses_bytes", "clauses (KB/doc)", 1e3 * args.n, "")]:
-        b, n = base[key] / scale, new[key] / scale
-        print(f"{label:22}{b:12.3f}{n:12.3f}{n / b:8.2f}{unit}")
-
+    new = measure(args.reps, *data)
+    raw_text = sum(len(e.text.encode()) for e in data[2])
+    raw_clauses = sum(len(json.dumps([c.to_dict() for c in e.clauses])) for e in data[2])
+    per_doc = 1e3 * args.n
+    print(f"write {new['write_s']:.3f} s, latest_version x N {new['read_s']:.3f} s, "
+          f"db file {new['db_bytes'] / per_doc:.1f} KB/doc")
+    print(f"versions.text {new['text_bytes'] / per_doc:.2f} KB/doc ({new['text_bytes'] / raw_text:.2f}x the UTF-8 text), "
+          f"clauses {new['clauses_bytes'] / per_doc:.2f} KB/doc ({new['clauses_bytes'] / raw_clauses:.2f}x their JSON)")
 
 if __name__ == "__main__":
     main()
