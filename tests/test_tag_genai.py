@@ -215,3 +215,16 @@ def test_composed_kinds(text: str, tag: str, polarity: str | None) -> None:
     r = tag_text(text)
     got = r.polarity.get(tag) if tag in r.tags else None
     assert got == polarity, (text, r.tags, r.polarity, r.evidence.get(tag))
+
+
+# A judged alert of the development archive (MSN and Microsoft Store, 2021): a camera's face detection
+# "to optimise the device camera settings" was tagged ai-training by ai.develop-recognition. The
+# technology is what optimises; nothing is trained. Composed sentences of both kinds.
+@pytest.mark.parametrize("text, expected", [
+    ("The Photos app enables face detection technology to optimise the exposure of your pictures.", False),
+    ("We use speech recognition technology to improve accessibility for our users.", False),
+    ("We use your voice recordings to improve our speech recognition technology.", True),
+    ("Voice recordings are used to train and improve speech recognition.", True),
+])
+def test_recognition_technology_as_the_agent_is_not_training(text: str, expected: bool) -> None:
+    assert ("ai-training" in tag_text(text).tags) is expected
