@@ -44,9 +44,9 @@ from common import OUT, ROOT, dump_json, note, table  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
-from tracker.check import Capture, read_page  # noqa: E402
 from tracker.compare.artefacts import kept_share, shingles  # noqa: E402
 from tracker.models import Document  # noqa: E402
+from tracker.page import Capture, read_page  # noqa: E402
 from tracker.publish.report import build_rows  # noqa: E402
 from tracker.sources.ota_versions import TECHNICAL_SUBJECTS, ImportSummary, import_versions  # noqa: E402
 from tracker.store.database import Store  # noqa: E402

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from pages import policy_html
 
-from tracker.check import Capture, analyse, check_capture, check_fetch, read_page
+from tracker.check import analyse, check_capture, check_fetch
 from tracker.models import Document, FetchResult
+from tracker.page import Capture, read_page
 from tracker.pool import Pool
 from tracker.store.database import Store
 from tracker.store.records import now_ts

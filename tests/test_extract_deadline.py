@@ -96,8 +96,8 @@ def test_bad_extract_timeouts_are_refused(ws: Workspace) -> None:
 def test_worker_deadline_kills_and_replaces_the_worker() -> None:
     """The mechanism itself, in this process: a task stuck in C code past the deadline is stopped and
     its worker killed; the next task gets a new worker and answers."""
-    from tracker.check import Capture
     from tracker.models import Document
+    from tracker.page import Capture
     from tracker.workers import Extractors, extract
 
     slow = Document(service="S", type="Privacy Policy", url="http://127.0.0.1/x", select=[SLOW_SELECTOR])

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from tracker.capture import guard
 from tracker.compare import artefacts
 from tracker.models import PRIORITY_TAGS, Clause, DiffResult, Document, FetchResult, TagEvent
-from tracker.page import Capture, Page, read_page  # noqa: F401  (re-exported: callers import them from here)
+from tracker.page import Capture, Page, read_page
 from tracker.store.codec import PackedVersion, sha256
 from tracker.store.database import Store
 from tracker.store.records import DocumentRow, HeldCapture, VersionHead, iso

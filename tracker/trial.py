@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tracker.check import Capture, Page, read_page
 from tracker.models import Document, FetchResult
+from tracker.page import Capture, Page, read_page
 
 
 @dataclass

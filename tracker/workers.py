@@ -34,8 +34,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from tracker.check import Capture, Page, read_page
 from tracker.models import Document
+from tracker.page import Capture, Page, read_page
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -226,7 +226,7 @@ class Extractors:
 
 def extract(extractors: Extractors | None, doc: Document, capture: Capture, previous_length: int = 0,
             previous_lang: str | None = None) -> Page:
-    """:func:`tracker.check.read_page` under the extraction deadline (in this process without workers).
+    """:func:`tracker.page.read_page` under the extraction deadline (in this process without workers).
     A page past the deadline fails with ``extract-timeout``; a worker that died is this page's failure
     too (``internal``, through the exception), never the cycle's."""
     if extractors is None:

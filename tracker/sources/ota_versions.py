@@ -32,9 +32,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracker.check import Capture, Page, check_capture, read_page, settle_held
+from tracker.check import check_capture, settle_held
 from tracker.errors import TrackerError
 from tracker.models import Clause, Document
+from tracker.page import Capture, Page, read_page
 from tracker.pool import Pool
 from tracker.sources.ota_urls import archive_file_url
 from tracker.store.database import Store
