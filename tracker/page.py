@@ -1,6 +1,6 @@
 """A capture of a document and what extraction makes of it (:func:`read_page`): pure, so it may run
 in a worker process (see :mod:`tracker.pool`, :mod:`tracker.workers`). What a capture *means* (a new
-version, a return, an artefact) is decided in :mod:`tracker.check`, which re-exports these names."""
+version, a return, an artefact) is decided in :mod:`tracker.check`."""
 
 from __future__ import annotations
 
